@@ -1,0 +1,18 @@
+import { requiredEnv, sqs } from "../lib/core/aws.ts";
+import { logger } from "../lib/core/logger.ts";
+import { jobRuntime } from "../lib/jobs/runtime.ts";
+import { createWorker } from "../lib/jobs/worker.ts";
+import { createTicketJob } from "../lib/sync/glpi-forms/create-ticket-job.ts";
+
+const runtime = jobRuntime();
+
+/** The jobs-queue consumer: runs every kind of sync job, with retries, backoff and dead letters. */
+export const handler = createWorker({
+  handlers: [createTicketJob],
+  queue: runtime.queue,
+  records: runtime.records,
+  sqs: sqs(),
+  jobsQueueUrl: requiredEnv("JOBS_QUEUE_URL"),
+  logger,
+  jobs: runtime.config.jobs,
+});

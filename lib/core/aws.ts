@@ -1,0 +1,32 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { ConfigError } from "./errors.ts";
+
+/**
+ * AWS clients, created once per container on first use. Endpoints come from the SDK's own
+ * AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS variables, which the local stack and the tests set
+ * to dynalite and fauxqs; deployed functions leave them unset.
+ */
+let documentClient: DynamoDBDocumentClient | undefined;
+let sqsClient: SQSClient | undefined;
+
+export function dynamo(): DynamoDBDocumentClient {
+  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return documentClient;
+}
+
+export function sqs(): SQSClient {
+  sqsClient ??= new SQSClient({});
+  return sqsClient;
+}
+
+/** A required environment variable set by serverless.yml (table name, queue URLs). */
+export function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value)
+    throw new ConfigError([{ path: name, message: "environment variable is not set" }], "environment");
+  return value;
+}

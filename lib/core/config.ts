@@ -1,0 +1,70 @@
+import { readFileSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import * as v from "valibot";
+import { type Config, ConfigSchema } from "./config-schema.ts";
+import { ConfigError, type FieldProblem } from "./errors.ts";
+
+/** Where the configuration is read from when DESKBRIDGE_CONFIG is not set (the local sandbox). */
+export const DEFAULT_CONFIG_PATH = "config/sandbox.json";
+
+/** Turns valibot issues into `path: problem` pairs; the path is a dotted JSON path or `(root)`. */
+export function toFieldProblems(issues: readonly v.BaseIssue<unknown>[]): FieldProblem[] {
+  return issues.map((issue) => {
+    const path = v.getDotPath(issue) ?? "(root)";
+    let message = issue.message;
+    if (issue.type === "strict_object" && issue.expected === "never") message = "is not a known field";
+    else if (issue.kind === "schema" && issue.received === "undefined") message = "is required";
+    return { path, message };
+  });
+}
+
+/** Validates a parsed configuration object, including the references between its parts. */
+export function parseConfig(raw: unknown, source = "config"): Readonly<Config> {
+  const result = v.safeParse(ConfigSchema, raw);
+  if (!result.success) throw new ConfigError(toFieldProblems(result.issues), source);
+  const config = result.output;
+  const problems: FieldProblem[] = [];
+  const forms = config.integrations.glpiForms;
+  if (forms && !config.systems.glpi[forms.glpi]) {
+    problems.push({ path: "integrations.glpiForms.glpi", message: `names no instance under systems.glpi` });
+  }
+  if (problems.length > 0) throw new ConfigError(problems, source);
+  return deepFreeze(config);
+}
+
+/** Reads, parses and validates a configuration file; fails with the JSON path and the problem. */
+export function loadConfigFile(path: string): Readonly<Config> {
+  const absolute = isAbsolute(path) ? path : resolve(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), path);
+  let text: string;
+  try {
+    text = readFileSync(absolute, "utf8");
+  } catch (error) {
+    throw new ConfigError([{ path: "(file)", message: `cannot be read: ${(error as Error).message}` }], path);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(
+      [{ path: "(file)", message: `is not valid JSON: ${(error as Error).message}` }],
+      path,
+    );
+  }
+  return parseConfig(raw, path);
+}
+
+let cached: Readonly<Config> | undefined;
+
+/** The deployment's configuration, read once per cold start from DESKBRIDGE_CONFIG. */
+export function getConfig(): Readonly<Config> {
+  cached ??= loadConfigFile(process.env.DESKBRIDGE_CONFIG ?? DEFAULT_CONFIG_PATH);
+  return cached;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

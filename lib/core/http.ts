@@ -1,0 +1,222 @@
+import { randomUUID } from "node:crypto";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import * as v from "valibot";
+import { toFieldProblems } from "./config.ts";
+import {
+  asBridgeError,
+  type BridgeError,
+  PayloadError,
+  UpstreamAuthError,
+  UpstreamPermanentError,
+  UpstreamRetryableError,
+  ValidationError,
+} from "./errors.ts";
+import { logger } from "./logger.ts";
+
+/** What a route handler sees of an API Gateway HTTP API (payload v2) event. */
+export interface HttpRequest {
+  method: string;
+  path: string;
+  /** Header names in lower case. */
+  headers: Readonly<Record<string, string>>;
+  query: Readonly<Record<string, string>>;
+  pathParameters: Readonly<Record<string, string>>;
+  /** The body as text (base64 decoded); "" when there is none. */
+  body: string;
+  requestId: string;
+}
+
+/** A JSON (or, with `text`, plain text) response. */
+export interface HttpResponse {
+  status: number;
+  body?: unknown;
+  text?: string;
+  headers?: Record<string, string>;
+}
+
+/** The error body every route answers with, unless it speaks a legacy dialect. */
+export interface ErrorBody {
+  error: { code: string; message: string; fields?: { path: string; message: string }[]; upstream?: unknown };
+  request_id: string;
+}
+
+/** Reshapes the standard error answer for a route that must answer as an older system did. */
+export type ErrorDialect = (
+  error: BridgeError,
+  standard: { status: number; body: ErrorBody; headers?: Record<string, string> },
+) => HttpResponse;
+
+export interface RouteOptions {
+  /** Route name for logs, e.g. `glpi.create-ticket`. */
+  name: string;
+  /** Throws AuthenticationError when the caller may not call the route. Runs before the body is read. */
+  authenticate?: (request: HttpRequest) => void | Promise<void>;
+  errorDialect?: ErrorDialect;
+}
+
+export type RouteHandler = (request: HttpRequest) => Promise<HttpResponse>;
+export type LambdaHttpHandler = (
+  event: APIGatewayProxyEventV2,
+  context?: Partial<Context>,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/**
+ * Wraps a route: request id and logging context, authentication, and the single place where
+ * errors become HTTP responses (4xx explain and name fields; 5xx carry only the request id).
+ */
+export function httpRoute(options: RouteOptions, handle: RouteHandler): LambdaHttpHandler {
+  return async (event, context) => {
+    const request = toRequest(event, context);
+    logger.appendKeys({ request_id: request.requestId, route: options.name });
+    try {
+      await options.authenticate?.(request);
+      const response = await handle(request);
+      logger.info("request handled", { status: response.status });
+      return toResult(response, request.requestId);
+    } catch (thrown) {
+      const error = asBridgeError(thrown);
+      const standard = errorResponse(error, request.requestId);
+      if (standard.status >= 500) logger.error("request failed", { error: describeError(error) });
+      else logger.warn("request refused", { status: standard.status, code: error.code });
+      const response = options.errorDialect ? options.errorDialect(error, standard) : standard;
+      return toResult(response, request.requestId);
+    } finally {
+      logger.removeKeys(["request_id", "route"]);
+    }
+  };
+}
+
+/** Maps any bridge error to its status and standard body. */
+export function errorResponse(
+  error: BridgeError,
+  requestId: string,
+): { status: number; body: ErrorBody; headers?: Record<string, string> } {
+  if (error instanceof ValidationError) {
+    return {
+      status: 400,
+      body: {
+        error: { code: error.code, message: error.message, fields: error.fields },
+        request_id: requestId,
+      },
+    };
+  }
+  if (error instanceof UpstreamPermanentError || error instanceof UpstreamAuthError) {
+    const { system, status, vendorCode, vendorMessage } = error.upstream;
+    return {
+      status: error.status,
+      body: {
+        error: {
+          code: error.code,
+          message: error.message,
+          upstream: { system, status, code: vendorCode, message: vendorMessage },
+        },
+        request_id: requestId,
+      },
+    };
+  }
+  if (error instanceof UpstreamRetryableError) {
+    // Only reached when even the jobs queue could not take the work: the sender must retry.
+    return {
+      status: 503,
+      headers: { "retry-after": "5" },
+      body: {
+        error: { code: error.code, message: "temporarily unavailable, retry later" },
+        request_id: requestId,
+      },
+    };
+  }
+  if (error.status < 500) {
+    return {
+      status: error.status,
+      body: { error: { code: error.code, message: error.message }, request_id: requestId },
+    };
+  }
+  return {
+    status: 500,
+    body: { error: { code: "internal_error", message: "internal error" }, request_id: requestId },
+  };
+}
+
+/** Parses the body as JSON and validates it; 415, 413 or 400 naming every bad field otherwise. */
+export function readJsonBody<const S extends v.GenericSchema>(
+  request: HttpRequest,
+  schema: S,
+  maxBytes: number,
+): v.InferOutput<S> {
+  const type = request.headers["content-type"] ?? "";
+  if (!/^application\/([a-z0-9.+-]*\+)?json\b/i.test(type)) {
+    throw new PayloadError(415, "Content-Type must be application/json");
+  }
+  if (Buffer.byteLength(request.body, "utf8") > maxBytes) {
+    throw new PayloadError(413, `body exceeds ${maxBytes} bytes`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(request.body);
+  } catch {
+    throw new ValidationError([{ path: "(body)", message: "is not valid JSON" }]);
+  }
+  return validate(schema, raw);
+}
+
+/** Validates a value with a schema; a ValidationError lists every problem with its path. */
+export function validate<const S extends v.GenericSchema>(schema: S, value: unknown): v.InferOutput<S> {
+  const result = v.safeParse(schema, value, { abortEarly: false });
+  if (!result.success) throw new ValidationError(toFieldProblems(result.issues));
+  return result.output;
+}
+
+/** A short, secret-free description of an error for logs. */
+export function describeError(error: BridgeError): Record<string, unknown> {
+  const described: Record<string, unknown> = { name: error.name, code: error.code, message: error.message };
+  if ("upstream" in error) described.upstream = error.upstream;
+  if (error.cause instanceof Error) described.cause = `${error.cause.name}: ${error.cause.message}`;
+  if (error.status >= 500 && error.stack) described.stack = error.stack;
+  return described;
+}
+
+function toRequest(event: APIGatewayProxyEventV2, context?: Partial<Context>): HttpRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined) headers[name.toLowerCase()] = value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
+    if (value !== undefined) query[name] = value;
+  }
+  const pathParameters: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
+    if (value !== undefined) pathParameters[name] = value;
+  }
+  const rawBody = event.body ?? "";
+  return {
+    method: event.requestContext?.http?.method ?? "GET",
+    path: event.rawPath ?? event.requestContext?.http?.path ?? "/",
+    headers,
+    query,
+    pathParameters,
+    body: event.isBase64Encoded ? Buffer.from(rawBody, "base64").toString("utf8") : rawBody,
+    requestId: event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID(),
+  };
+}
+
+function toResult(response: HttpResponse, requestId: string): APIGatewayProxyStructuredResultV2 {
+  const headers: Record<string, string> = { "x-request-id": requestId, ...response.headers };
+  if (response.text !== undefined) {
+    return {
+      statusCode: response.status,
+      headers: { "content-type": "text/plain; charset=utf-8", ...headers },
+      body: response.text,
+    };
+  }
+  return {
+    statusCode: response.status,
+    headers: { "content-type": "application/json", ...headers },
+    body: response.body === undefined ? "" : JSON.stringify(response.body),
+  };
+}
+
+/** A JSON response. */
+export function json(status: number, body: unknown, headers?: Record<string, string>): HttpResponse {
+  return headers ? { status, body, headers } : { status, body };
+}

@@ -1,0 +1,62 @@
+import { ConfigError } from "./errors.ts";
+
+/**
+ * Secrets are named in the config (`{"secret": "GLPI_APP_TOKEN"}`) and their values come from the
+ * environment. Locally that is the shell (or config/sandbox.env); in a deployed stage the variable is
+ * absent and the value is read once per cold start from SSM Parameter Store, as a SecureString under
+ * DESKBRIDGE_SSM_PREFIX (e.g. `/deskbridge/prod/GLPI_APP_TOKEN`). Values are never logged.
+ */
+const resolved = new Map<string, string>();
+
+/** Reads the named secrets into memory; only names missing from the environment go to SSM. */
+export async function loadSecrets(names: readonly string[]): Promise<void> {
+  const missing: string[] = [];
+  for (const name of names) {
+    if (resolved.has(name)) continue;
+    const fromEnv = process.env[name];
+    if (fromEnv !== undefined && fromEnv !== "") resolved.set(name, fromEnv);
+    else missing.push(name);
+  }
+  if (missing.length === 0) return;
+  const prefix = process.env.DESKBRIDGE_SSM_PREFIX;
+  if (!prefix) {
+    throw new ConfigError(
+      missing.map((name) => ({ path: name, message: "secret is not set in the environment" })),
+      "environment",
+    );
+  }
+  // Loaded on demand so that routes without secrets (and local runs) never pay for the SSM client.
+  const { SSMClient, GetParametersCommand } = await import("@aws-sdk/client-ssm");
+  const ssm = new SSMClient({});
+  for (let i = 0; i < missing.length; i += 10) {
+    const batch = missing.slice(i, i + 10);
+    const out = await ssm.send(
+      new GetParametersCommand({ Names: batch.map((name) => `${prefix}${name}`), WithDecryption: true }),
+    );
+    for (const parameter of out.Parameters ?? []) {
+      if (parameter.Name && parameter.Value !== undefined)
+        resolved.set(parameter.Name.slice(prefix.length), parameter.Value);
+    }
+  }
+  const stillMissing = missing.filter((name) => !resolved.has(name));
+  if (stillMissing.length > 0) {
+    throw new ConfigError(
+      stillMissing.map((name) => ({ path: name, message: `no SSM parameter ${prefix}${name}` })),
+      "SSM Parameter Store",
+    );
+  }
+}
+
+/** The value of a secret loaded by `loadSecrets`; throws a ConfigError naming it (never its value). */
+export function secret(name: string): string {
+  const value = resolved.get(name) ?? process.env[name];
+  if (value === undefined || value === "") {
+    throw new ConfigError([{ path: name, message: "secret is not loaded" }], "environment");
+  }
+  return value;
+}
+
+/** Forgets loaded secrets (tests that change the environment). */
+export function clearSecrets(): void {
+  resolved.clear();
+}

@@ -1,0 +1,61 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import * as v from "valibot";
+
+/**
+ * A sync job as it travels on the jobs queue. It names what to make true ("create the GLPI ticket for
+ * form submission X") and carries references, not snapshots: the handler re-reads what it needs, so
+ * the job can run twice, late or out of order and still converge. (A form submission has no source
+ * system to re-read: its validated fields are the source, and they travel in `input`.)
+ */
+export const JobMessageSchema = v.object({
+  v: v.literal(1),
+  id: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  type: v.pipe(v.string(), v.regex(/^[a-z0-9-]+\.[a-z0-9-]+$/)),
+  input: v.unknown(),
+  /** Attempts made before this message was sent (the inline attempt, or none for a replay). */
+  priorAttempts: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /** True when an earlier attempt may have written part of the result (so search before create). */
+  maybeRan: v.boolean(),
+  enqueuedAt: v.string(),
+  origin: v.picklist(["route", "poller", "replay"]),
+});
+export type JobMessage = v.InferOutput<typeof JobMessageSchema>;
+
+/** What the dead-letter queue keeps: the job, how often it was tried, and why it failed last. */
+export const DeadLetterSchema = v.object({
+  deadLetter: v.literal(1),
+  job: JobMessageSchema,
+  attempts: v.number(),
+  lastError: v.object({ code: v.string(), message: v.string(), upstream: v.optional(v.unknown()) }),
+  failedAt: v.string(),
+});
+export type DeadLetter = v.InferOutput<typeof DeadLetterSchema>;
+
+/** What a handler gets besides its input. */
+export interface JobContext {
+  jobId: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** True when an earlier attempt may already have created the target object. */
+  maybeRan: boolean;
+  /** Aborted when the attempt's time budget is spent (inline budget or Lambda deadline). */
+  signal: AbortSignal;
+  logger: Logger;
+}
+
+/** One kind of sync job: its input schema and the code that makes the target reflect the source. */
+export interface JobHandler<
+  S extends v.GenericSchema = v.GenericSchema,
+  R extends Record<string, unknown> = Record<string, unknown>,
+> {
+  type: string;
+  input: S;
+  run(input: v.InferOutput<S>, context: JobContext): Promise<R>;
+}
+
+/** Declares a job handler with its types inferred from the schema. */
+export function defineJob<S extends v.GenericSchema, R extends Record<string, unknown>>(
+  handler: JobHandler<S, R>,
+): JobHandler<S, R> {
+  return handler;
+}

@@ -1,0 +1,61 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type * as v from "valibot";
+import { asBridgeError, isPermanent, UpstreamRetryableError } from "../core/errors.ts";
+import { validate } from "../core/http.ts";
+import type { JobHandler, JobMessage } from "./model.ts";
+import type { JobQueue } from "./queue.ts";
+import type { JobRecords } from "./records.ts";
+
+export type InlineOutcome<R> = { kind: "done"; result: R } | { kind: "queued"; jobId: string };
+
+export interface InlineDeps {
+  queue: JobQueue;
+  records: JobRecords;
+  logger: Logger;
+  /** How long the inline attempt may take before the job is queued instead. */
+  budgetMs: number;
+}
+
+/**
+ * Runs a job inline within a time budget. On success the caller answers with the result; on a
+ * retryable failure (or when the budget runs out) the job is queued for the worker and the caller
+ * answers 202 with its id; a permanent failure is thrown for the route to answer as an error.
+ */
+export async function runInline<R extends Record<string, unknown>>(
+  job: JobMessage,
+  handler: JobHandler<v.GenericSchema, R>,
+  deps: InlineDeps,
+  options: { maybeRan?: boolean } = {},
+): Promise<InlineOutcome<R>> {
+  const signal = AbortSignal.timeout(deps.budgetMs);
+  const log = deps.logger.createChild({ persistentKeys: { job_id: job.id, job_type: job.type } });
+  try {
+    const input = validate(handler.input, job.input);
+    const result = await handler.run(input, {
+      jobId: job.id,
+      attempt: 1,
+      maybeRan: options.maybeRan ?? job.maybeRan,
+      signal,
+      logger: log,
+    });
+    return { kind: "done", result };
+  } catch (thrown) {
+    const error = asBridgeError(thrown);
+    if (isPermanent(error) && !signal.aborted) throw error;
+    log.warn("inline attempt failed, queueing the job", { code: error.code, message: error.message });
+    const queued: JobMessage = { ...job, priorAttempts: job.priorAttempts + 1, maybeRan: true };
+    try {
+      await deps.queue.send(queued);
+    } catch (sendError) {
+      log.error("could not queue the job", { message: (sendError as Error).message });
+      throw new UpstreamRetryableError({ system: "sqs" }, "the jobs queue is unavailable", {
+        cause: sendError,
+      });
+    }
+    await deps.records.pending(job.id, job.type, queued.priorAttempts).catch((recordError: unknown) => {
+      // The job is safely queued; only its status record is missing until the worker writes one.
+      log.error("could not record the queued job", { message: (recordError as Error).message });
+    });
+    return { kind: "queued", jobId: job.id };
+  }
+}

@@ -1,0 +1,51 @@
+import * as v from "valibot";
+import { defineJob } from "../../jobs/model.ts";
+import type { Ref } from "../../links/refs.ts";
+import { glpiFormsDeps } from "./deps.ts";
+import { FormSubmissionSchema } from "./submission.ts";
+import { buildTicketInput, externalIdFor } from "./ticket.ts";
+
+export const CREATE_TICKET_JOB = "glpi-forms.create-ticket";
+
+/** The form submission, as the source of the link to the GLPI ticket it opened. */
+export function submissionRef(jobId: string): Ref {
+  return { system: "forms", instance: "glpi-forms", type: "submission", id: jobId };
+}
+
+/**
+ * Makes sure a GLPI ticket exists for one form submission. When an earlier attempt may have run
+ * (a retry, a replay, a request that took over an Idempotency-Key), it first looks for the link and
+ * then for a ticket carrying the submission's `externalid`, so a ticket is never created twice.
+ */
+export const createTicketJob = defineJob({
+  type: CREATE_TICKET_JOB,
+  input: v.object({ submission: FormSubmissionSchema }),
+  async run({ submission }, context) {
+    const { settings, instance, glpi, entities, links } = await glpiFormsDeps();
+    const source = submissionRef(context.jobId);
+    const externalid = externalIdFor(context.jobId);
+    let ticketId: number | undefined;
+    if (context.maybeRan) {
+      const link = await links.get(source);
+      if (link) return { ticket_id: Number(link.target.id) };
+      const found = await glpi.listTickets({ externalid }, { signal: context.signal });
+      ticketId = found.find((ticket) => ticket.externalid === externalid)?.id;
+      if (ticketId !== undefined)
+        context.logger.info("found the ticket an earlier attempt created", { ticket_id: ticketId });
+    }
+    if (ticketId === undefined) {
+      const entityId = await entities.entityIdFor(submission.cnpj_cliente, context.signal);
+      ticketId = await glpi.create(
+        "Ticket",
+        buildTicketInput(submission, entityId, context.jobId, settings.ticket),
+        {
+          signal: context.signal,
+        },
+      );
+      context.logger.info("GLPI ticket created", { ticket_id: ticketId, entities_id: entityId });
+    }
+    const target: Ref = { system: "glpi", instance, type: "Ticket", id: String(ticketId) };
+    const saved = await links.create(source, target);
+    return { ticket_id: Number(saved.link.target.id) };
+  },
+});

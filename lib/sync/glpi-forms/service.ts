@@ -1,0 +1,117 @@
+import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ConflictError, NotFoundError, ValidationError } from "../../core/errors.ts";
+import { logger } from "../../core/logger.ts";
+import { newJob } from "../../jobs/queue.ts";
+import type { JobRecord } from "../../jobs/records.ts";
+import { type InlineOutcome, runInline } from "../../jobs/runner.ts";
+import { jobRuntime } from "../../jobs/runtime.ts";
+import type { IdempotencyRecord } from "../../links/idempotency.ts";
+import { CREATE_TICKET_JOB, createTicketJob } from "./create-ticket-job.ts";
+import type { FormSubmission } from "./submission.ts";
+
+/** What a ticket request came to: a ticket now, or a job that will create it. */
+export type TicketRequestOutcome = { kind: "created"; ticketId: number } | { kind: "queued"; jobId: string };
+
+const SCOPE = "glpi-forms";
+const POLL_MS = 100;
+
+/**
+ * Opens a GLPI ticket for a form submission: inline when GLPI answers within the budget, otherwise
+ * through the jobs queue. With an Idempotency-Key, every repeat of the request gets the first one's
+ * outcome (waiting for it while it is still running), and never a second ticket.
+ */
+export async function requestTicket(
+  submission: FormSubmission,
+  idempotencyKey?: string,
+): Promise<TicketRequestOutcome> {
+  const runtime = jobRuntime();
+  const deps = {
+    queue: runtime.queue,
+    records: runtime.records,
+    logger,
+    budgetMs: runtime.config.jobs.inlineBudgetMs,
+  };
+  if (idempotencyKey === undefined) {
+    return toOutcome(await runInline(newJob(CREATE_TICKET_JOB, { submission }), createTicketJob, deps));
+  }
+  if (!/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
+    throw new ValidationError([
+      { path: "Idempotency-Key", message: "must be 1 to 255 visible ASCII characters" },
+    ]);
+  }
+  const fingerprint = sha256(JSON.stringify(submission));
+  const jobId = deterministicId(`${SCOPE}:${idempotencyKey}`);
+  const { idempotency, config } = runtime;
+  const claim = await idempotency.claim(SCOPE, idempotencyKey, {
+    fingerprint,
+    jobId,
+    lockMs: config.jobs.inlineBudgetMs + 10_000,
+    ttlSeconds: config.idempotency.ttlHours * 3600,
+  });
+  if (claim.outcome === "exists") {
+    if (claim.record.fingerprint !== fingerprint) {
+      throw new ConflictError("this Idempotency-Key was already used with a different body");
+    }
+    return awaitOutcome(idempotencyKey, claim.record, config.idempotency.waitMs);
+  }
+  try {
+    const job = newJob(CREATE_TICKET_JOB, { submission }, { id: jobId });
+    const outcome = toOutcome(
+      await runInline(job, createTicketJob, deps, { maybeRan: claim.outcome === "taken-over" }),
+    );
+    await idempotency.complete(SCOPE, idempotencyKey, outcome);
+    return outcome;
+  } catch (error) {
+    // Nothing was created: let a later repeat with this key try again (after fixing the CNPJ, say).
+    await idempotency.release(SCOPE, idempotencyKey);
+    throw error;
+  }
+}
+
+/** The status of a queued ticket job, for `GET /glpi/tickets/jobs/{id}`. */
+export async function ticketJobStatus(jobId: string): Promise<JobRecord> {
+  const record = await jobRuntime().records.get(jobId);
+  if (!record || record.type !== CREATE_TICKET_JOB) throw new NotFoundError("no ticket job has this id");
+  return record;
+}
+
+/** Waits for the first request with this key to finish, then answers what it answered. */
+async function awaitOutcome(
+  key: string,
+  first: IdempotencyRecord,
+  waitMs: number,
+): Promise<TicketRequestOutcome> {
+  const { idempotency, records } = jobRuntime();
+  const deadline = Date.now() + waitMs;
+  let record: IdempotencyRecord | undefined = first;
+  while (record && record.status === "in_progress" && Date.now() < deadline) {
+    await sleep(POLL_MS);
+    record = await idempotency.get(SCOPE, key);
+  }
+  if (record?.status !== "completed" || !record.outcome) {
+    throw new ConflictError("a request with this Idempotency-Key is still being processed; retry shortly");
+  }
+  const outcome = record.outcome;
+  if (outcome.kind === "created") return { kind: "created", ticketId: Number(outcome.ticketId) };
+  // The first request was queued: if the worker has finished since, answer with the ticket.
+  const job = await records.get(record.jobId);
+  const ticketId = job?.status === "done" ? Number(job.result?.ticket_id) : Number.NaN;
+  return Number.isInteger(ticketId) ? { kind: "created", ticketId } : { kind: "queued", jobId: record.jobId };
+}
+
+function toOutcome(outcome: InlineOutcome<{ ticket_id: number }>): TicketRequestOutcome {
+  return outcome.kind === "done"
+    ? { kind: "created", ticketId: outcome.result.ticket_id }
+    : { kind: "queued", jobId: outcome.jobId };
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** A UUID-shaped id derived from a string, so that every repeat of a request names the same job. */
+function deterministicId(text: string): string {
+  const hex = sha256(text);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}

@@ -1,0 +1,101 @@
+import { HTTPError, TimeoutError } from "ky";
+import * as v from "valibot";
+import {
+  type BridgeError,
+  UnexpectedError,
+  UpstreamAuthError,
+  UpstreamPermanentError,
+  UpstreamRetryableError,
+} from "../../core/errors.ts";
+import { GlpiErrorBodySchema } from "./schemas.ts";
+
+/** GLPI error codes that mean the bridge's own credentials or API client setup are wrong. */
+const SETUP_ERRORS = new Set([
+  "ERROR_APP_TOKEN_PARAMETERS_MISSING",
+  "ERROR_WRONG_APP_TOKEN_PARAMETER",
+  "ERROR_NOT_ALLOWED_IP",
+  "ERROR_LOGIN_PARAMETERS_MISSING",
+  "ERROR_LOGIN_WITH_CREDENTIALS_DISABLED",
+  "ERROR_GLPI_LOGIN_USER_TOKEN",
+  "ERROR_GLPI_LOGIN",
+]);
+
+/** The code GLPI answers when a session token expired (PHP session garbage-collected). */
+export const SESSION_INVALID = "ERROR_SESSION_TOKEN_INVALID";
+
+export interface GlpiErrorInfo {
+  status: number;
+  code?: string;
+  message?: string;
+}
+
+/** Reads GLPI's `["ERROR_X", "message"]` body from a failed response. */
+export async function readGlpiError(error: HTTPError): Promise<GlpiErrorInfo> {
+  const status = error.response.status;
+  let text = "";
+  try {
+    text = await error.response.clone().text();
+    const parsed = v.safeParse(GlpiErrorBodySchema, JSON.parse(text));
+    if (parsed.success) {
+      const [code, detail] = parsed.output;
+      // Many messages end with "; view documentation in your browser at https://…/#ERROR_X".
+      const message =
+        typeof detail === "string"
+          ? detail.replace(/;\s*view documentation in your browser.*$/s, "")
+          : JSON.stringify(detail);
+      return { status, code, message };
+    }
+  } catch {
+    // Not JSON: a proxy's HTML error page, for instance.
+  }
+  return { status, message: text.slice(0, 200) || error.response.statusText };
+}
+
+/**
+ * Translates anything a GLPI call threw into the bridge's errors: timeouts, connection failures, 429
+ * and 5xx are retryable; credential and API-client problems are an UpstreamAuthError; any other refusal
+ * is permanent and carries GLPI's own code and message.
+ */
+export async function translateGlpiError(error: unknown, instance: string): Promise<BridgeError> {
+  const system = `glpi:${instance}`;
+  if (error instanceof HTTPError) {
+    const info = await readGlpiError(error);
+    const upstream = { system, status: info.status, vendorCode: info.code, vendorMessage: info.message };
+    if (info.code && SETUP_ERRORS.has(info.code)) {
+      return new UpstreamAuthError(upstream, "GLPI rejected the bridge's credentials", { cause: error });
+    }
+    if (info.status === 429 || info.status >= 500) {
+      const retryAfter = Number(error.response.headers.get("retry-after"));
+      return new UpstreamRetryableError(upstream, `GLPI answered ${info.status}`, {
+        cause: error,
+        retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+      });
+    }
+    return new UpstreamPermanentError(
+      upstream,
+      `GLPI refused the request: ${info.code ?? info.status} ${info.message ?? ""}`.trim(),
+      {
+        cause: error,
+      },
+    );
+  }
+  if (error instanceof TimeoutError || isAbortOrNetworkError(error)) {
+    return new UpstreamRetryableError({ system }, "GLPI did not answer in time or could not be reached", {
+      cause: error,
+    });
+  }
+  return error instanceof Error
+    ? new UnexpectedError(error.message, { cause: error })
+    : new UnexpectedError(String(error));
+}
+
+function isAbortOrNetworkError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  // fetch rejects with TypeError("fetch failed") on refused/reset connections; an aborted signal
+  // rejects with its reason (a DOMException named TimeoutError or AbortError).
+  return (
+    error.name === "TimeoutError" ||
+    error.name === "AbortError" ||
+    (error instanceof TypeError && /fetch failed|network|socket|terminated/i.test(error.message))
+  );
+}

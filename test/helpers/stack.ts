@@ -1,0 +1,186 @@
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  GetQueueAttributesCommand,
+  PurgeQueueCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { inject } from "vitest";
+import { createLocalResources, type LocalResources } from "../../infra/local/resources.ts";
+import { SqsEventSource } from "../../infra/local/sqs-event-source.ts";
+import { lambdaContext } from "./events.ts";
+import { demoEntities, type GlpiFake, startGlpiFake } from "../fakes/glpi.ts";
+
+export const SECRETS = {
+  FORMS_TOKEN: "test-forms-token",
+  GLPI_APP_TOKEN: "test-app-token",
+  GLPI_USER_TOKEN: "test-user-token",
+} as const;
+export const CNPJ_SEARCH_OPTION = 76674;
+
+export interface Stack {
+  glpi: GlpiFake;
+  resources: LocalResources;
+  sqs: SQSClient;
+  dynamo: DynamoDBClient;
+  configPath: string;
+  /** Runs the worker over the jobs queue until it stays empty for `idleMs` (or `timeoutMs` passes). */
+  drainJobs(options?: { idleMs?: number; timeoutMs?: number }): Promise<void>;
+  /** The dead-letter queue's bodies (received, then made visible again). */
+  deadLetters(): Promise<unknown[]>;
+  queueDepth(url: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Overrides merged into the test configuration. */
+  jobs?: Record<string, unknown>;
+  glpiTimeoutMs?: number;
+}
+
+/**
+ * A fresh stack for one test file: its own table and queues on the shared emulators, a GLPI fake, a
+ * config file pointing at it, and the environment the functions read. Import handlers after this.
+ */
+export async function setupStack(options: StackOptions = {}): Promise<Stack> {
+  Object.assign(process.env, {
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_ENDPOINT_URL_DYNAMODB: inject("dynamoEndpoint"),
+    AWS_ENDPOINT_URL_SQS: inject("sqsEndpoint"),
+    POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "SILENT",
+    ...SECRETS,
+  });
+  const glpi = await startGlpiFake({
+    appToken: SECRETS.GLPI_APP_TOKEN,
+    userToken: SECRETS.GLPI_USER_TOKEN,
+    cnpjSearchOptionId: CNPJ_SEARCH_OPTION,
+    entities: demoEntities,
+  });
+  const sqs = new SQSClient({});
+  const dynamo = new DynamoDBClient({});
+  const suffix = randomUUID().slice(0, 8);
+  const resources = await createLocalResources(
+    { dynamo, sqs },
+    { table: `links-${suffix}`, jobsQueue: `jobs-${suffix}`, deadLetterQueue: `jobs-dlq-${suffix}` },
+    { maxReceiveCount: 10, visibilityTimeoutSeconds: 30 },
+  );
+  const config = testConfig(glpi.url, options);
+  const configPath = join(mkdtempSync(join(tmpdir(), "deskbridge-")), "config.json");
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  Object.assign(process.env, {
+    DESKBRIDGE_CONFIG: configPath,
+    LINKS_TABLE: resources.table,
+    JOBS_QUEUE_URL: resources.jobsQueueUrl,
+    DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
+  });
+
+  let worker: ((event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) | undefined;
+  const queueDepth = async (url: string) => {
+    const out = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: [
+          "ApproximateNumberOfMessages",
+          "ApproximateNumberOfMessagesNotVisible",
+          "ApproximateNumberOfMessagesDelayed",
+        ],
+      }),
+    );
+    const a = out.Attributes ?? {};
+    return (
+      Number(a.ApproximateNumberOfMessages ?? 0) +
+      Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
+      Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
+    );
+  };
+
+  return {
+    glpi,
+    resources,
+    sqs,
+    dynamo,
+    configPath,
+    queueDepth,
+    async drainJobs({ idleMs = 300, timeoutMs = 20_000 } = {}) {
+      worker ??= (await import("../../functions/worker.ts")).handler;
+      const invoke = worker;
+      const source = new SqsEventSource({
+        sqs,
+        queueUrl: resources.jobsQueueUrl,
+        queueArn: `arn:aws:sqs:us-east-1:000000000000:jobs-${suffix}`,
+        invoke: (event) => invoke(event, lambdaContext()),
+        waitSeconds: 0,
+      });
+      const deadline = Date.now() + timeoutMs;
+      let idleSince = Date.now();
+      while (Date.now() < deadline) {
+        const received = await source.pollOnce();
+        if (received > 0) idleSince = Date.now();
+        else if ((await queueDepth(resources.jobsQueueUrl)) === 0 && Date.now() - idleSince >= idleMs) return;
+        else await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error("the jobs queue did not drain in time");
+    },
+    async deadLetters() {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: resources.deadLetterQueueUrl,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: 0,
+        }),
+      );
+      return (out.Messages ?? []).map((message) => JSON.parse(message.Body ?? "null"));
+    },
+    async close() {
+      await sqs.send(new PurgeQueueCommand({ QueueUrl: resources.jobsQueueUrl })).catch(() => undefined);
+      await glpi.close();
+    },
+  };
+}
+
+function testConfig(glpiUrl: string, options: StackOptions) {
+  return {
+    jobs: {
+      maxAttempts: 3,
+      inlineBudgetMs: 1500,
+      backoffBaseSeconds: 1,
+      backoffMaxSeconds: 1,
+      ...options.jobs,
+    },
+    idempotency: { waitMs: 5000 },
+    systems: {
+      glpi: {
+        main: {
+          url: glpiUrl,
+          appToken: { secret: "GLPI_APP_TOKEN" },
+          userToken: { secret: "GLPI_USER_TOKEN" },
+          timeoutMs: options.glpiTimeoutMs ?? 1000,
+        },
+      },
+    },
+    integrations: {
+      glpiForms: {
+        glpi: "main",
+        auth: { header: "X-Deskbridge-Token", secret: "FORMS_TOKEN", allowQueryToken: true },
+        entityLookup: { fieldName: "cnpjfield", searchOptionId: CNPJ_SEARCH_OPTION, cacheTtlSeconds: 300 },
+        ticket: {
+          defaultCategoryId: 18,
+          requesterUserId: 36,
+          recipientUserId: 36,
+          requestSourceId: 5,
+          requestTypeId: 5,
+        },
+      },
+    },
+  };
+}
+
+
+export { httpEvent, lambdaContext } from "./events.ts";

@@ -1,0 +1,64 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadConfigFile, parseConfig } from "../../lib/core/config.ts";
+import { ConfigError } from "../../lib/core/errors.ts";
+
+const sandbox = JSON.parse(readFileSync("config/sandbox.json", "utf8"));
+
+function problemsOf(raw: unknown): { path: string; message: string }[] {
+  try {
+    parseConfig(raw);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error("the config was accepted");
+}
+
+describe("configuration", () => {
+  it("accepts the sandbox and production examples and fills in defaults", () => {
+    const config = parseConfig(sandbox);
+    expect(config.integrations.glpiForms?.entityLookup.searchOptionId).toBe(76674);
+    expect(config.http.maxBodyBytes).toBe(262144);
+    expect(config.idempotency.ttlHours).toBe(24);
+    expect(Object.isFrozen(config.jobs)).toBe(true);
+    expect(() => loadConfigFile("config/prod.json")).not.toThrow();
+  });
+
+  it("names the JSON path and the problem of every invalid setting", () => {
+    const broken = structuredClone(sandbox);
+    broken.systems.glpi.main.url = "not a url";
+    broken.integrations.glpiForms.ticket.urgency = 9;
+    delete broken.integrations.glpiForms.entityLookup.searchOptionId;
+    broken.jobs.maxAtempts = 3;
+    const problems = problemsOf(broken);
+    const paths = problems.map((p) => p.path);
+    expect(paths).toContain("systems.glpi.main.url");
+    expect(paths).toContain("integrations.glpiForms.ticket.urgency");
+    expect(paths).toContain("integrations.glpiForms.entityLookup.searchOptionId");
+    expect(problems).toContainEqual({ path: "jobs.maxAtempts", message: "is not a known field" });
+    expect(problems).toContainEqual({ path: "integrations.glpiForms.entityLookup.searchOptionId", message: "is required" });
+  });
+
+  it("refuses a secret written into the file instead of named", () => {
+    const broken = structuredClone(sandbox);
+    broken.systems.glpi.main.appToken = { secret: "e4f9a0c1b2" };
+    expect(problemsOf(broken).map((p) => p.path)).toEqual(["systems.glpi.main.appToken.secret"]);
+  });
+
+  it("refuses an integration that names a GLPI instance that does not exist", () => {
+    const broken = structuredClone(sandbox);
+    broken.integrations.glpiForms.glpi = "other";
+    expect(problemsOf(broken)).toEqual([{ path: "integrations.glpiForms.glpi", message: "names no instance under systems.glpi" }]);
+  });
+
+  it("fails with the file name when the file is missing or not JSON", () => {
+    const dir = mkdtempSync(join(tmpdir(), "deskbridge-config-"));
+    const file = join(dir, "bad.json");
+    writeFileSync(file, "{ not json");
+    expect(() => loadConfigFile(file)).toThrow(/bad\.json[\s\S]*is not valid JSON/);
+    expect(() => loadConfigFile(join(dir, "missing.json"))).toThrow(/missing\.json[\s\S]*cannot be read/);
+  });
+});
