@@ -11,6 +11,12 @@ import { ConfigError } from "./errors.ts";
 let documentClient: DynamoDBDocumentClient | undefined;
 let sqsClient: SQSClient | undefined;
 
+/**
+ * Always talk to the configured endpoint: the SDK otherwise sends each call to the host of the queue
+ * URL, which fauxqs names `sqs.<region>.localhost` (on AWS the two are the same host anyway).
+ */
+export const SQS_OPTIONS = { useQueueUrlAsEndpoint: false } as const;
+
 export function dynamo(): DynamoDBDocumentClient {
   documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
     marshallOptions: { removeUndefinedValues: true },
@@ -19,7 +25,7 @@ export function dynamo(): DynamoDBDocumentClient {
 }
 
 export function sqs(): SQSClient {
-  sqsClient ??= new SQSClient({});
+  sqsClient ??= new SQSClient(SQS_OPTIONS);
   return sqsClient;
 }
 

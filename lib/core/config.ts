@@ -34,7 +34,8 @@ export function parseConfig(raw: unknown, source = "config"): Readonly<Config> {
 
 /** Reads, parses and validates a configuration file; fails with the JSON path and the problem. */
 export function loadConfigFile(path: string): Readonly<Config> {
-  const absolute = isAbsolute(path) ? path : resolve(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), path);
+  // Relative to the working directory: the project root locally, /var/task (the bundle) on Lambda.
+  const absolute = isAbsolute(path) ? path : resolve(path);
   let text: string;
   try {
     text = readFileSync(absolute, "utf8");

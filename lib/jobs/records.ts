@@ -33,8 +33,20 @@ export class JobRecords {
     return out.Item ? v.parse(JobRecordSchema, out.Item) : undefined;
   }
 
-  /** Records a job as pending unless the worker already recorded an outcome (it can be that fast). */
-  async pending(jobId: string, type: string, attempts: number): Promise<void> {
+  /**
+   * Records a job as pending unless the worker already recorded an outcome (it can be that fast);
+   * with `reset` (a replay) whatever outcome was recorded is replaced.
+   */
+  async pending(
+    jobId: string,
+    type: string,
+    attempts: number,
+    options: { reset?: boolean } = {},
+  ): Promise<void> {
+    if (options.reset) {
+      await this.update(jobId, type, "pending", attempts, {});
+      return;
+    }
     const now = new Date().toISOString();
     await this.db
       .send(

@@ -42,19 +42,19 @@ export async function runInline<R extends Record<string, unknown>>(
   } catch (thrown) {
     const error = asBridgeError(thrown);
     if (isPermanent(error) && !signal.aborted) throw error;
-    log.warn("inline attempt failed, queueing the job", { code: error.code, message: error.message });
+    log.warn("inline attempt failed, queueing the job", { code: error.code, reason: error.message });
     const queued: JobMessage = { ...job, priorAttempts: job.priorAttempts + 1, maybeRan: true };
     try {
       await deps.queue.send(queued);
     } catch (sendError) {
-      log.error("could not queue the job", { message: (sendError as Error).message });
+      log.error("could not queue the job", { reason: (sendError as Error).message });
       throw new UpstreamRetryableError({ system: "sqs" }, "the jobs queue is unavailable", {
         cause: sendError,
       });
     }
     await deps.records.pending(job.id, job.type, queued.priorAttempts).catch((recordError: unknown) => {
       // The job is safely queued; only its status record is missing until the worker writes one.
-      log.error("could not record the queued job", { message: (recordError as Error).message });
+      log.error("could not record the queued job", { reason: (recordError as Error).message });
     });
     return { kind: "queued", jobId: job.id };
   }

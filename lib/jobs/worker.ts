@@ -90,7 +90,7 @@ export function createWorker(
         }),
       );
       await deps.records.retrying(job.id, job.type, attempt, summary);
-      log.warn("job failed, will retry", { ...summary, retryInSeconds: delay });
+      log.warn("job failed, will retry", { code: error.code, reason: error.message, retryInSeconds: delay });
       throw error;
     }
   }
@@ -114,7 +114,7 @@ export function createWorker(
       failedAt: new Date().toISOString(),
     });
     await deps.records.failed(job.id, job.type, attempts, { code: error.code, message: error.message });
-    log.error("job dead-lettered", { attempts, code: error.code, message: error.message });
+    log.error("job dead-lettered", { attempts, code: error.code, reason: error.message });
   }
 
   return (event, context) =>

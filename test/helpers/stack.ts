@@ -13,8 +13,9 @@ import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { inject } from "vitest";
 import { createLocalResources, type LocalResources } from "../../infra/local/resources.ts";
 import { SqsEventSource } from "../../infra/local/sqs-event-source.ts";
-import { lambdaContext } from "./events.ts";
+import { SQS_OPTIONS } from "../../lib/core/aws.ts";
 import { demoEntities, type GlpiFake, startGlpiFake } from "../fakes/glpi.ts";
+import { lambdaContext } from "./events.ts";
 
 export const SECRETS = {
   FORMS_TOKEN: "test-forms-token",
@@ -63,7 +64,7 @@ export async function setupStack(options: StackOptions = {}): Promise<Stack> {
     cnpjSearchOptionId: CNPJ_SEARCH_OPTION,
     entities: demoEntities,
   });
-  const sqs = new SQSClient({});
+  const sqs = new SQSClient(SQS_OPTIONS);
   const dynamo = new DynamoDBClient({});
   const suffix = randomUUID().slice(0, 8);
   const resources = await createLocalResources(
@@ -181,6 +182,5 @@ function testConfig(glpiUrl: string, options: StackOptions) {
     },
   };
 }
-
 
 export { httpEvent, lambdaContext } from "./events.ts";

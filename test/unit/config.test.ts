@@ -39,7 +39,10 @@ describe("configuration", () => {
     expect(paths).toContain("integrations.glpiForms.ticket.urgency");
     expect(paths).toContain("integrations.glpiForms.entityLookup.searchOptionId");
     expect(problems).toContainEqual({ path: "jobs.maxAtempts", message: "is not a known field" });
-    expect(problems).toContainEqual({ path: "integrations.glpiForms.entityLookup.searchOptionId", message: "is required" });
+    expect(problems).toContainEqual({
+      path: "integrations.glpiForms.entityLookup.searchOptionId",
+      message: "is required",
+    });
   });
 
   it("refuses a secret written into the file instead of named", () => {
@@ -51,7 +54,9 @@ describe("configuration", () => {
   it("refuses an integration that names a GLPI instance that does not exist", () => {
     const broken = structuredClone(sandbox);
     broken.integrations.glpiForms.glpi = "other";
-    expect(problemsOf(broken)).toEqual([{ path: "integrations.glpiForms.glpi", message: "names no instance under systems.glpi" }]);
+    expect(problemsOf(broken)).toEqual([
+      { path: "integrations.glpiForms.glpi", message: "names no instance under systems.glpi" },
+    ]);
   });
 
   it("fails with the file name when the file is missing or not JSON", () => {

@@ -53,7 +53,10 @@ describe("HTTP envelope", () => {
 
 describe("errorResponse", () => {
   it("explains 4xx and names the fields", () => {
-    const out = errorResponse(new ValidationError([{ path: "cnpj_cliente", message: "must be a valid CNPJ" }]), "r1");
+    const out = errorResponse(
+      new ValidationError([{ path: "cnpj_cliente", message: "must be a valid CNPJ" }]),
+      "r1",
+    );
     expect(out.status).toBe(400);
     expect(out.body.error.fields).toEqual([{ path: "cnpj_cliente", message: "must be a valid CNPJ" }]);
     expect(out.body.request_id).toBe("r1");
@@ -61,12 +64,17 @@ describe("errorResponse", () => {
 
   it("carries the vendor's error on 502 and 401 from an upstream", () => {
     const refused = errorResponse(
-      new UpstreamPermanentError({ system: "glpi:main", status: 400, vendorCode: "ERROR_GLPI_ADD", vendorMessage: "No" }, "refused"),
+      new UpstreamPermanentError(
+        { system: "glpi:main", status: 400, vendorCode: "ERROR_GLPI_ADD", vendorMessage: "No" },
+        "refused",
+      ),
       "r2",
     );
     expect(refused.status).toBe(502);
     expect(refused.body.error.upstream).toMatchObject({ code: "ERROR_GLPI_ADD", message: "No" });
-    expect(errorResponse(new UpstreamAuthError({ system: "glpi:main" }, "bad tokens"), "r3").status).toBe(401);
+    expect(errorResponse(new UpstreamAuthError({ system: "glpi:main" }, "bad tokens"), "r3").status).toBe(
+      401,
+    );
   });
 
   it("answers 401 with a generic message when the caller is not authenticated", () => {

@@ -1,0 +1,81 @@
+import * as v from "valibot";
+import type { Config } from "../../lib/core/config-schema.ts";
+import type { GlpiFake } from "../../test/fakes/glpi.ts";
+import { listHttpRoutes } from "./routes.ts";
+
+/** The demo form submission printed in the curl examples (a CNPJ of a sandbox demo entity). */
+export const DEMO_SUBMISSION = {
+  nome_cliente: "Fulano de Tal",
+  telefone_cliente: "5511987654321",
+  cnpj_cliente: "11.222.333/0001-81",
+  anydesk_cliente: "123 456 789",
+  descricao_problema: "Problema com lentidão no sistema X",
+};
+
+interface PrintInput {
+  base: string;
+  config: Readonly<Config>;
+  /** Secrets that came from config/sandbox.env: only these are printed in clear. */
+  sandboxSecrets: Record<string, string>;
+  fakes: Record<string, GlpiFake>;
+}
+
+/** Prints every route of serverless.yml with its URL and a curl command that works as printed. */
+export async function printRoutes({ base, config, sandboxSecrets, fakes }: PrintInput): Promise<void> {
+  const forms = config.integrations.glpiForms;
+  const tokenHeader = forms?.auth.header ?? "X-Deskbridge-Token";
+  const token = forms ? (sandboxSecrets[forms.auth.secret] ?? `$${forms.auth.secret}`) : "";
+  const body = `'${JSON.stringify(DEMO_SUBMISSION)}'`;
+  const jobId = forms ? await demoQueuedJob(base, tokenHeader, token, forms.glpi, fakes) : undefined;
+
+  const examples: Record<string, string> = {
+    "POST /glpi/tickets": `curl -s -X POST ${base}/glpi/tickets -H 'Content-Type: application/json' -H '${tokenHeader}: ${token}' -d ${body}`,
+    "POST /criar-chamado": forms?.auth.allowQueryToken
+      ? `curl -s -X POST '${base}/criar-chamado?token=${token}' -H 'Content-Type: application/json' -d ${body}`
+      : `curl -s -X POST ${base}/criar-chamado -H 'Content-Type: application/json' -H '${tokenHeader}: ${token}' -d ${body}`,
+    "GET /glpi/tickets/jobs/{id}": `curl -s ${base}/glpi/tickets/jobs/${jobId ?? "JOB_ID_FROM_A_202_ANSWER"} -H '${tokenHeader}: ${token}'`,
+    "GET /ping": `curl -s ${base}/ping`,
+  };
+
+  console.log("\nRoutes (from serverless.yml):");
+  for (const route of listHttpRoutes()) {
+    const key = `${route.method} ${route.path}`;
+    console.log(`\n  ${key.padEnd(32)} ${base}${route.path}   [${route.functionName}]`);
+    console.log(`    ${examples[key] ?? "(no example)"}`);
+  }
+  if (jobId) {
+    console.log(
+      `\n  (Job ${jobId} was queued at start-up while the sandbox GLPI refused once: the worker has created its ticket since.)`,
+    );
+  }
+}
+
+/**
+ * Shows the queue path at start-up: the sandbox GLPI fails one ticket creation, so a demo request is
+ * answered 202 and the worker creates the ticket a moment later. Only done against a sandbox fake.
+ */
+async function demoQueuedJob(
+  base: string,
+  header: string,
+  token: string,
+  glpi: string,
+  fakes: Record<string, GlpiFake>,
+): Promise<string | undefined> {
+  const fake = fakes[glpi];
+  if (!fake || token.startsWith("$")) return undefined;
+  fake.failNext(
+    1,
+    { kind: "status", status: 503, body: ["ERROR", "Service Unavailable"] },
+    { method: "POST", path: "/Ticket" },
+  );
+  const response = await fetch(`${base}/glpi/tickets`, {
+    method: "POST",
+    headers: { "content-type": "application/json", [header]: token },
+    body: JSON.stringify({
+      ...DEMO_SUBMISSION,
+      descricao_problema: "Demo: ticket created by the worker after a GLPI outage",
+    }),
+  });
+  const answer = v.safeParse(v.object({ job_id: v.string() }), await response.json().catch(() => null));
+  return response.status === 202 && answer.success ? answer.output.job_id : undefined;
+}

@@ -1,0 +1,245 @@
+/**
+ * `npm start`: the whole bridge on this machine. dynalite and fauxqs in this process, the links table
+ * and the jobs queues created, a sandbox fake for every system the config points at an idle loopback
+ * port, serverless-offline serving every route, and a local SQS event source feeding the worker.
+ * Ctrl-C stops everything it started.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { connect } from "node:net";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import * as v from "valibot";
+import { SQS_OPTIONS } from "../../lib/core/aws.ts";
+import { DEFAULT_CONFIG_PATH, loadConfigFile } from "../../lib/core/config.ts";
+import { ConfigError } from "../../lib/core/errors.ts";
+import { demoEntities, type GlpiFake, startGlpiFake } from "../../test/fakes/glpi.ts";
+import { startEmulators } from "./emulators.ts";
+import { printRoutes } from "./print-routes.ts";
+import { createLocalResources } from "./resources.ts";
+import { SqsEventSource } from "./sqs-event-source.ts";
+
+const SANDBOX_ENV = "config/sandbox.env";
+const BatchResponseSchema = v.object({
+  batchItemFailures: v.array(v.object({ itemIdentifier: v.string() })),
+});
+const CNPJ_SEARCH_OPTION_FALLBACK = 76674;
+
+async function main(): Promise<void> {
+  const sandboxSecrets = loadEnvFile(SANDBOX_ENV);
+  const configPath = process.env.DESKBRIDGE_CONFIG ?? DEFAULT_CONFIG_PATH;
+  const config = loadConfigFile(configPath);
+  const ports = {
+    dynamo: port("DYNAMODB_PORT", 8000),
+    sqs: port("SQS_PORT", 9324),
+    http: port("HTTP_PORT", 3000),
+    lambda: port("LAMBDA_PORT", 3002),
+  };
+  const stops: (() => Promise<unknown> | unknown)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
+  };
+  process.once("SIGINT", () => void stopAll().then(() => process.exit(0)));
+  process.once("SIGTERM", () => void stopAll().then(() => process.exit(0)));
+
+  try {
+    Object.assign(process.env, {
+      AWS_REGION: process.env.AWS_REGION ?? "us-east-1",
+      AWS_ACCESS_KEY_ID: "local",
+      AWS_SECRET_ACCESS_KEY: "local",
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    });
+    delete process.env.AWS_PROFILE;
+    delete process.env.AWS_SESSION_TOKEN;
+    const emulators = await startEmulators(ports);
+    stops.push(() => emulators.stop());
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
+      AWS_ENDPOINT_URL_SQS: emulators.sqsEndpoint,
+    });
+    const sqs = new SQSClient(SQS_OPTIONS);
+    const resources = await createLocalResources(
+      { dynamo: new DynamoDBClient({}), sqs },
+      {
+        table: "deskbridge-local-links",
+        jobsQueue: "deskbridge-local-jobs",
+        deadLetterQueue: "deskbridge-local-jobs-dlq",
+      },
+      { maxReceiveCount: 20, visibilityTimeoutSeconds: 360 },
+    );
+    console.log(`DynamoDB (dynalite)  ${emulators.dynamoEndpoint}  table ${resources.table}`);
+    console.log(
+      `SQS (fauxqs)         ${emulators.sqsEndpoint}  queues deskbridge-local-jobs, deskbridge-local-jobs-dlq`,
+    );
+
+    // Sandbox fakes: one per system instance whose URL is an idle port on this machine.
+    const fakes: Record<string, GlpiFake> = {};
+    for (const [name, instance] of Object.entries(config.systems.glpi)) {
+      const url = new URL(instance.url);
+      if (!isLoopback(url.hostname) || (await portInUse(Number(url.port || 80)))) {
+        console.log(`GLPI "${name}"           ${instance.url} (real system: no sandbox fake)`);
+        continue;
+      }
+      const forms = config.integrations.glpiForms;
+      const fake = await startGlpiFake({
+        appToken: requireEnv(instance.appToken.secret),
+        userToken: requireEnv(instance.userToken.secret),
+        cnpjSearchOptionId:
+          forms?.glpi === name ? forms.entityLookup.searchOptionId : CNPJ_SEARCH_OPTION_FALLBACK,
+        cnpjFieldName: forms?.glpi === name ? forms.entityLookup.fieldName : "cnpjfield",
+        entities: demoEntities,
+        port: Number(url.port),
+        basePath: url.pathname.replace(/\/+$/, ""),
+      });
+      fakes[name] = fake;
+      stops.push(() => fake.close());
+      console.log(
+        `GLPI "${name}" sandbox   ${fake.url} (fake; demo entities: ${demoEntities.map((e) => `${e.name} ${e.cnpj}`).join(", ")})`,
+      );
+    }
+
+    const env = {
+      ...process.env,
+      DESKBRIDGE_CONFIG: configPath,
+      LINKS_TABLE: resources.table,
+      JOBS_QUEUE_URL: resources.jobsQueueUrl,
+      DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
+      HTTP_PORT: String(ports.http),
+      LAMBDA_PORT: String(ports.lambda),
+    };
+    const offline = spawn(
+      process.execPath,
+      ["node_modules/osls/bin/serverless.js", "offline", "start", "--stage", "local"],
+      {
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+      },
+    );
+    stops.push(() => killGroup(offline));
+    offline.stderr?.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+    offline.stdout?.on("data", (chunk: Buffer) => {
+      if (process.env.OFFLINE_VERBOSE) process.stdout.write(chunk);
+      else for (const line of chunk.toString().split("\n")) if (/^\s*\{"level"/.test(line)) console.log(line);
+    });
+    offline.once("exit", (code) => {
+      console.error(`serverless-offline exited (${code}); stopping.`);
+      void stopAll().then(() => process.exit(1));
+    });
+    const base = `http://127.0.0.1:${ports.http}`;
+    await waitFor(`${base}/ping`, 120_000);
+
+    const worker = new SqsEventSource({
+      sqs,
+      queueUrl: resources.jobsQueueUrl,
+      queueArn: "arn:aws:sqs:us-east-1:000000000000:deskbridge-local-jobs",
+      invoke: (event) => invokeWorker(ports.lambda, event),
+      onError: (error) => console.error("worker event source:", (error as Error).message),
+    });
+    worker.start();
+    stops.push(() => worker.stop());
+
+    await printRoutes({ base, config, sandboxSecrets, fakes });
+    console.log("\nThe bridge is running. Ctrl-C stops everything.");
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** Calls the worker Lambda through serverless-offline's Lambda API, as the event source mapping would. */
+async function invokeWorker(lambdaPort: number, event: SQSEvent): Promise<SQSBatchResponse> {
+  const response = await fetch(
+    `http://127.0.0.1:${lambdaPort}/2015-03-31/functions/deskbridge-local-worker/invocations`,
+    {
+      method: "POST",
+      body: JSON.stringify(event),
+    },
+  );
+  const text = await response.text();
+  if (!response.ok || response.headers.get("x-amz-function-error"))
+    throw new Error(`worker failed: ${text.slice(0, 500)}`);
+  return v.parse(BatchResponseSchema, text ? JSON.parse(text) : { batchItemFailures: [] });
+}
+
+/** Reads KEY=VALUE lines into process.env for keys not set already; returns what it set. */
+function loadEnvFile(file: string): Record<string, string> {
+  const set: Record<string, string> = {};
+  if (!existsSync(file)) return set;
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const match = /^\s*([A-Z][A-Z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!match?.[1] || match[2] === undefined || process.env[match[1]] !== undefined) continue;
+    process.env[match[1]] = match[2];
+    set[match[1]] = match[2];
+  }
+  return set;
+}
+
+function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value)
+    throw new ConfigError([{ path: name, message: "secret is not set in the environment" }], "environment");
+  return value;
+}
+
+function port(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 0 || value > 65535)
+    throw new Error(`${name} must be a port number`);
+  return value;
+}
+
+function isLoopback(host: string): boolean {
+  return host === "127.0.0.1" || host === "localhost" || host === "[::1]";
+}
+
+function portInUse(p: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port: p, host: "127.0.0.1" });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+async function waitFor(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`serverless-offline did not answer ${url} within ${timeoutMs / 1000}s`);
+}
+
+async function killGroup(child: ChildProcess): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  child.removeAllListeners("exit");
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

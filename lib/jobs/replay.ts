@@ -1,0 +1,169 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import * as v from "valibot";
+import { type DeadLetter, DeadLetterSchema, JobMessageSchema } from "./model.ts";
+import type { JobQueue } from "./queue.ts";
+import type { JobRecords } from "./records.ts";
+
+export type ReadLetter =
+  | { kind: "letter"; messageId: string; receiptHandle: string; letter: DeadLetter }
+  | { kind: "unreadable"; messageId: string; receiptHandle: string };
+
+export interface LetterFilter {
+  id?: string | undefined;
+  type?: string | undefined;
+  limit?: number | undefined;
+}
+
+/** How long listed messages stay hidden while a listing or replay runs through the queue. */
+const HOLD_SECONDS = 60;
+
+/**
+ * Reads the dead-letter queue. Messages are held invisible while the listing runs (so each is seen
+ * once) and then made visible again: reading changes nothing. Messages that SQS's redrive policy moved
+ * there (raw job messages, without an error) are shown as dead letters with an unknown error.
+ */
+export async function readDeadLetters(
+  sqs: SQSClient,
+  deadLetterUrl: string,
+  filter: LetterFilter = {},
+): Promise<ReadLetter[]> {
+  const seen: ReadLetter[] = [];
+  const held: Message[] = [];
+  try {
+    for (;;) {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: deadLetterUrl,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: HOLD_SECONDS,
+          WaitTimeSeconds: 0,
+          MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+        }),
+      );
+      const messages = out.Messages ?? [];
+      if (messages.length === 0) break;
+      held.push(...messages);
+      for (const message of messages) seen.push(toLetter(message));
+    }
+  } finally {
+    await release(sqs, deadLetterUrl, held);
+  }
+  const matching = seen.filter(
+    (letter) =>
+      letter.kind === "unreadable" ||
+      ((filter.id === undefined || letter.letter.job.id === filter.id) &&
+        (filter.type === undefined || letter.letter.job.type === filter.type)),
+  );
+  return filter.limit === undefined ? matching : matching.slice(0, filter.limit);
+}
+
+/**
+ * Sends matching dead letters back to the jobs queue as fresh jobs (attempts start again, and the job
+ * searches before creating, since an earlier attempt may have done part of it), then deletes them
+ * from the dead-letter queue (sending first: a crash in between replays a job twice, which a
+ * level-triggered job absorbs, rather than losing it). Unreadable messages are left where they are.
+ */
+export async function replayDeadLetters(
+  sqs: SQSClient,
+  queue: JobQueue,
+  deadLetterUrl: string,
+  options: LetterFilter & { records?: JobRecords | undefined } = {},
+): Promise<DeadLetter[]> {
+  const letters = (await readDeadLetters(sqs, deadLetterUrl, options)).filter(
+    (letter) => letter.kind === "letter",
+  );
+  const replayed: DeadLetter[] = [];
+  for (const letter of letters) {
+    await queue.send({
+      ...letter.letter.job,
+      priorAttempts: 0,
+      maybeRan: true,
+      origin: "replay",
+      enqueuedAt: new Date().toISOString(),
+    });
+    await options.records?.pending(letter.letter.job.id, letter.letter.job.type, 0, { reset: true });
+    await deleteByMessageId(sqs, deadLetterUrl, letter.messageId);
+    replayed.push(letter.letter);
+  }
+  return replayed;
+}
+
+async function deleteByMessageId(sqs: SQSClient, url: string, messageId: string): Promise<void> {
+  const held: Message[] = [];
+  try {
+    for (;;) {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: url,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: HOLD_SECONDS,
+        }),
+      );
+      const messages = out.Messages ?? [];
+      if (messages.length === 0) return;
+      for (const message of messages) {
+        if (message.MessageId === messageId) {
+          await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle }));
+          return;
+        }
+        held.push(message);
+      }
+    }
+  } finally {
+    await release(sqs, url, held);
+  }
+}
+
+async function release(sqs: SQSClient, url: string, messages: Message[]): Promise<void> {
+  for (let i = 0; i < messages.length; i += 10) {
+    const batch = messages.slice(i, i + 10);
+    await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: url,
+        Entries: batch.map((message, j) => ({
+          Id: String(j),
+          ReceiptHandle: message.ReceiptHandle,
+          VisibilityTimeout: 0,
+        })),
+      }),
+    );
+  }
+}
+
+function toLetter(message: Message): ReadLetter {
+  const ids = { messageId: message.MessageId ?? "", receiptHandle: message.ReceiptHandle ?? "" };
+  let body: unknown;
+  try {
+    body = JSON.parse(message.Body ?? "");
+  } catch {
+    return { kind: "unreadable", ...ids };
+  }
+  const letter = v.safeParse(DeadLetterSchema, body);
+  if (letter.success) return { kind: "letter", ...ids, letter: letter.output };
+  // Moved by the redrive policy: a raw job message that the worker never finished.
+  const job = v.safeParse(JobMessageSchema, body);
+  if (job.success) {
+    const attempts = job.output.priorAttempts + Number(message.Attributes?.ApproximateReceiveCount ?? 0);
+    return {
+      kind: "letter",
+      ...ids,
+      letter: {
+        deadLetter: 1,
+        job: job.output,
+        attempts,
+        lastError: {
+          code: "redriven",
+          message: "moved by the queue's redrive policy (the worker crashed or timed out)",
+        },
+        failedAt: "unknown",
+      },
+    };
+  }
+  return { kind: "unreadable", ...ids };
+}

@@ -1,0 +1,142 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listHttpRoutes } from "../../infra/local/routes.ts";
+
+const run = promisify(execFile);
+
+/**
+ * `npm start` end to end: the real start script (emulators, sandbox GLPI, serverless-offline, the
+ * worker's event source) on free ports, and the curl commands it prints, run exactly as printed.
+ */
+let stack: ChildProcess;
+let output = "";
+let httpPort: number;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  const [glpiPort, dynamoPort, sqsPort, lambdaPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  httpPort = await freePort();
+  const config = JSON.parse(readFileSync("config/sandbox.json", "utf8"));
+  config.systems.glpi.main.url = `http://127.0.0.1:${glpiPort}/apirest.php`;
+  const configPath = join(mkdtempSync(join(tmpdir(), "deskbridge-e2e-")), "config.json");
+  writeFileSync(configPath, JSON.stringify(config));
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    DESKBRIDGE_CONFIG: configPath,
+    HTTP_PORT: String(httpPort),
+    LAMBDA_PORT: String(lambdaPort),
+    DYNAMODB_PORT: String(dynamoPort),
+    SQS_PORT: String(sqsPort),
+    LOG_LEVEL: "WARN",
+  };
+  for (const name of [
+    "FORMS_TOKEN",
+    "GLPI_APP_TOKEN",
+    "GLPI_USER_TOKEN",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_SQS",
+  ])
+    delete env[name];
+  stack = spawn(process.execPath, ["node_modules/tsx/dist/cli.mjs", "infra/local/start.ts"], {
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  stack.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  stack.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const deadline = Date.now() + 150_000;
+  while (!output.includes("The bridge is running")) {
+    if (stack.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`npm start did not come up:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+});
+
+afterAll(async () => {
+  if (stack.pid !== undefined && stack.exitCode === null) {
+    const exited = new Promise((resolve) => stack.once("exit", resolve));
+    process.kill(-stack.pid, "SIGINT");
+    await exited;
+  }
+});
+
+/** The curl command printed under a route. */
+function printedCurl(route: string): string {
+  const lines = output.split("\n");
+  const at = lines.findIndex(
+    (line) => line.trim().startsWith(`${route} `) && line.includes(`http://127.0.0.1:${httpPort}`),
+  );
+  const command = lines[at + 1]?.trim() ?? "";
+  expect(command.startsWith("curl ")).toBe(true);
+  return command;
+}
+
+const sh = async (command: string) => (await run("bash", ["-c", command], { timeout: 30_000 })).stdout;
+
+describe("npm start", () => {
+  it("prints every route of serverless.yml with its URL and a curl command", () => {
+    for (const route of listHttpRoutes()) {
+      expect(output).toContain(`${route.method} ${route.path}`);
+      expect(output).toContain(`http://127.0.0.1:${httpPort}${route.path}`);
+    }
+  });
+
+  it("opens a GLPI ticket in the sandbox with the printed curl for POST /glpi/tickets", async () => {
+    const answer = JSON.parse(await sh(printedCurl("POST /glpi/tickets")));
+    expect(answer).toEqual({ ticket_id: expect.any(Number) });
+  });
+
+  it("answers the legacy path and the health check as printed", async () => {
+    expect(JSON.parse(await sh(printedCurl("POST /criar-chamado")))).toEqual({
+      ticket_id: expect.any(Number),
+    });
+    expect(await sh(printedCurl("GET /ping"))).toBe("App Flask está ativo!");
+  });
+
+  it("shows the start-up job done by the worker Lambda through the local SQS event source", async () => {
+    const command = printedCurl("GET /glpi/tickets/jobs/{id}");
+    let status: { status?: string; ticket_id?: number } = {};
+    for (let i = 0; i < 60 && status.status !== "done"; i++) {
+      status = JSON.parse(await sh(command));
+      if (status.status !== "done") await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(status).toMatchObject({ status: "done", ticket_id: expect.any(Number) });
+  });
+
+  it("answers 400 naming the fields over HTTP, through serverless-offline", async () => {
+    const response = await fetch(`http://127.0.0.1:${httpPort}/glpi/tickets`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-deskbridge-token": "sandbox-forms-token" },
+      body: JSON.stringify({ cnpj_cliente: "123" }),
+    });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { fields: { path: string }[] } };
+    expect(body.error.fields.map((f) => f.path)).toContain("cnpj_cliente");
+    expect(response.headers.get("x-request-id")).toBeTruthy();
+  });
+});
