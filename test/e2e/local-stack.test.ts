@@ -16,6 +16,8 @@ const run = promisify(execFile);
 let stack: ChildProcess;
 let output = "";
 let httpPort: number;
+let sqsPort = 0;
+let dynamoPort = 0;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -30,13 +32,8 @@ async function freePort(): Promise<number> {
 }
 
 beforeAll(async () => {
-  const [glpiPort, dynamoPort, sqsPort, lambdaPort] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
-  httpPort = await freePort();
+  const [glpiPort, lambdaPort] = [await freePort(), await freePort()];
+  [dynamoPort, sqsPort, httpPort] = [await freePort(), await freePort(), await freePort()];
   const config = JSON.parse(readFileSync("config/sandbox.json", "utf8"));
   config.systems.glpi.main.url = `http://127.0.0.1:${glpiPort}/apirest.php`;
   const configPath = join(mkdtempSync(join(tmpdir(), "deskbridge-e2e-")), "config.json");
@@ -138,5 +135,25 @@ describe("npm start", () => {
     const body = (await response.json()) as { error: { fields: { path: string }[] } };
     expect(body.error.fields.map((f) => f.path)).toContain("cnpj_cliente");
     expect(response.headers.get("x-request-id")).toBeTruthy();
+  });
+
+  it("lists the dead-letter queue of the running stack with npm run replay -- --dry-run", async () => {
+    const { stdout } = await run(
+      process.execPath,
+      ["node_modules/tsx/dist/cli.mjs", "infra/tools/replay.ts", "--dry-run"],
+      {
+        env: {
+          ...process.env,
+          SQS_PORT: String(sqsPort),
+          DYNAMODB_PORT: String(dynamoPort),
+          JOBS_QUEUE_URL: "",
+          AWS_ENDPOINT_URL_SQS: "",
+          AWS_ENDPOINT_URL_DYNAMODB: "",
+        },
+        timeout: 30_000,
+      },
+    );
+    expect(stdout).toContain("The dead-letter queue is empty.");
+    expect(stdout).toContain("0 dead letter(s); nothing was changed (dry run).");
   });
 });

@@ -1,13 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
 /**
- * A fake of GLPI's legacy REST API (apirest.php, GLPI 10) for tests and the local sandbox. It speaks
- * the real wire format, quirks included (../shared/systems-api.md §5): errors as `["ERROR_X", "msg"]`
- * arrays, App-Token on every call, Session-Token from initSession, 401 ERROR_SESSION_TOKEN_INVALID
- * after expiry, GET with a body refused, 206 + Content-Range for partial ranges, `data` absent from an
- * empty search, 201 + Location on create, HTML-encoded text unless `X-GLPI-Sanitized-Content: false`.
+ * An in-process fake of GLPI 10's legacy REST API (apirest.php) for integration tests and the local
+ * sandbox, on 127.0.0.1 only. It answers in GLPI's real wire format, quirks included, following GLPI 10's
+ * src/Api/APIRest.php, API.php and Search.php (summary: /work/shared/systems-api.md §5).
+ * Modelled: initSession, killSession, changeActiveEntities, listSearchOptions/Entity, search/Entity (with
+ * the CNPJ field of the Fields plugin), POST /Ticket, GET /Ticket, GET /Ticket/:id. Other itemtypes GLPI
+ * knows answer 501, so a call the fake does not model fails loudly instead of passing by accident.
  */
 
 export interface GlpiEntitySeed {
@@ -18,20 +19,26 @@ export interface GlpiEntitySeed {
 }
 
 export interface GlpiFakeOptions {
+  /** The API client's App-Token, mandatory on every call. */
   appToken: string;
+  /** The bridge user's user_token. */
   userToken: string;
   /** Search-option id of the Fields plugin CNPJ field on Entity (e.g. 76674). */
   cnpjSearchOptionId: number;
+  /** The field's name (default `cnpjfield`), shown in listSearchOptions. */
   cnpjFieldName?: string;
+  /** Seeded entities; entity 0 "Root entity" always exists (without a CNPJ). */
   entities?: GlpiEntitySeed[];
   /** 0 (default) = any free port. */
   port?: number;
+  /** Default `/apirest.php`. */
   basePath?: string;
 }
 
 export type GlpiFault =
+  /** Answer this instead; a string body is sent verbatim as text/html (a proxy's error page). */
   | { kind: "status"; status: number; body?: unknown; headers?: Record<string, string> }
-  /** Destroy the socket without answering. */
+  /** Destroy the socket without answering (connection reset). */
   | { kind: "reset" }
   /** Never answer (until close()). */
   | { kind: "hang" }
@@ -45,79 +52,156 @@ export interface GlpiCall {
   /** After the base path, e.g. `/initSession`. */
   path: string;
   query: URLSearchParams;
-  /** 0 when the connection was reset or left hanging. */
+  /** 0 when the connection was reset, dropped or left hanging. */
   status: number;
 }
 
 export interface GlpiTicket {
   id: number;
+  /** The `input` object as received. */
   input: Record<string, unknown>;
   dateCreation: string;
 }
 
 export interface GlpiFake {
+  /** E.g. `http://127.0.0.1:43123/apirest.php` (no trailing slash). */
   url: string;
   port: number;
+  /** Created tickets, in order. */
   tickets: GlpiTicket[];
+  /** Every request received, failed and faulted ones included. */
   calls: GlpiCall[];
+  /** Number of calls matching the method and the path (a string matches exactly). */
   count(method: string, path: string | RegExp): number;
+  /** Number of currently valid session tokens. */
   sessions(): number;
+  /** Invalidates every session token (PHP session garbage collection). */
   expireSessions(): void;
   addEntity(entity: GlpiEntitySeed): void;
+  /** The next `times` matching requests get the fault; queued plans are applied in order. */
   failNext(times: number, fault: GlpiFault, match?: { method?: string; path?: string | RegExp }): void;
+  /** While down, every request's socket is destroyed (a crashed server). */
   setDown(down: boolean): void;
+  /** Forgets tickets, calls, sessions, fault plans, added entities and the down flag. */
   reset(): void;
+  /** Closes the server and any hung socket. */
   close(): Promise<void>;
 }
 
-/** Demo customers with valid CNPJs, stored both ways GLPI admins store them. */
+/** Demo customers with valid CNPJs (one alphanumeric), stored both ways GLPI admins store them. */
 export const demoEntities: GlpiEntitySeed[] = [
   { id: 1, name: "ACME Comércio Ltda", cnpj: "11.222.333/0001-81" },
   { id: 2, name: "Padaria Pão Quente", cnpj: "13579246000101" },
   { id: 3, name: "Oficina Alfa & Filhos", cnpj: "12.ABC.345/01DE-35" },
+  { id: 4, name: "Mercado Boa Vista", cnpj: "24681357000140" },
 ];
 
-interface FaultPlan {
-  remaining: number;
-  fault: GlpiFault;
-  method?: string | undefined;
-  path?: string | RegExp | undefined;
-}
+/** GLPI's refusals: [HTTP status, message, whether returnError() appends the documentation link]. */
+const ERRORS = {
+  ERROR: [400, "Bad Request", true],
+  ERROR_JSON_PAYLOAD_FORBIDDEN: [400, "GET Request should not have json payload (http body)", true],
+  ERROR_JSON_PAYLOAD_INVALID: [400, "JSON payload seems not valid", false],
+  ERROR_APP_TOKEN_PARAMETERS_MISSING: [400, "missing parameter app_token", true],
+  ERROR_WRONG_APP_TOKEN_PARAMETER: [400, "parameter app_token seems wrong", true],
+  ERROR_LOGIN_PARAMETERS_MISSING: [400, "parameter(s) login, password or user_token are missing", true],
+  ERROR_LOGIN_WITH_CREDENTIALS_DISABLED: [
+    400,
+    "usage of initSession resource with credentials is disabled",
+    false,
+  ],
+  ERROR_GLPI_LOGIN_USER_TOKEN: [401, "parameter user_token seems invalid", false],
+  ERROR_SESSION_TOKEN_MISSING: [400, "parameter session_token is missing or empty", true],
+  ERROR_SESSION_TOKEN_INVALID: [401, "session_token seems invalid", false],
+  ERROR_RESOURCE_MISSING: [400, "missing resource", true],
+  ERROR_RESOURCE_NOT_FOUND_NOR_COMMONDBTM: [400, "resource not found or not an instance of CommonDBTM", true],
+  ERROR_METHOD_NOT_ALLOWED: [405, "Method Not Allowed", true],
+  ERROR_ITEM_NOT_FOUND: [404, "Item not found", false],
+  ERROR_BAD_ARRAY: [400, "input parameter must be an array of objects", true],
+  ERROR_RANGE_EXCEED_TOTAL: [400, "Provided range exceed total count of data", true],
+  ERROR_GLPI_ADD: [400, "", false],
+} as const;
+type ErrorCode = keyof typeof ERRORS;
 
+/** The user behind the user_token: GLPI records it as the tickets' recipient. */
+const API_USER_ID = 2;
+/** PHP's default max_input_vars, which GLPI advertises in Accept-Range. */
+const MAX_INPUT_VARS = 1000;
+/** GLPI's default priority matrix: row = urgency, column = impact. */
+const PRIORITIES = ["11222", "12233", "22344", "23445", "23455"];
+/** Itemtypes GLPI knows but this fake does not model (answered 501). */
+const UNMODELLED = [
+  "User",
+  "Group",
+  "ITILCategory",
+  "ITILFollowup",
+  "ITILSolution",
+  "TicketTask",
+  "Document",
+];
+const TICKET_CHILDREN = ["ITILFollowup", "Document_Item", "TicketTask", "TicketValidation", "ITILSolution"];
+const TEXT_SEARCHTYPES = ["contains", "notcontains", "equals", "notequals"];
+const PERMISSION_DENIED = "You don't have permission to perform this action.";
+
+interface Entity extends GlpiEntitySeed {
+  /** Id of the entity's row in the Fields plugin table; null when it has no CNPJ. */
+  cnpjRowId: number | null;
+}
 interface Reply {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
 }
+interface Request {
+  method: string;
+  query: URLSearchParams;
+  headers: IncomingMessage["headers"];
+  body: unknown;
+  session: string;
+}
+interface Criterion {
+  link: string;
+  field: number;
+  searchtype: string;
+  value: string;
+}
+type Handler = (request: Request, id: number) => Reply;
+type AddResult = { id: number; message: string } | { id: false; message: string };
 
+/** A refusal that GLPI answers as `["ERROR_CODE", detail]`. */
 class GlpiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
-    message: string,
+    readonly detail: unknown,
   ) {
-    super(message);
+    super(code);
   }
 }
 
-const DOC = "; view documentation in your browser at http://127.0.0.1/apirest.php/#";
-
+/** Starts the fake on 127.0.0.1. */
 export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake> {
   const basePath = (options.basePath ?? "/apirest.php").replace(/\/+$/, "");
-  const fieldName = options.cnpjFieldName ?? "cnpjfield";
   const sid = options.cnpjSearchOptionId;
-  const seeded = [{ id: 0, name: "Root entity", cnpj: "" }, ...(options.entities ?? [])];
-  let entities = [...seeded];
-  let tickets: GlpiTicket[] = [];
+  const fieldName = options.cnpjFieldName ?? "cnpjfield";
+  const seeds = [{ id: 0, name: "Root entity", cnpj: "" }, ...(options.entities ?? [])];
+  const tickets: GlpiTicket[] = [];
   const calls: GlpiCall[] = [];
-  const sessions = new Set<string>();
-  let plans: FaultPlan[] = [];
-  let down = false;
+  const sessions = new Map<string, { entities: unknown; recursive: unknown }>();
   const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  let entities: Entity[] = [];
+  let plans: { remaining: number; fault: GlpiFault; match: { method?: string; path?: string | RegExp } }[] =
+    [];
+  let down = false;
   let nextTicketId = 1;
+  const addEntity = (seed: GlpiEntitySeed) => {
+    const rows = entities.filter((e) => e.cnpjRowId !== null).length;
+    entities.push({ ...seed, cnpjRowId: seed.cnpj ? rows + 1 : null });
+  };
+  seeds.forEach(addEntity);
 
   const server = createServer((req, res) => {
-    void handle(req, res);
+    handle(req, res).catch((error: unknown) => send(res, { status: 500, body: ["ERROR", String(error)] }));
   });
   server.on("connection", (socket) => {
     sockets.add(socket);
@@ -130,356 +214,433 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}${basePath}`;
 
+  function fail(code: ErrorCode, message?: string): GlpiError {
+    const [status, text, doc] = ERRORS[code];
+    const detail = message ?? text;
+    return new GlpiError(
+      status,
+      code,
+      doc ? `${detail}; view documentation in your browser at ${url}/#${code}` : detail,
+    );
+  }
+
+  const routes: Record<string, Partial<Record<string, Handler>>> = {
+    killSession: { GET: killSession },
+    changeActiveEntities: { POST: changeActiveEntities },
+    "listSearchOptions/Entity": { GET: listEntitySearchOptions },
+    "search/Entity": { GET: searchEntities },
+    Ticket: { GET: listTickets, POST: createTickets },
+    "Ticket/:id": { GET: getTicket },
+  };
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const parsed = new URL(req.url ?? "/", "http://127.0.0.1");
-    const path = parsed.pathname.startsWith(basePath)
-      ? parsed.pathname.slice(basePath.length) || "/"
-      : parsed.pathname;
-    const method = req.method ?? "GET";
-    const call: GlpiCall = { method, path, query: parsed.searchParams, status: 0 };
+    const inBase = parsed.pathname === basePath || parsed.pathname.startsWith(`${basePath}/`);
+    const path = inBase ? parsed.pathname.slice(basePath.length) || "/" : parsed.pathname;
+    const call: GlpiCall = { method: req.method ?? "GET", path, query: parsed.searchParams, status: 0 };
     calls.push(call);
-    const raw = await readBody(req);
-    if (down) {
-      req.socket.destroy();
-      return;
-    }
-    const fault = takeFault(method, path);
+    if (down) return void req.socket.destroy();
+    const fault = takeFault(call);
     if (fault?.kind === "reset") return void req.socket.destroy();
-    if (fault?.kind === "hang") return;
-    if (fault?.kind === "delay") await new Promise((resolve) => setTimeout(resolve, fault.ms));
-    if (fault?.kind === "status") {
-      call.status = fault.status;
-      return send(res, {
-        status: fault.status,
-        body: fault.body ?? ["ERROR", "fault"],
-        headers: fault.headers ?? {},
-      });
-    }
+    if (fault?.kind === "hang") return; // close() destroys the socket
+    const raw = await readBody(req);
+    if (fault?.kind === "delay") await sleep(fault.ms);
     let reply: Reply;
-    try {
-      reply = route(method, path, parsed.searchParams, raw, req);
-    } catch (error) {
-      if (!(error instanceof GlpiError)) throw error;
-      reply = { status: error.status, body: [error.code, error.message] };
+    if (fault?.kind === "status") {
+      const body = fault.body ?? ["ERROR", STATUS_CODES[fault.status] ?? "Error"];
+      reply = { status: fault.status, body, headers: fault.headers ?? {} };
+    } else if (!inBase) {
+      reply = { status: 404, body: "<h1>Not Found</h1>" }; // the web server answers, not GLPI
+    } else {
+      reply = answer(req, call, raw);
     }
     if (fault?.kind === "drop-response") return void req.socket.destroy();
     call.status = reply.status;
     send(res, reply);
   }
 
-  function takeFault(method: string, path: string): GlpiFault | undefined {
-    const plan = plans.find(
-      (p) =>
-        p.remaining > 0 &&
-        (p.method === undefined || p.method === method) &&
-        (p.path === undefined || (typeof p.path === "string" ? p.path === path : p.path.test(path))),
-    );
+  function takeFault(call: GlpiCall): GlpiFault | undefined {
+    const plan = plans.find(({ match: { method, path } }) => {
+      if (method !== undefined && method !== call.method) return false;
+      return path === undefined || (typeof path === "string" ? path === call.path : path.test(call.path));
+    });
     if (!plan) return undefined;
     plan.remaining -= 1;
-    plans = plans.filter((p) => p.remaining > 0);
+    if (plan.remaining <= 0) plans = plans.filter((p) => p !== plan);
     return plan.fault;
   }
 
-  function route(
-    method: string,
-    path: string,
-    query: URLSearchParams,
-    raw: string,
-    req: IncomingMessage,
-  ): Reply {
-    // Every call must come from a known API client: the App-Token is checked first.
-    const appToken = header(req, "app-token") ?? query.get("app_token");
-    if (!appToken)
-      throw new GlpiError(400, "ERROR_APP_TOKEN_PARAMETERS_MISSING", `missing parameter app_token${DOC}`);
-    if (appToken !== options.appToken)
-      throw new GlpiError(400, "ERROR_WRONG_APP_TOKEN_PARAMETER", `parameter app_token seems wrong${DOC}`);
-    // GLPI refuses a body on GET, and invalid JSON on writes.
-    if (method === "GET" && raw.length > 0) {
-      throw new GlpiError(
-        400,
-        "ERROR_JSON_PAYLOAD_FORBIDDEN",
-        "GET Request should not have json payload (http body)",
-      );
-    }
-    let body: unknown;
-    if (method !== "GET" && raw.length > 0) {
-      try {
-        body = JSON.parse(raw);
-      } catch {
-        throw new GlpiError(400, "ERROR_JSON_PAYLOAD_INVALID", "JSON payload seems not valid");
-      }
-    }
-    if (path === "/initSession") return method === "GET" ? initSession(req) : notAllowed();
-    const session = header(req, "session-token") ?? query.get("session_token");
-    if (!session)
-      throw new GlpiError(
-        400,
-        "ERROR_SESSION_TOKEN_MISSING",
-        `parameter session_token is missing or empty${DOC}`,
-      );
-    if (!sessions.has(session))
-      throw new GlpiError(401, "ERROR_SESSION_TOKEN_INVALID", `session_token seems invalid${DOC}`);
-    const raw_ = header(req, "x-glpi-sanitized-content");
-    const sanitized = raw_ === undefined || raw_.toLowerCase() !== "false";
-
-    if (path === "/killSession") {
-      if (method !== "GET") return notAllowed();
-      sessions.delete(session);
-      return { status: 200, body: true };
-    }
-    if (path === "/changeActiveEntities")
-      return method === "POST" ? { status: 200, body: true } : notAllowed();
-    if (path === "/listSearchOptions/Entity") return { status: 200, body: entitySearchOptions() };
-    const search = /^\/search\/([^/]+)$/.exec(path);
-    if (search) {
-      if (search[1] !== "Entity") throw unknownItemtype();
-      return method === "GET" ? searchEntities(query) : notAllowed();
-    }
-    if (path === "/Ticket") {
-      if (method === "POST") return createTickets(body);
-      if (method === "GET") return listTickets(query, sanitized);
-      return notAllowed();
-    }
-    const ticket = /^\/Ticket\/(\d+)$/.exec(path);
-    if (ticket) {
-      if (method !== "GET") return notAllowed();
-      const found = tickets.find((t) => t.id === Number(ticket[1]));
-      if (!found) throw new GlpiError(404, "ERROR_ITEM_NOT_FOUND", "Item not found");
-      return {
-        status: 200,
-        body: {
-          ...ticketView(found, sanitized),
-          links: [{ rel: "Entity", href: `${url}/Entity/${found.input.entities_id}` }],
-        },
+  /** In the order of GLPI's APIRest::call(): body, then App-Token, then session, then resource. */
+  function answer(req: IncomingMessage, call: GlpiCall, raw: string): Reply {
+    try {
+      const body = parseBody(call.method, header(req.headers, "content-type"), raw);
+      const request: Request = {
+        method: call.method,
+        query: call.query,
+        headers: req.headers,
+        body,
+        session: "",
       };
+      const appToken = header(req.headers, "app-token") ?? call.query.get("app_token") ?? "";
+      if (!appToken) throw fail("ERROR_APP_TOKEN_PARAMETERS_MISSING");
+      if (appToken !== options.appToken) throw fail("ERROR_WRONG_APP_TOKEN_PARAMETER");
+      const segments = call.path.split("/").filter(Boolean); // GLPI trims the slashes around the path
+      if (segments[0] === "initSession") {
+        if (call.method !== "GET") throw fail("ERROR_METHOD_NOT_ALLOWED");
+        return initSession(request);
+      }
+      request.session = header(req.headers, "session-token") ?? call.query.get("session_token") ?? "";
+      if (!request.session) throw fail("ERROR_SESSION_TOKEN_MISSING");
+      if (!sessions.has(request.session)) throw fail("ERROR_SESSION_TOKEN_INVALID");
+      return dispatch(request, segments);
+    } catch (error) {
+      if (!(error instanceof GlpiError)) throw error;
+      return { status: error.status, body: [error.code, error.detail] };
     }
-    throw unknownItemtype();
   }
 
-  function initSession(req: IncomingMessage): Reply {
-    const auth = header(req, "authorization");
-    if (!auth)
-      throw new GlpiError(
-        400,
-        "ERROR_LOGIN_PARAMETERS_MISSING",
-        `parameter(s) login, password or user_token are missing${DOC}`,
-      );
-    if (/^basic /i.test(auth)) {
-      // A default install disables login/password on the API.
-      throw new GlpiError(
-        400,
-        "ERROR_LOGIN_WITH_CREDENTIALS_DISABLED",
-        `cannot login with credentials (login/password)${DOC}`,
-      );
-    }
-    const token = /^user_token\s+(.+)$/i.exec(auth)?.[1]?.trim();
-    if (token !== options.userToken)
-      throw new GlpiError(401, "ERROR_GLPI_LOGIN_USER_TOKEN", `parameter user_token seems invalid${DOC}`);
-    const session = randomBytes(13).toString("hex");
-    sessions.add(session);
-    return { status: 200, body: { session_token: session } };
+  function parseBody(method: string, contentType: string | undefined, raw: string): unknown {
+    const text = raw.trim();
+    if (text && method === "GET") throw fail("ERROR_JSON_PAYLOAD_FORBIDDEN");
+    // Without a Content-Type GLPI assumes JSON; bodies of other types (form posts aside) are ignored.
+    if (!text || (contentType && !contentType.includes("application/json"))) return undefined;
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {}
+    // PHP tests json_decode()'s result for truthiness, so `[]`, `0`, `false`, `""` and `null` are refused too.
+    if (!body || body === "0" || (Array.isArray(body) && body.length === 0))
+      throw fail("ERROR_JSON_PAYLOAD_INVALID");
+    return body;
   }
 
-  function searchEntities(query: URLSearchParams): Reply {
-    const criteria: { field: string; searchtype: string; value: string }[] = [];
-    for (
-      let i = 0;
-      query.has(`criteria[${i}][field]`) ||
-      query.has(`criteria[${i}][value]`) ||
-      query.has(`criteria[${i}][searchtype]`);
-      i++
-    ) {
-      const field = query.get(`criteria[${i}][field]`);
-      const searchtype = query.get(`criteria[${i}][searchtype]`);
-      const value = query.get(`criteria[${i}][value]`);
-      if (field === null || searchtype === null || value === null)
-        throw new GlpiError(400, "ERROR", "Malformed search criteria");
-      if (!["1", "2", String(sid)].includes(field))
-        throw new GlpiError(400, "ERROR", "Bad field ID in search criteria");
-      criteria.push({ field, searchtype, value });
+  function dispatch(request: Request, segments: string[]): Reply {
+    const [first = "", second, third] = segments;
+    let key = first;
+    let id = 0;
+    if (first === "search" || first === "listSearchOptions") key = `${first}/${itemtype(second)}`;
+    else if (first !== "killSession" && first !== "changeActiveEntities") {
+      // Like GLPI, a non-numeric or zero id means the collection (GET /Ticket/0 lists tickets).
+      id = /^\d+$/.test(second ?? "") ? Number(second) : 0;
+      key = itemtype(first) + (id > 0 ? "/:id" : "") + (third === undefined ? "" : `/${third}`);
     }
-    const columnOf = (entity: GlpiEntitySeed, field: string): string =>
-      field === "1" ? entity.name : field === "2" ? String(entity.id) : entity.cnpj;
-    const matches = entities.filter((entity) =>
-      criteria.every(({ field, searchtype, value }) => {
-        const cell = columnOf(entity, field);
-        // GLPI's "contains" is SQL LIKE '%value%' (case-insensitive collation).
-        if (searchtype === "contains") return cell.toLowerCase().includes(value.toLowerCase());
-        if (searchtype === "equals") return cell === value;
-        if (searchtype === "notequals") return cell !== value;
-        throw new GlpiError(400, "ERROR", "Malformed search criteria");
-      }),
+    const route = routes[key];
+    if (!route) throw new GlpiError(501, "ERROR", `the GLPI fake does not model ${request.method} ${key}`);
+    const handler = route[request.method];
+    if (!handler) throw fail("ERROR_METHOD_NOT_ALLOWED");
+    return handler(request, id);
+  }
+
+  /** PHP class names are case-insensitive, so `/ticket` is the Ticket itemtype. */
+  function itemtype(name: string | undefined): string {
+    if (!name) throw fail("ERROR_RESOURCE_MISSING");
+    const known = ["Entity", "Ticket", ...UNMODELLED].find(
+      (type) => type.toLowerCase() === name.toLowerCase(),
     );
-    const displayed = new Set(["1", "2", "80"]);
-    for (const [key, value] of query) if (/^forcedisplay\[\d+\]$/.test(key)) displayed.add(value);
-    for (const c of criteria) displayed.add(c.field);
-    const [start, end] = range(query, matches.length);
-    const page = matches.slice(start, end + 1);
-    const total = matches.length;
+    if (!known) throw fail("ERROR_RESOURCE_NOT_FOUND_NOR_COMMONDBTM");
+    return known;
+  }
+
+  /** https://github.com/glpi-project/glpi/blob/10.0/bugfixes/apirest.md#init-session */
+  function initSession(request: Request): Reply {
+    const authorization = header(request.headers, "authorization") ?? "";
+    // GLPI takes the word after the first space of any Authorization header that mentions user_token.
+    const userToken = authorization.includes("user_token")
+      ? (authorization.split(" ")[1] ?? "")
+      : (request.query.get("user_token") ?? "");
+    const basic = /^Basic\s+(\S+)/i.exec(authorization)?.[1];
+    const [login, password] = basic ? Buffer.from(basic, "base64").toString().split(":") : [];
+    if (!userToken && !(login && password)) throw fail("ERROR_LOGIN_PARAMETERS_MISSING");
+    // A default install disables login/password on the API (enable_api_login_credentials = 0).
+    if (!userToken) throw fail("ERROR_LOGIN_WITH_CREDENTIALS_DISABLED");
+    if (userToken !== options.userToken) throw fail("ERROR_GLPI_LOGIN_USER_TOKEN");
+    const token = randomBytes(20).toString("hex");
+    sessions.set(token, { entities: 0, recursive: false });
+    return { status: 200, body: { session_token: token } };
+  }
+
+  function killSession(request: Request): Reply {
+    sessions.delete(request.session);
+    return { status: 200, body: true };
+  }
+
+  /** Recorded per session; the fake does not restrict searches or creations to the active entities. */
+  function changeActiveEntities(request: Request): Reply {
+    const params = isRecord(request.body) ? request.body : {};
+    sessions.set(request.session, {
+      entities: params.entities_id ?? "all",
+      recursive: params.is_recursive ?? false,
+    });
+    return { status: 200, body: true };
+  }
+
+  /** https://github.com/glpi-project/glpi/blob/10.0/bugfixes/apirest.md#list-searchoptions */
+  function listEntitySearchOptions(): Reply {
+    const option = (name: string, table: string, field: string, datatype: string, uid: string) => {
+      const types = datatype === "number" ? [...TEXT_SEARCHTYPES, "lessthan", "morethan"] : TEXT_SEARCHTYPES;
+      return {
+        name,
+        table,
+        field,
+        datatype,
+        nosearch: false,
+        nodisplay: false,
+        available_searchtypes: types,
+        uid,
+      };
+    };
+    const body = {
+      common: "Characteristics", // section headers are plain strings among the options
+      "1": option("Complete name", "glpi_entities", "completename", "itemlink", "Entity.completename"),
+      "2": option("ID", "glpi_entities", "id", "number", "Entity.id"),
+      "14": option("Name", "glpi_entities", "name", "itemlink", "Entity.name"),
+      // The Fields plugin names its options "<container label> - <field label>".
+      [sid]: option(
+        "Dados fiscais - CNPJ",
+        "glpi_plugin_fields_entitycnpjs",
+        fieldName,
+        "string",
+        `Entity.PluginFieldsEntitycnpj.${fieldName}`,
+      ),
+    };
+    return { status: 200, body };
+  }
+
+  /** https://github.com/glpi-project/glpi/blob/10.0/bugfixes/apirest.md#search-items */
+  function searchEntities({ query }: Request): Reply {
+    const criteria = readCriteria(query);
+    const isOption = (id: number) => entityColumn(entities[0]!, id) !== undefined;
+    const toview = new Set([1, 2]);
+    for (const [key, value] of query)
+      if (/^forcedisplay\[\d*\]$/.test(key) && isOption(Number(value))) toview.add(Number(value));
+    for (const criterion of criteria) toview.add(criterion.field);
+    const sort = isOption(Number(query.get("sort"))) ? Number(query.get("sort")) : 1;
+    const order = query.get("order")?.toUpperCase() === "DESC" ? "DESC" : "ASC";
+    const rows = entities
+      .filter((entity) => matchesCriteria(entity, criteria))
+      .sort((a, b) => compare(entityColumn(a, sort), entityColumn(b, sort)) * (order === "DESC" ? -1 : 1));
+    const [start, last] = pageOf(query, rows.length);
+    const page = rows.slice(start, last + 1);
     const body: Record<string, unknown> = {
-      totalcount: total,
+      totalcount: rows.length,
       count: page.length,
-      sort: [1],
-      order: ["ASC"],
+      sort: [sort],
+      order: [order],
     };
-    if (total > 0) {
-      body.data = page.map((entity) => {
-        const row: Record<string, unknown> = {};
-        for (const column of displayed) {
-          if (column === "1") row["1"] = entity.name;
-          else if (column === "2") row["2"] = entity.id;
-          else if (column === "80")
-            row["80"] = entity.id === 0 ? "Root entity" : `Root entity > ${entity.name}`;
-          else if (column === String(sid)) row[column] = entity.cnpj || null;
-        }
-        return row;
-      });
-    }
-    body["content-range"] = `${start}-${Math.max(start, start + page.length - 1)}/${total}`;
-    const partial = page.length < total;
-    return {
-      status: partial ? 206 : 200,
-      body,
-      headers: {
-        "Content-Range": `${start}-${start + page.length - 1}/${total}`,
-        "Accept-Range": "Entity 1000",
-      },
-    };
-  }
-
-  function createTickets(body: unknown): Reply {
-    const input = typeof body === "object" && body !== null ? (body as { input?: unknown }).input : undefined;
-    if (Array.isArray(input)) {
-      return { status: 201, body: input.map((one) => ({ id: addTicket(one), message: "" })) };
-    }
-    if (typeof input !== "object" || input === null) {
-      throw new GlpiError(400, "ERROR_BAD_ARRAY", "input parameter must be an array of objects");
-    }
-    const id = addTicket(input);
-    return {
-      status: 201,
-      body: { id, message: `Your ticket has been registered. (Ticket: ${id})` },
-      headers: { Location: `${url}/Ticket/${id}` },
-    };
-  }
-
-  function addTicket(raw: unknown): number {
-    if (typeof raw !== "object" || raw === null)
-      throw new GlpiError(400, "ERROR_BAD_ARRAY", "input parameter must be an array of objects");
-    const input = raw as Record<string, unknown>;
-    // Like GLPI core: an unknown entity or an empty description is refused with the last UI message.
-    if (input.entities_id !== undefined && !entities.some((e) => e.id === Number(input.entities_id))) {
-      throw new GlpiError(400, "ERROR_GLPI_ADD", "You don't have permission to perform this action.");
-    }
-    if (!String(input.content ?? "").trim() && !String(input.name ?? "").trim()) {
-      throw new GlpiError(
-        400,
-        "ERROR_GLPI_ADD",
-        "Mandatory fields are not filled. Please correct: Description",
+    // `data` is only created when a row is added: an empty page has no `data` key at all.
+    if (page.length > 0) {
+      body.data = page.map((entity) =>
+        Object.fromEntries([...toview].map((id) => [id, entityColumn(entity, id)])),
       );
+    }
+    body["content-range"] = `${start}-${last}/${rows.length}`;
+    const headers: Record<string, string> = { "Accept-Range": `Entity ${MAX_INPUT_VARS}` };
+    if (rows.length > 0) headers["Content-Range"] = `${start}-${last}/${rows.length}`;
+    return { status: page.length >= rows.length ? 200 : 206, body, headers };
+  }
+
+  function readCriteria(query: URLSearchParams): Criterion[] {
+    const byIndex = new Map<number, Record<string, string>>();
+    for (const [key, value] of query) {
+      const match = /^criteria\[(\d+)\]\[(\w+)\]/.exec(key); // nested criteria are not modelled
+      if (match) byIndex.set(Number(match[1]), { ...byIndex.get(Number(match[1])), [match[2]!]: value });
+    }
+    return [...byIndex.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([, c]) => {
+        if (c.field === undefined || c.searchtype === undefined || c.value === undefined) {
+          throw fail("ERROR", "Malformed search criteria");
+        }
+        if (!/^\d+$/.test(c.field) || entityColumn(entities[0]!, Number(c.field)) === undefined) {
+          throw fail("ERROR", "Bad field ID in search criteria");
+        }
+        return { link: c.link ?? "AND", field: Number(c.field), searchtype: c.searchtype, value: c.value };
+      });
+  }
+
+  /** SQL precedence: AND binds tighter than OR, so criteria form OR-ed groups of AND-ed terms. */
+  function matchesCriteria(entity: Entity, criteria: Criterion[]): boolean {
+    let anyGroup = false;
+    let group = true;
+    criteria.forEach((criterion, i) => {
+      const link = criterion.link.toUpperCase();
+      if (i > 0 && link.startsWith("OR")) [anyGroup, group] = [anyGroup || group, true];
+      const hit = matchesCriterion(entity, criterion);
+      group &&= link.endsWith("NOT") ? !hit : hit;
+    });
+    return anyGroup || group;
+  }
+
+  function matchesCriterion(entity: Entity, { field, searchtype, value }: Criterion): boolean {
+    if (value.trim() === "") return true; // GLPI drops criteria whose value is empty
+    const negated = searchtype.startsWith("not");
+    const type = negated ? searchtype.slice(3) : searchtype;
+    const cell = entityColumn(entity, field);
+    if (type === "equals") {
+      // Search::addWhere: `equals` on an itemlink compares the item's id, and on a joined table without
+      // `searchequalsonfield` (the Fields plugin's) that table's row id: never the text.
+      const id = field === sid ? entity.cnpjRowId : entity.id;
+      const hit = id !== null && id === Number.parseFloat(value);
+      return negated ? !hit : hit;
+    }
+    if (type !== "contains") throw new GlpiError(501, "ERROR", `the GLPI fake does not model ${searchtype}`);
+    if (/^null$/i.test(value.trim())) return negated ? cell !== null : cell === null;
+    // Negated text criteria get `OR field IS NULL`, so NOT LIKE also matches entities without a value.
+    if (cell === null || cell === undefined) return negated;
+    const hit =
+      field === 2 && /^\d+$/.test(value.trim()) ? cell === Number(value) : likeMatches(String(cell), value);
+    return negated ? !hit : hit;
+  }
+
+  function entityColumn(entity: Entity, id: number): string | number | null | undefined {
+    if (id === 1) return entity.id === 0 ? entity.name : `Root entity > ${entity.name}`;
+    if (id === 2) return entity.id;
+    if (id === 14) return entity.name;
+    if (id === sid) return entity.cnpj || null;
+    return undefined;
+  }
+
+  /** https://github.com/glpi-project/glpi/blob/10.0/bugfixes/apirest.md#add-items */
+  function createTickets(request: Request): Reply {
+    const input = isRecord(request.body) ? request.body.input : undefined;
+    if (Array.isArray(input)) {
+      const results = input.map(addTicket);
+      const failed = results.filter((result) => result.id === false).length;
+      // The whole batch failing (an empty batch too: 0 of 0) is a 400, a partial failure a 207.
+      if (failed === results.length) throw new GlpiError(400, "ERROR_GLPI_ADD", results);
+      if (failed > 0) return { status: 207, body: ["ERROR_GLPI_PARTIAL_ADD", results] };
+      const link = results.map((result) => `${url}/Ticket/${result.id}`).join(",");
+      return { status: 201, body: results.map(({ id }) => ({ id, message: "" })), headers: { Link: link } };
+    }
+    if (!isRecord(input)) throw fail("ERROR_BAD_ARRAY");
+    const result = addTicket(input);
+    if (result.id === false) throw fail("ERROR_GLPI_ADD", result.message);
+    return { status: 201, body: result, headers: { Location: `${url}/Ticket/${result.id}` } };
+  }
+
+  /** Like GLPI core, a refusal is no exception: the item gets `id: false` and GLPI's last UI message. */
+  function addTicket(input: unknown): AddResult {
+    if (!isRecord(input)) return { id: false, message: PERMISSION_DENIED };
+    const entityId = input.entities_id;
+    if (entityId !== undefined && !entities.some((entity) => entity.id === Number(entityId))) {
+      return { id: false, message: PERMISSION_DENIED };
+    }
+    if (!text(input.content) && !text(input.name)) {
+      return { id: false, message: "Mandatory fields are not filled. Please correct: Description" };
     }
     const id = nextTicketId++;
-    tickets.push({ id, input: { ...input }, dateCreation: glpiDate(new Date()) });
-    return id;
+    tickets.push({ id, input, dateCreation: glpiDate(new Date()) });
+    return { id, message: `Your ticket has been registered. (Ticket: ${id})` };
   }
 
-  function listTickets(query: URLSearchParams, sanitized: boolean): Reply {
+  /** https://github.com/glpi-project/glpi/blob/10.0/bugfixes/apirest.md#get-an-item */
+  function getTicket(request: Request, id: number): Reply {
+    const ticket = tickets.find((t) => t.id === id);
+    if (!ticket) throw fail("ERROR_ITEM_NOT_FOUND");
+    const lastModified = new Date(`${ticket.dateCreation.replace(" ", "T")}Z`).toUTCString();
+    return { status: 200, body: ticketView(ticket, request), headers: { "Last-Modified": lastModified } };
+  }
+
+  /** https://github.com/glpi-project/glpi/blob/10.0/bugfixes/apirest.md#get-all-items */
+  function listTickets(request: Request): Reply {
     let found = tickets;
-    for (const [key, value] of query) {
+    for (const [key, value] of request.query) {
       const field = /^searchText\[(\w+)\]$/.exec(key)?.[1];
-      if (field)
-        found = found.filter((t) =>
-          String(ticketView(t, false)[field] ?? "")
-            .toLowerCase()
-            .includes(value.toLowerCase()),
-        );
+      // PHP's empty() skips "" and "0"; the rest is SQL LIKE on the stored column.
+      if (!field || value === "" || value === "0") continue;
+      found = found.filter((ticket) => {
+        const cell = ticketFields(ticket)[field];
+        return cell !== null && cell !== undefined && likeMatches(String(cell), value);
+      });
     }
-    if (found.length === 0) return { status: 200, body: [] };
-    const [start, end] = range(query, found.length);
-    const page = found.slice(start, end + 1);
-    return {
-      status: page.length < found.length ? 206 : 200,
-      body: page.map((t) => ticketView(t, sanitized)),
-      headers: {
-        "Content-Range": `${start}-${start + page.length - 1}/${found.length}`,
-        "Accept-Range": "Ticket 1000",
-      },
-    };
+    const [start, last] = pageOf(request.query, found.length);
+    const headers: Record<string, string> = { "Accept-Range": `Ticket ${MAX_INPUT_VARS}` };
+    if (found.length > 0) headers["Content-Range"] = `${start}-${last}/${found.length}`;
+    const body = found.slice(start, last + 1).map((ticket) => ticketView(ticket, request));
+    return { status: last - start + 1 < found.length ? 206 : 200, body, headers };
   }
 
-  function ticketView(ticket: GlpiTicket, sanitized: boolean): Record<string, unknown> {
-    const view: Record<string, unknown> = {
-      id: ticket.id,
-      entities_id: ticket.input.entities_id ?? 0,
-      name: ticket.input.name ?? "",
-      content: ticket.input.content ?? "",
-      externalid: ticket.input.externalid ?? null,
-      status: ticket.input.status ?? 1,
-      type: ticket.input.type ?? 1,
-      urgency: ticket.input.urgency ?? 3,
-      impact: ticket.input.impact ?? 3,
-      itilcategories_id: ticket.input.itilcategories_id ?? 0,
-      requesttypes_id: ticket.input.requesttypes_id ?? 1,
-      users_id_recipient: ticket.input.users_id_recipient ?? 0,
-      date: ticket.dateCreation,
-      date_creation: ticket.dateCreation,
-      date_mod: ticket.dateCreation,
-    };
-    if (!sanitized) return view;
-    // GLPI 10 answers text HTML-encoded unless the client sends X-GLPI-Sanitized-Content: false.
-    for (const [key, value] of Object.entries(view)) {
-      if (typeof value === "string")
-        view[key] = value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  function ticketView(ticket: GlpiTicket, request: Request): Record<string, unknown> {
+    const fields = ticketFields(ticket);
+    // GLPI 10 stores text HTML-encoded and answers it so unless the client sends
+    // `X-GLPI-Sanitized-Content: false` (read with FILTER_VALIDATE_BOOLEAN; absent means true).
+    const sanitized = header(request.headers, "x-glpi-sanitized-content");
+    if (sanitized === undefined || /^(1|true|on|yes)$/i.test(sanitized.trim())) {
+      for (const [key, value] of Object.entries(fields))
+        if (typeof value === "string") fields[key] = encode(value);
     }
-    return view;
+    if (["false", "0"].includes(request.query.get("get_hateoas") ?? "")) return fields;
+    const link = (rel: string, id: unknown) => ({ rel, href: `${url}/${rel}/${id}` });
+    fields.links = [
+      link("Entity", fields.entities_id),
+      link("User", fields.users_id_recipient),
+      link("RequestType", fields.requesttypes_id),
+      ...(Number(fields.itilcategories_id) > 0 ? [link("ITILCategory", fields.itilcategories_id)] : []),
+      ...TICKET_CHILDREN.map((rel) => ({ rel, href: `${url}/Ticket/${ticket.id}/${rel}/` })),
+    ];
+    return fields;
   }
 
-  function entitySearchOptions(): Record<string, unknown> {
-    const text = ["contains", "notcontains", "equals", "notequals"];
+  /** The glpi_tickets row GLPI would store for this input, with a fresh install's defaults. */
+  function ticketFields({ id, input, dateCreation }: GlpiTicket): Record<string, unknown> {
+    const urgency = int(input.urgency, 3);
+    const impact = int(input.impact, 3);
+    // Without a title GLPI takes the first 70 characters of the description's text.
+    const name =
+      text(input.name) ||
+      text(input.content)
+        .replace(/<[^>]*>/g, "")
+        .replace(/\s+/g, " ")
+        .slice(0, 70);
     return {
-      common: { name: "Characteristics" },
-      "1": {
-        name: "Name",
-        table: "glpi_entities",
-        field: "name",
-        datatype: "itemlink",
-        uid: "Entity.name",
-        available_searchtypes: text,
-      },
-      "2": {
-        name: "ID",
-        table: "glpi_entities",
-        field: "id",
-        datatype: "number",
-        uid: "Entity.id",
-        available_searchtypes: ["contains", "equals", "notequals"],
-      },
-      [String(sid)]: {
-        name: "CNPJ",
-        table: "glpi_plugin_fields_entitycnpjs",
-        field: fieldName,
-        datatype: "string",
-        uid: `Entity.PluginFieldsEntitycnpj.${fieldName}`,
-        available_searchtypes: text,
-      },
+      id,
+      entities_id: int(input.entities_id, 0),
+      name,
+      date: text(input.date) || dateCreation,
+      closedate: null,
+      solvedate: null,
+      date_mod: dateCreation,
+      // New, or "Processing (assigned)" when a technician is assigned at creation.
+      status: int(input.status, input._users_id_assign ? 2 : 1),
+      users_id_recipient: int(input.users_id_recipient, API_USER_ID),
+      requesttypes_id: int(input.requesttypes_id, 1),
+      content: text(input.content),
+      urgency,
+      impact,
+      priority: int(input.priority, Number(PRIORITIES[urgency - 1]?.[impact - 1] ?? 3)),
+      itilcategories_id: int(input.itilcategories_id, 0),
+      type: int(input.type, 1),
+      is_deleted: 0,
+      date_creation: dateCreation,
+      externalid:
+        input.externalid === undefined || input.externalid === null ? null : String(input.externalid),
     };
   }
 
-  function range(query: URLSearchParams, total: number): [number, number] {
+  /** `range=start-end` (default 0-49): GLPI checks the start and clamps the end to the last result. */
+  function pageOf(query: URLSearchParams, total: number): [number, number] {
     const match = /^(\d+)-(\d+)$/.exec(query.get("range") ?? "0-49");
-    const start = Number(match?.[1] ?? 0);
-    const end = Number(match?.[2] ?? 49);
-    if (total > 0 && start >= total)
-      throw new GlpiError(400, "ERROR_RANGE_EXCEED_TOTAL", `Provided range exceed total count of data${DOC}`);
-    return [start, end];
+    if (!match) throw fail("ERROR", "range must be in format : [start-end] with integers");
+    const start = Number(match[1]);
+    if (start > total)
+      throw fail("ERROR_RANGE_EXCEED_TOTAL", `Provided range exceed total count of data: ${total}`);
+    return [start, Math.min(Number(match[2]), total - 1)];
+  }
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
   }
 
   return {
     url,
     port,
-    get tickets() {
-      return tickets;
-    },
+    tickets,
     calls,
     count: (method, path) =>
       calls.filter(
@@ -487,49 +648,83 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
       ).length,
     sessions: () => sessions.size,
     expireSessions: () => sessions.clear(),
-    addEntity: (entity) => {
-      entities.push(entity);
-    },
+    addEntity,
     failNext: (times, fault, match = {}) => {
-      plans.push({ remaining: times, fault, method: match.method, path: match.path });
+      if (times > 0) plans.push({ remaining: times, fault, match });
     },
     setDown: (value) => {
       down = value;
     },
     reset: () => {
-      tickets = [];
+      // Ticket ids keep counting: GLPI never reuses an auto-increment id.
+      tickets.length = 0;
       calls.length = 0;
       sessions.clear();
       plans = [];
       down = false;
-      entities = [...seeded];
-      nextTicketId = 1;
+      entities = [];
+      seeds.forEach(addEntity);
     },
     close: async () => {
+      for (const timer of timers) clearTimeout(timer);
       for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
 
-function notAllowed(): never {
-  throw new GlpiError(
-    405,
-    "ERROR_METHOD_NOT_ALLOWED",
-    `You can't use this HTTP method for this resource${DOC}`,
-  );
+/**
+ * SQL LIKE as GLPI builds it (Search::makeTextSearchValue): `%value%` unless anchored with ^ or $,
+ * `%` stays a wildcard, `_` is escaped, and the utf8mb4_unicode_ci collation ignores case and accents.
+ */
+function likeMatches(cell: string, value: string): boolean {
+  let pattern = value.trim();
+  const anchoredStart = pattern.startsWith("^");
+  if (anchoredStart) pattern = pattern.slice(1).trimStart();
+  const anchoredEnd = pattern.endsWith("$");
+  if (anchoredEnd) pattern = pattern.slice(0, -1).trimEnd();
+  const body = fold(pattern)
+    .split("%")
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+    .join(".*");
+  return new RegExp(`${anchoredStart ? "^" : ""}${body}${anchoredEnd ? "$" : ""}`, "s").test(fold(cell));
 }
 
-function unknownItemtype(): GlpiError {
-  return new GlpiError(
-    400,
-    "ERROR_RESOURCE_NOT_FOUND_NOR_COMMONDBTM",
-    `resource not found or not an instance of CommonDBTM${DOC}`,
-  );
+function fold(value: string): string {
+  return value.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
+function compare(a: unknown, b: unknown): number {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  return fold(String(a ?? "")).localeCompare(fold(String(b ?? "")));
+}
+
+/** GLPI 10's Sanitizer: numeric entities for & < > (GLPI 9.x used &lt; and &gt;). */
+function encode(value: string): string {
+  return value.replace(/&/g, "&#38;").replace(/</g, "&#60;").replace(/>/g, "&#62;");
+}
+
+function int(value: unknown, fallback: number): number {
+  const number = Number(value);
+  return value === undefined || value === null || value === "" || !Number.isFinite(number)
+    ? fallback
+    : Math.trunc(number);
+}
+
+function text(value: unknown): string {
+  return typeof value === "string"
+    ? value.trim()
+    : value === undefined || value === null
+      ? ""
+      : String(value);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function header(headers: IncomingMessage["headers"], name: string): string | undefined {
+  const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
@@ -543,10 +738,17 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 function send(res: ServerResponse, reply: Reply): void {
-  res.writeHead(reply.status, { "Content-Type": "application/json; charset=UTF-8", ...reply.headers });
-  res.end(JSON.stringify(reply.body));
+  if (res.destroyed || res.headersSent) return;
+  const verbatim = typeof reply.body === "string";
+  res.writeHead(reply.status, {
+    "Content-Type": verbatim ? "text/html; charset=UTF-8" : "application/json; charset=UTF-8",
+    "Cache-Control": "no-store, no-cache, must-revalidate",
+    ...reply.headers,
+  });
+  res.end(verbatim ? reply.body : JSON.stringify(reply.body));
 }
 
+/** GLPI datetimes: `YYYY-MM-DD HH:MM:SS` in the server's time zone (UTC here). */
 function glpiDate(date: Date): string {
   return date.toISOString().slice(0, 19).replace("T", " ");
 }

@@ -254,6 +254,18 @@ describe("POST /glpi/tickets", () => {
     expect(stack.glpi.tickets).toHaveLength(1);
   });
 
+  it("creates one ticket when GLPI created it but its answer was lost", async () => {
+    stack.glpi.failNext(1, { kind: "drop-response" }, { method: "POST", path: "/Ticket" });
+    const result = await post(createTicket, "/glpi/tickets", VALID);
+    expect(result.statusCode).toBe(202);
+    expect(stack.glpi.tickets).toHaveLength(1);
+    await stack.drainJobs();
+    expect(stack.glpi.tickets).toHaveLength(1);
+    expect(stack.glpi.count("GET", "/Ticket")).toBe(1);
+    const status = await jobStatus(bodyOf(result).job_id);
+    expect(status.body).toMatchObject({ status: "done", ticket_id: stack.glpi.tickets[0]!.id });
+  });
+
   it("queues the ticket when GLPI is slower than the inline budget", async () => {
     stack.glpi.failNext(1, { kind: "hang" }, { method: "POST", path: "/Ticket" });
     const started = Date.now();
