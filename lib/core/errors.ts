@@ -79,50 +79,47 @@ export interface UpstreamDetail {
   vendorMessage?: string;
 }
 
+/** Base of the errors that come from an external system; carries what that system said. */
+export abstract class UpstreamError extends BridgeError {
+  constructor(
+    readonly upstream: UpstreamDetail,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 /** An external system failed in a way that may pass: timeout, connection error, 5xx, 429. */
-export class UpstreamRetryableError extends BridgeError {
+export class UpstreamRetryableError extends UpstreamError {
   override readonly name = "UpstreamRetryableError";
   readonly status = 503;
   readonly code = "upstream_unavailable";
   override readonly retryable = true;
+  /** How long the target asked us to wait (Retry-After), if it did. */
+  readonly retryAfterSeconds: number | undefined;
   constructor(
-    readonly upstream: UpstreamDetail,
+    upstream: UpstreamDetail,
     message: string,
     options?: ErrorOptions & { retryAfterSeconds?: number | undefined },
   ) {
-    super(message, options);
+    super(upstream, message, options);
     this.retryAfterSeconds = options?.retryAfterSeconds;
   }
-  /** How long the target asked us to wait (Retry-After), if it did. */
-  readonly retryAfterSeconds: number | undefined;
 }
 
 /** An external system refused the request for good (4xx, a business error): retrying will not help. */
-export class UpstreamPermanentError extends BridgeError {
+export class UpstreamPermanentError extends UpstreamError {
   override readonly name = "UpstreamPermanentError";
   readonly status = 502;
   readonly code = "upstream_refused";
-  constructor(
-    readonly upstream: UpstreamDetail,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
 }
 
 /** An external system rejected the bridge's own credentials: a setup problem, answered as 401. */
-export class UpstreamAuthError extends BridgeError {
+export class UpstreamAuthError extends UpstreamError {
   override readonly name = "UpstreamAuthError";
   readonly status = 401;
   readonly code = "upstream_auth_failed";
-  constructor(
-    readonly upstream: UpstreamDetail,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
 }
 
 /** The bridge's configuration is missing or invalid; fails cold start with the path and the problem. */

@@ -7,6 +7,7 @@ import {
   type BridgeError,
   PayloadError,
   UpstreamAuthError,
+  UpstreamError,
   UpstreamPermanentError,
   UpstreamRetryableError,
   ValidationError,
@@ -169,7 +170,7 @@ export function validate<const S extends v.GenericSchema>(schema: S, value: unkn
 /** A short, secret-free description of an error for logs. */
 export function describeError(error: BridgeError): Record<string, unknown> {
   const described: Record<string, unknown> = { name: error.name, code: error.code, message: error.message };
-  if ("upstream" in error) described.upstream = error.upstream;
+  if (error instanceof UpstreamError) described.upstream = error.upstream;
   if (error.cause instanceof Error) described.cause = `${error.cause.name}: ${error.cause.message}`;
   if (error.status >= 500 && error.stack) described.stack = error.stack;
   return described;

@@ -6,6 +6,7 @@ import {
   asBridgeError,
   type BridgeError,
   isPermanent,
+  UpstreamError,
   UpstreamRetryableError,
   ValidationError,
 } from "../core/errors.ts";
@@ -104,7 +105,7 @@ export function createWorker(
     const lastError = {
       code: error.code,
       message: error.message,
-      upstream: "upstream" in error ? error.upstream : undefined,
+      upstream: error instanceof UpstreamError ? error.upstream : undefined,
     };
     await deps.queue.sendDeadLetter({
       deadLetter: 1,
