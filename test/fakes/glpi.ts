@@ -14,78 +14,53 @@ import type { AddressInfo, Socket } from "node:net";
 export interface GlpiEntitySeed {
   id: number;
   name: string;
-  /** Stored as given: formatted (`11.222.333/0001-81`) or digits only. */
-  cnpj: string;
+  cnpj: string; // stored as given: formatted "11.222.333/0001-81" or digits only
 }
 
 export interface GlpiFakeOptions {
-  /** The API client's App-Token, mandatory on every call. */
-  appToken: string;
-  /** The bridge user's user_token. */
-  userToken: string;
-  /** Search-option id of the Fields plugin CNPJ field on Entity (e.g. 76674). */
-  cnpjSearchOptionId: number;
-  /** The field's name (default `cnpjfield`), shown in listSearchOptions. */
-  cnpjFieldName?: string;
-  /** Seeded entities; entity 0 "Root entity" always exists (without a CNPJ). */
-  entities?: GlpiEntitySeed[];
-  /** 0 (default) = any free port. */
-  port?: number;
-  /** Default `/apirest.php`. */
-  basePath?: string;
+  appToken: string; // the API client's App-Token (mandatory on every call)
+  userToken: string; // the bridge user's user_token
+  cnpjSearchOptionId: number; // search-option id of the Fields plugin CNPJ field on Entity, e.g. 76674
+  cnpjFieldName?: string; // default "cnpjfield": the field's name, shown in listSearchOptions
+  entities?: GlpiEntitySeed[]; // seeded entities; entity 0 "Root entity" always exists (no CNPJ)
+  port?: number; // default 0 (random)
+  basePath?: string; // default "/apirest.php"
 }
 
 export type GlpiFault =
-  /** Answer this instead; a string body is sent verbatim as text/html (a proxy's error page). */
-  | { kind: "status"; status: number; body?: unknown; headers?: Record<string, string> }
-  /** Destroy the socket without answering (connection reset). */
-  | { kind: "reset" }
-  /** Never answer (until close()). */
-  | { kind: "hang" }
-  /** Answer normally after `ms`. */
-  | { kind: "delay"; ms: number }
-  /** Do the work (a ticket is created), then drop the connection: the client never learns the outcome. */
-  | { kind: "drop-response" };
+  | { kind: "status"; status: number; body?: unknown; headers?: Record<string, string> } // answer this instead
+  | { kind: "reset" } // destroy the socket without answering (connection reset)
+  | { kind: "hang" } // never answer (until close())
+  | { kind: "delay"; ms: number } // answer normally after ms
+  | { kind: "drop-response" }; // the next matching request that succeeds does its work, then goes unanswered
 
 export interface GlpiCall {
   method: string;
-  /** After the base path, e.g. `/initSession`. */
-  path: string;
+  path: string; // after basePath, e.g. "/initSession"
   query: URLSearchParams;
-  /** 0 when the connection was reset, dropped or left hanging. */
-  status: number;
+  status: number; // 0 for reset, hang and drop-response
 }
 
 export interface GlpiTicket {
   id: number;
-  /** The `input` object as received. */
-  input: Record<string, unknown>;
+  input: Record<string, unknown>; // the `input` object as received
   dateCreation: string;
 }
 
 export interface GlpiFake {
-  /** E.g. `http://127.0.0.1:43123/apirest.php` (no trailing slash). */
-  url: string;
+  url: string; // e.g. "http://127.0.0.1:43123/apirest.php" (no trailing slash)
   port: number;
-  /** Created tickets, in order. */
-  tickets: GlpiTicket[];
-  /** Every request received, failed and faulted ones included. */
-  calls: GlpiCall[];
-  /** Number of calls matching the method and the path (a string matches exactly). */
-  count(method: string, path: string | RegExp): number;
-  /** Number of currently valid session tokens. */
-  sessions(): number;
-  /** Invalidates every session token (PHP session garbage collection). */
-  expireSessions(): void;
+  tickets: GlpiTicket[]; // created tickets, in order
+  calls: GlpiCall[]; // every request received, failed and faulted ones included
+  count(method: string, path: string | RegExp): number; // calls matching method and path (string = exact)
+  sessions(): number; // number of currently valid session tokens
+  expireSessions(): void; // invalidate every session token (PHP session garbage collection)
   addEntity(entity: GlpiEntitySeed): void;
-  /** The next `times` matching requests get the fault; queued plans are applied in order. */
+  /** The next `times` matching requests get the fault (a string body is sent verbatim as text/html). */
   failNext(times: number, fault: GlpiFault, match?: { method?: string; path?: string | RegExp }): void;
-  /** While down, every request's socket is destroyed (a crashed server). */
-  setDown(down: boolean): void;
-  /** Forgets tickets, calls, sessions, fault plans, added entities and the down flag. */
-  reset(): void;
-  /** Closes the server and any hung socket. */
-  close(): Promise<void>;
+  setDown(down: boolean): void; // while down, every request's socket is destroyed (a crashed server)
+  reset(): void; // forget tickets, calls, sessions, fault plans, added entities and the down flag
+  close(): Promise<void>; // close the server and any hung socket
 }
 
 /** Demo customers with valid CNPJs (one alphanumeric), stored both ways GLPI admins store them. */
@@ -120,31 +95,18 @@ const ERRORS = {
   ERROR_RANGE_EXCEED_TOTAL: [400, "Provided range exceed total count of data", true],
   ERROR_GLPI_ADD: [400, "", false],
 } as const;
-type ErrorCode = keyof typeof ERRORS;
 
-/** The user behind the user_token: GLPI records it as the tickets' recipient. */
-const API_USER_ID = 2;
 /** PHP's default max_input_vars, which GLPI advertises in Accept-Range. */
 const MAX_INPUT_VARS = 1000;
 /** GLPI's default priority matrix: row = urgency, column = impact. */
 const PRIORITIES = ["11222", "12233", "22344", "23445", "23455"];
 /** Itemtypes GLPI knows but this fake does not model (answered 501). */
-const UNMODELLED = [
-  "User",
-  "Group",
-  "ITILCategory",
-  "ITILFollowup",
-  "ITILSolution",
-  "TicketTask",
-  "Document",
-];
+const UNMODELLED = ["User", "Group", "ITILCategory", "ITILFollowup", "ITILSolution", "TicketTask"];
 const TICKET_CHILDREN = ["ITILFollowup", "Document_Item", "TicketTask", "TicketValidation", "ITILSolution"];
-const TEXT_SEARCHTYPES = ["contains", "notcontains", "equals", "notequals"];
 const PERMISSION_DENIED = "You don't have permission to perform this action.";
 
 interface Entity extends GlpiEntitySeed {
-  /** Id of the entity's row in the Fields plugin table; null when it has no CNPJ. */
-  cnpjRowId: number | null;
+  cnpjRowId: number | null; // id of the entity's row in the Fields plugin table (null: no CNPJ)
 }
 interface Reply {
   status: number;
@@ -159,12 +121,16 @@ interface Request {
   session: string;
 }
 interface Criterion {
-  link: string;
+  negated: boolean; // link "AND NOT"
   field: number;
   searchtype: string;
   value: string;
 }
-type Handler = (request: Request, id: number) => Reply;
+interface Plan {
+  remaining: number;
+  fault: GlpiFault;
+  match: { method?: string; path?: string | RegExp };
+}
 type AddResult = { id: number; message: string } | { id: false; message: string };
 
 /** A refusal that GLPI answers as `["ERROR_CODE", detail]`. */
@@ -188,10 +154,8 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
   const calls: GlpiCall[] = [];
   const sessions = new Map<string, { entities: unknown; recursive: unknown }>();
   const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
   let entities: Entity[] = [];
-  let plans: { remaining: number; fault: GlpiFault; match: { method?: string; path?: string | RegExp } }[] =
-    [];
+  let plans: Plan[] = [];
   let down = false;
   let nextTicketId = 1;
   const addEntity = (seed: GlpiEntitySeed) => {
@@ -214,7 +178,7 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}${basePath}`;
 
-  function fail(code: ErrorCode, message?: string): GlpiError {
+  function fail(code: keyof typeof ERRORS, message?: string): GlpiError {
     const [status, text, doc] = ERRORS[code];
     const detail = message ?? text;
     return new GlpiError(
@@ -224,7 +188,7 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
     );
   }
 
-  const routes: Record<string, Partial<Record<string, Handler>>> = {
+  const routes: Record<string, Partial<Record<string, (request: Request, id: number) => Reply>>> = {
     killSession: { GET: killSession },
     changeActiveEntities: { POST: changeActiveEntities },
     "listSearchOptions/Entity": { GET: listEntitySearchOptions },
@@ -240,11 +204,13 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
     const call: GlpiCall = { method: req.method ?? "GET", path, query: parsed.searchParams, status: 0 };
     calls.push(call);
     if (down) return void req.socket.destroy();
-    const fault = takeFault(call);
+    const plan = findPlan(call);
+    // A lost answer only means something for work GLPI did, so a refused request leaves that plan waiting.
+    const fault = plan && plan.fault.kind !== "drop-response" ? consume(plan) : undefined;
     if (fault?.kind === "reset") return void req.socket.destroy();
     if (fault?.kind === "hang") return; // close() destroys the socket
     const raw = await readBody(req);
-    if (fault?.kind === "delay") await sleep(fault.ms);
+    if (fault?.kind === "delay") await new Promise((resolve) => setTimeout(resolve, fault.ms).unref());
     let reply: Reply;
     if (fault?.kind === "status") {
       const body = fault.body ?? ["ERROR", STATUS_CODES[fault.status] ?? "Error"];
@@ -254,17 +220,22 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
     } else {
       reply = answer(req, call, raw);
     }
-    if (fault?.kind === "drop-response") return void req.socket.destroy();
+    if (plan?.fault.kind === "drop-response" && reply.status < 300) {
+      consume(plan);
+      return void req.socket.destroy();
+    }
     call.status = reply.status;
     send(res, reply);
   }
 
-  function takeFault(call: GlpiCall): GlpiFault | undefined {
-    const plan = plans.find(({ match: { method, path } }) => {
+  function findPlan(call: GlpiCall): Plan | undefined {
+    return plans.find(({ match: { method, path } }) => {
       if (method !== undefined && method !== call.method) return false;
       return path === undefined || (typeof path === "string" ? path === call.path : path.test(call.path));
     });
-    if (!plan) return undefined;
+  }
+
+  function consume(plan: Plan): GlpiFault {
     plan.remaining -= 1;
     if (plan.remaining <= 0) plans = plans.filter((p) => p !== plan);
     return plan.fault;
@@ -274,13 +245,7 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
   function answer(req: IncomingMessage, call: GlpiCall, raw: string): Reply {
     try {
       const body = parseBody(call.method, header(req.headers, "content-type"), raw);
-      const request: Request = {
-        method: call.method,
-        query: call.query,
-        headers: req.headers,
-        body,
-        session: "",
-      };
+      const request: Request = { ...call, headers: req.headers, body, session: "" };
       const appToken = header(req.headers, "app-token") ?? call.query.get("app_token") ?? "";
       if (!appToken) throw fail("ERROR_APP_TOKEN_PARAMETERS_MISSING");
       if (appToken !== options.appToken) throw fail("ERROR_WRONG_APP_TOKEN_PARAMETER");
@@ -308,9 +273,9 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
     try {
       body = JSON.parse(text);
     } catch {}
-    // PHP tests json_decode()'s result for truthiness, so `[]`, `0`, `false`, `""` and `null` are refused too.
-    if (!body || body === "0" || (Array.isArray(body) && body.length === 0))
-      throw fail("ERROR_JSON_PAYLOAD_INVALID");
+    // PHP tests json_decode()'s result for truthiness, so `[]`, `0`, `false`, `""` and `null` fail too.
+    const falsy = !body || body === "0" || (Array.isArray(body) && body.length === 0);
+    if (falsy) throw fail("ERROR_JSON_PAYLOAD_INVALID");
     return body;
   }
 
@@ -367,41 +332,29 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
   /** Recorded per session; the fake does not restrict searches or creations to the active entities. */
   function changeActiveEntities(request: Request): Reply {
     const params = isRecord(request.body) ? request.body : {};
-    sessions.set(request.session, {
-      entities: params.entities_id ?? "all",
-      recursive: params.is_recursive ?? false,
-    });
+    sessions.set(request.session, { entities: params.entities_id ?? "all", recursive: params.is_recursive });
     return { status: 200, body: true };
   }
 
   /** https://github.com/glpi-project/glpi/blob/10.0/bugfixes/apirest.md#list-searchoptions */
   function listEntitySearchOptions(): Reply {
-    const option = (name: string, table: string, field: string, datatype: string, uid: string) => {
-      const types = datatype === "number" ? [...TEXT_SEARCHTYPES, "lessthan", "morethan"] : TEXT_SEARCHTYPES;
-      return {
-        name,
-        table,
-        field,
-        datatype,
-        nosearch: false,
-        nodisplay: false,
-        available_searchtypes: types,
-        uid,
-      };
-    };
+    const option = (name: string, field: string, datatype: string, table = "glpi_entities") => ({
+      name,
+      table,
+      field,
+      datatype,
+      nosearch: false,
+      nodisplay: false,
+      available_searchtypes: ["contains", "notcontains", "equals", "notequals"],
+      uid: table === "glpi_entities" ? `Entity.${field}` : `Entity.PluginFieldsEntitycnpj.${field}`,
+    });
     const body = {
       common: "Characteristics", // section headers are plain strings among the options
-      "1": option("Complete name", "glpi_entities", "completename", "itemlink", "Entity.completename"),
-      "2": option("ID", "glpi_entities", "id", "number", "Entity.id"),
-      "14": option("Name", "glpi_entities", "name", "itemlink", "Entity.name"),
+      "1": option("Complete name", "completename", "itemlink"),
+      "2": option("ID", "id", "number"),
+      "14": option("Name", "name", "itemlink"),
       // The Fields plugin names its options "<container label> - <field label>".
-      [sid]: option(
-        "Dados fiscais - CNPJ",
-        "glpi_plugin_fields_entitycnpjs",
-        fieldName,
-        "string",
-        `Entity.PluginFieldsEntitycnpj.${fieldName}`,
-      ),
+      [sid]: option("Dados fiscais - CNPJ", fieldName, "string", "glpi_plugin_fields_entitycnpjs"),
     };
     return { status: 200, body };
   }
@@ -409,23 +362,23 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
   /** https://github.com/glpi-project/glpi/blob/10.0/bugfixes/apirest.md#search-items */
   function searchEntities({ query }: Request): Reply {
     const criteria = readCriteria(query);
-    const isOption = (id: number) => entityColumn(entities[0]!, id) !== undefined;
     const toview = new Set([1, 2]);
-    for (const [key, value] of query)
+    for (const [key, value] of query) {
       if (/^forcedisplay\[\d*\]$/.test(key) && isOption(Number(value))) toview.add(Number(value));
+    }
     for (const criterion of criteria) toview.add(criterion.field);
-    const sort = isOption(Number(query.get("sort"))) ? Number(query.get("sort")) : 1;
-    const order = query.get("order")?.toUpperCase() === "DESC" ? "DESC" : "ASC";
+    // GLPI sorts on option 1 (the complete name) by default; `sort` and `order` are not modelled.
+    const sortKey = (entity: Entity) => fold(String(entityColumn(entity, 1)));
     const rows = entities
-      .filter((entity) => matchesCriteria(entity, criteria))
-      .sort((a, b) => compare(entityColumn(a, sort), entityColumn(b, sort)) * (order === "DESC" ? -1 : 1));
+      .filter((entity) => criteria.every((criterion) => matchesCriterion(entity, criterion)))
+      .sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
     const [start, last] = pageOf(query, rows.length);
     const page = rows.slice(start, last + 1);
     const body: Record<string, unknown> = {
       totalcount: rows.length,
       count: page.length,
-      sort: [sort],
-      order: [order],
+      sort: [1],
+      order: ["ASC"],
     };
     // `data` is only created when a row is added: an empty page has no `data` key at all.
     if (page.length > 0) {
@@ -447,49 +400,34 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
     }
     return [...byIndex.entries()]
       .sort(([a], [b]) => a - b)
-      .map(([, c]) => {
-        if (c.field === undefined || c.searchtype === undefined || c.value === undefined) {
+      .map(([, { field, searchtype, value, link = "AND" }]) => {
+        if (field === undefined || searchtype === undefined || value === undefined) {
           throw fail("ERROR", "Malformed search criteria");
         }
-        if (!/^\d+$/.test(c.field) || entityColumn(entities[0]!, Number(c.field)) === undefined) {
+        if (!/^\d+$/.test(field) || !isOption(Number(field)))
           throw fail("ERROR", "Bad field ID in search criteria");
-        }
-        return { link: c.link ?? "AND", field: Number(c.field), searchtype: c.searchtype, value: c.value };
+        if (/OR/i.test(link)) throw new GlpiError(501, "ERROR", "the GLPI fake does not model OR links");
+        return { negated: /NOT/i.test(link), field: Number(field), searchtype, value };
       });
   }
 
-  /** SQL precedence: AND binds tighter than OR, so criteria form OR-ed groups of AND-ed terms. */
-  function matchesCriteria(entity: Entity, criteria: Criterion[]): boolean {
-    let anyGroup = false;
-    let group = true;
-    criteria.forEach((criterion, i) => {
-      const link = criterion.link.toUpperCase();
-      if (i > 0 && link.startsWith("OR")) [anyGroup, group] = [anyGroup || group, true];
-      const hit = matchesCriterion(entity, criterion);
-      group &&= link.endsWith("NOT") ? !hit : hit;
-    });
-    return anyGroup || group;
-  }
-
-  function matchesCriterion(entity: Entity, { field, searchtype, value }: Criterion): boolean {
+  function matchesCriterion(entity: Entity, { negated, field, searchtype, value }: Criterion): boolean {
     if (value.trim() === "") return true; // GLPI drops criteria whose value is empty
-    const negated = searchtype.startsWith("not");
-    const type = negated ? searchtype.slice(3) : searchtype;
+    const not = negated !== searchtype.startsWith("not");
+    const type = searchtype.replace(/^not/, "");
     const cell = entityColumn(entity, field);
     if (type === "equals") {
       // Search::addWhere: `equals` on an itemlink compares the item's id, and on a joined table without
       // `searchequalsonfield` (the Fields plugin's) that table's row id: never the text.
       const id = field === sid ? entity.cnpjRowId : entity.id;
-      const hit = id !== null && id === Number.parseFloat(value);
-      return negated ? !hit : hit;
+      return (id !== null && id === Number.parseFloat(value)) !== not;
     }
     if (type !== "contains") throw new GlpiError(501, "ERROR", `the GLPI fake does not model ${searchtype}`);
-    if (/^null$/i.test(value.trim())) return negated ? cell !== null : cell === null;
+    if (/^null$/i.test(value.trim())) return (cell === null) !== not;
     // Negated text criteria get `OR field IS NULL`, so NOT LIKE also matches entities without a value.
-    if (cell === null || cell === undefined) return negated;
-    const hit =
-      field === 2 && /^\d+$/.test(value.trim()) ? cell === Number(value) : likeMatches(String(cell), value);
-    return negated ? !hit : hit;
+    if (cell === null || cell === undefined) return not;
+    const numeric = field === 2 && /^\d+$/.test(value.trim());
+    return (numeric ? cell === Number(value) : likeMatches(String(cell), value)) !== not;
   }
 
   function entityColumn(entity: Entity, id: number): string | number | null | undefined {
@@ -498,6 +436,10 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
     if (id === 14) return entity.name;
     if (id === sid) return entity.cnpj || null;
     return undefined;
+  }
+
+  function isOption(id: number): boolean {
+    return [1, 2, 14, sid].includes(id);
   }
 
   /** https://github.com/glpi-project/glpi/blob/10.0/bugfixes/apirest.md#add-items */
@@ -570,12 +512,8 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
         if (typeof value === "string") fields[key] = encode(value);
     }
     if (["false", "0"].includes(request.query.get("get_hateoas") ?? "")) return fields;
-    const link = (rel: string, id: unknown) => ({ rel, href: `${url}/${rel}/${id}` });
     fields.links = [
-      link("Entity", fields.entities_id),
-      link("User", fields.users_id_recipient),
-      link("RequestType", fields.requesttypes_id),
-      ...(Number(fields.itilcategories_id) > 0 ? [link("ITILCategory", fields.itilcategories_id)] : []),
+      { rel: "Entity", href: `${url}/Entity/${fields.entities_id}` },
       ...TICKET_CHILDREN.map((rel) => ({ rel, href: `${url}/Ticket/${ticket.id}/${rel}/` })),
     ];
     return fields;
@@ -585,24 +523,18 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
   function ticketFields({ id, input, dateCreation }: GlpiTicket): Record<string, unknown> {
     const urgency = int(input.urgency, 3);
     const impact = int(input.impact, 3);
-    // Without a title GLPI takes the first 70 characters of the description's text.
-    const name =
-      text(input.name) ||
-      text(input.content)
-        .replace(/<[^>]*>/g, "")
-        .replace(/\s+/g, " ")
-        .slice(0, 70);
     return {
       id,
       entities_id: int(input.entities_id, 0),
-      name,
+      // Without a title GLPI takes the first 70 characters of the description's text.
+      name: text(input.name) || stripTags(text(input.content)).slice(0, 70),
       date: text(input.date) || dateCreation,
       closedate: null,
       solvedate: null,
       date_mod: dateCreation,
       // New, or "Processing (assigned)" when a technician is assigned at creation.
       status: int(input.status, input._users_id_assign ? 2 : 1),
-      users_id_recipient: int(input.users_id_recipient, API_USER_ID),
+      users_id_recipient: int(input.users_id_recipient, 2), // the user behind the user_token
       requesttypes_id: int(input.requesttypes_id, 1),
       content: text(input.content),
       urgency,
@@ -612,8 +544,7 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
       type: int(input.type, 1),
       is_deleted: 0,
       date_creation: dateCreation,
-      externalid:
-        input.externalid === undefined || input.externalid === null ? null : String(input.externalid),
+      externalid: input.externalid == null ? null : String(input.externalid),
     };
   }
 
@@ -625,16 +556,6 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
     if (start > total)
       throw fail("ERROR_RANGE_EXCEED_TOTAL", `Provided range exceed total count of data: ${total}`);
     return [start, Math.min(Number(match[2]), total - 1)];
-  }
-
-  function sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        resolve();
-      }, ms);
-      timers.add(timer);
-    });
   }
 
   return {
@@ -666,7 +587,6 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
       seeds.forEach(addEntity);
     },
     close: async () => {
-      for (const timer of timers) clearTimeout(timer);
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
@@ -678,25 +598,16 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
  * `%` stays a wildcard, `_` is escaped, and the utf8mb4_unicode_ci collation ignores case and accents.
  */
 function likeMatches(cell: string, value: string): boolean {
-  let pattern = value.trim();
-  const anchoredStart = pattern.startsWith("^");
-  if (anchoredStart) pattern = pattern.slice(1).trimStart();
-  const anchoredEnd = pattern.endsWith("$");
-  if (anchoredEnd) pattern = pattern.slice(0, -1).trimEnd();
-  const body = fold(pattern)
-    .split("%")
-    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
-    .join(".*");
-  return new RegExp(`${anchoredStart ? "^" : ""}${body}${anchoredEnd ? "$" : ""}`, "s").test(fold(cell));
+  const trimmed = value.trim();
+  const start = trimmed.startsWith("^") ? "^" : "";
+  const end = trimmed.endsWith("$") && trimmed.length > start.length ? "$" : "";
+  const inner = trimmed.slice(start.length, trimmed.length - end.length).trim();
+  const escaped = fold(inner).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`${start}${escaped.replaceAll("%", ".*")}${end}`, "s").test(fold(cell));
 }
 
 function fold(value: string): string {
   return value.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
-}
-
-function compare(a: unknown, b: unknown): number {
-  if (typeof a === "number" && typeof b === "number") return a - b;
-  return fold(String(a ?? "")).localeCompare(fold(String(b ?? "")));
 }
 
 /** GLPI 10's Sanitizer: numeric entities for & < > (GLPI 9.x used &lt; and &gt;). */
@@ -704,19 +615,20 @@ function encode(value: string): string {
   return value.replace(/&/g, "&#38;").replace(/</g, "&#60;").replace(/>/g, "&#62;");
 }
 
+function stripTags(html: string): string {
+  return html
+    .replace(/<[^>]*>/g, "")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
 function int(value: unknown, fallback: number): number {
   const number = Number(value);
-  return value === undefined || value === null || value === "" || !Number.isFinite(number)
-    ? fallback
-    : Math.trunc(number);
+  return value == null || value === "" || !Number.isFinite(number) ? fallback : Math.trunc(number);
 }
 
 function text(value: unknown): string {
-  return typeof value === "string"
-    ? value.trim()
-    : value === undefined || value === null
-      ? ""
-      : String(value);
+  return typeof value === "string" ? value.trim() : value == null ? "" : String(value);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -739,7 +651,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function send(res: ServerResponse, reply: Reply): void {
   if (res.destroyed || res.headersSent) return;
-  const verbatim = typeof reply.body === "string";
+  const verbatim = typeof reply.body === "string"; // a fault's proxy page, for instance
   res.writeHead(reply.status, {
     "Content-Type": verbatim ? "text/html; charset=UTF-8" : "application/json; charset=UTF-8",
     "Cache-Control": "no-store, no-cache, must-revalidate",
