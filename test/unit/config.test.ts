@@ -25,6 +25,7 @@ describe("configuration", () => {
     expect(config.idempotency.ttlHours).toBe(24);
     expect(Object.isFrozen(config.jobs)).toBe(true);
     expect(() => loadConfigFile("config/prod.json")).not.toThrow();
+    expect(() => loadConfigFile("config/dev.json")).not.toThrow();
   });
 
   it("names the JSON path and the problem of every invalid setting", () => {
