@@ -3,12 +3,14 @@ import { logger } from "../lib/core/logger.ts";
 import { jobRuntime } from "../lib/jobs/runtime.ts";
 import { createWorker } from "../lib/jobs/worker.ts";
 import { createTicketJob } from "../lib/sync/glpi-forms/create-ticket-job.ts";
+import { issueJob } from "../lib/sync/otrs-redmine/issue-job.ts";
+import { ticketJob } from "../lib/sync/otrs-redmine/ticket-job.ts";
 
 const runtime = jobRuntime();
 
 /** The jobs-queue consumer: runs every kind of sync job, with retries, backoff and dead letters. */
 export const handler = createWorker({
-  handlers: [createTicketJob],
+  handlers: [createTicketJob, ticketJob, issueJob],
   queue: runtime.queue,
   records: runtime.records,
   sqs: sqs(),

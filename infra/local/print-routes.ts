@@ -2,6 +2,7 @@ import * as v from "valibot";
 import type { Config } from "../../lib/core/config-schema.ts";
 import type { GlpiFake } from "../../test/fakes/glpi.ts";
 import { listHttpRoutes } from "./routes.ts";
+import type { SandboxFakes } from "./sandbox.ts";
 
 /** The demo form submission printed in the curl examples (a CNPJ of a sandbox demo entity). */
 export const DEMO_SUBMISSION = {
@@ -17,7 +18,7 @@ interface PrintInput {
   config: Readonly<Config>;
   /** Secrets that came from config/sandbox.env: only these are printed in clear. */
   sandboxSecrets: Record<string, string>;
-  fakes: Record<string, GlpiFake>;
+  fakes: SandboxFakes;
 }
 
 /** Prints every route of serverless.yml with its URL and a curl command that works as printed. */
@@ -25,8 +26,30 @@ export async function printRoutes({ base, config, sandboxSecrets, fakes }: Print
   const forms = config.integrations.glpiForms;
   const tokenHeader = forms?.auth.header ?? "X-Deskbridge-Token";
   const token = forms ? (sandboxSecrets[forms.auth.secret] ?? `$${forms.auth.secret}`) : "";
-  const body = `'${JSON.stringify(DEMO_SUBMISSION)}'`;
-  const jobId = forms ? await demoQueuedJob(base, tokenHeader, token, forms.glpi, fakes) : undefined;
+  const body = shellQuote(DEMO_SUBMISSION);
+  const jobId = forms ? await demoQueuedJob(base, tokenHeader, token, forms.glpi, fakes.glpi) : undefined;
+  const bridge = config.integrations.otrsRedmine;
+  const bridgeToken = bridge ? (sandboxSecrets[bridge.auth.secret] ?? `$${bridge.auth.secret}`) : "";
+  const otrs = bridge ? fakes.otrs[bridge.otrs] : undefined;
+  const redmine = bridge ? fakes.redmine[bridge.redmine] : undefined;
+  // The sandbox's demo: an agent has just moved the development ticket into the trigger state…
+  const devTicket =
+    bridge && otrs ? otrs.tickets.find((t) => bridge.queueProjects[t.Queue] !== undefined) : undefined;
+  const ticketEvent =
+    bridge && otrs && devTicket
+      ? otrs.agentSetState(devTicket.TicketID, bridge.triggerState, "agent1")
+      : undefined;
+  // …and a developer has opened an issue by hand for the other ticket, naming it in the OTRS field.
+  const otherTicket = otrs?.tickets.find((t) => t !== devTicket);
+  const issueEvent =
+    bridge && redmine && otherTicket
+      ? redmine.personCreates({
+          project_id: 1,
+          subject: `Investigar: ${otherTicket.Title}`,
+          custom_fields: { [bridge.redmineCustomFieldId]: otherTicket.TicketNumber },
+          userId: 7,
+        }).payload
+      : { payload: { action: "updated", issue: { id: 1 } } };
 
   const examples: Record<string, string> = {
     "POST /glpi/tickets": `curl -s -X POST ${base}/glpi/tickets -H 'Content-Type: application/json' -H '${tokenHeader}: ${token}' -d ${body}`,
@@ -35,6 +58,8 @@ export async function printRoutes({ base, config, sandboxSecrets, fakes }: Print
       : `curl -s -X POST ${base}/criar-chamado -H 'Content-Type: application/json' -H '${tokenHeader}: ${token}' -d ${body}`,
     "GET /glpi/tickets/jobs/{id}": `curl -s ${base}/glpi/tickets/jobs/${jobId ?? "JOB_ID_FROM_A_202_ANSWER"} -H '${tokenHeader}: ${token}'`,
     "GET /ping": `curl -s ${base}/ping`,
+    "POST /otrs/ticket-events": `curl -s -X POST ${base}/otrs/ticket-events -H 'Content-Type: application/json' -H '${bridge?.auth.header ?? "X-Deskbridge-Token"}: ${bridgeToken}' -d ${shellQuote(ticketEvent ?? { TicketID: "1", OldTicketData: { State: "open" } })}`,
+    "POST /redmine/issue-events": `curl -s -X POST '${base}/redmine/issue-events?token=${bridgeToken}' -H 'Content-Type: application/json' -d ${shellQuote(issueEvent)}`,
   };
 
   console.log("\nRoutes (from serverless.yml):");
@@ -78,4 +103,9 @@ async function demoQueuedJob(
   });
   const answer = v.safeParse(v.object({ job_id: v.string() }), await response.json().catch(() => null));
   return response.status === 202 && answer.success ? answer.output.job_id : undefined;
+}
+
+/** JSON in single quotes for a POSIX shell. */
+function shellQuote(value: unknown): string {
+  return `'${JSON.stringify(value).replace(/'/g, "'\\''")}'`;
 }

@@ -6,25 +6,22 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { connect } from "node:net";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import * as v from "valibot";
 import { SQS_OPTIONS } from "../../lib/core/aws.ts";
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from "../../lib/core/config.ts";
-import { ConfigError } from "../../lib/core/errors.ts";
-import { demoEntities, type GlpiFake, startGlpiFake } from "../../test/fakes/glpi.ts";
 import { startEmulators } from "./emulators.ts";
 import { printRoutes } from "./print-routes.ts";
 import { createLocalResources } from "./resources.ts";
+import { startSandboxFakes } from "./sandbox.ts";
 import { SqsEventSource } from "./sqs-event-source.ts";
 
 const SANDBOX_ENV = "config/sandbox.env";
 const BatchResponseSchema = v.object({
   batchItemFailures: v.array(v.object({ itemIdentifier: v.string() })),
 });
-const CNPJ_SEARCH_OPTION_FALLBACK = 76674;
 
 async function main(): Promise<void> {
   const sandboxSecrets = loadEnvFile(SANDBOX_ENV);
@@ -73,31 +70,7 @@ async function main(): Promise<void> {
       `SQS (fauxqs)         ${emulators.sqsEndpoint}  queues deskbridge-local-jobs, deskbridge-local-jobs-dlq`,
     );
 
-    // Sandbox fakes: one per system instance whose URL is an idle port on this machine.
-    const fakes: Record<string, GlpiFake> = {};
-    for (const [name, instance] of Object.entries(config.systems.glpi)) {
-      const url = new URL(instance.url);
-      if (!isLoopback(url.hostname) || (await portInUse(Number(url.port || 80)))) {
-        console.log(`GLPI "${name}"           ${instance.url} (real system: no sandbox fake)`);
-        continue;
-      }
-      const forms = config.integrations.glpiForms;
-      const fake = await startGlpiFake({
-        appToken: requireEnv(instance.appToken.secret),
-        userToken: requireEnv(instance.userToken.secret),
-        cnpjSearchOptionId:
-          forms?.glpi === name ? forms.entityLookup.searchOptionId : CNPJ_SEARCH_OPTION_FALLBACK,
-        cnpjFieldName: forms?.glpi === name ? forms.entityLookup.fieldName : "cnpjfield",
-        entities: demoEntities,
-        port: Number(url.port),
-        basePath: url.pathname.replace(/\/+$/, ""),
-      });
-      fakes[name] = fake;
-      stops.push(() => fake.close());
-      console.log(
-        `GLPI "${name}" sandbox   ${fake.url} (fake; demo entities: ${demoEntities.map((e) => `${e.name} ${e.cnpj}`).join(", ")})`,
-      );
-    }
+    const fakes = await startSandboxFakes(config, stops);
 
     const env = {
       ...process.env,
@@ -140,6 +113,17 @@ async function main(): Promise<void> {
     worker.start();
     stops.push(() => worker.stop());
 
+    // Lambda's scheduler does not run locally: call the Redmine poller on a timer instead.
+    if (config.integrations.otrsRedmine) {
+      const every = Number(process.env.REDMINE_POLL_SECONDS ?? 20) * 1000;
+      const timer = setInterval(() => {
+        void invokeFunction(ports.lambda, "pollRedmine", {}).catch((error: unknown) =>
+          console.error("Redmine poller:", (error as Error).message),
+        );
+      }, every);
+      stops.push(() => clearInterval(timer));
+    }
+
     await printRoutes({ base, config, sandboxSecrets, fakes });
     console.log("\nThe bridge is running. Ctrl-C stops everything.");
   } catch (error) {
@@ -150,17 +134,20 @@ async function main(): Promise<void> {
 
 /** Calls the worker Lambda through serverless-offline's Lambda API, as the event source mapping would. */
 async function invokeWorker(lambdaPort: number, event: SQSEvent): Promise<SQSBatchResponse> {
+  const result = await invokeFunction(lambdaPort, "worker", event);
+  return v.parse(BatchResponseSchema, result ?? { batchItemFailures: [] });
+}
+
+/** Invokes one function through serverless-offline's Lambda API; returns its parsed result. */
+async function invokeFunction(lambdaPort: number, name: string, event: unknown): Promise<unknown> {
   const response = await fetch(
-    `http://127.0.0.1:${lambdaPort}/2015-03-31/functions/deskbridge-local-worker/invocations`,
-    {
-      method: "POST",
-      body: JSON.stringify(event),
-    },
+    `http://127.0.0.1:${lambdaPort}/2015-03-31/functions/deskbridge-local-${name}/invocations`,
+    { method: "POST", body: JSON.stringify(event) },
   );
   const text = await response.text();
   if (!response.ok || response.headers.get("x-amz-function-error"))
-    throw new Error(`worker failed: ${text.slice(0, 500)}`);
-  return v.parse(BatchResponseSchema, text ? JSON.parse(text) : { batchItemFailures: [] });
+    throw new Error(`${name} failed: ${text.slice(0, 500)}`);
+  return text ? JSON.parse(text) : undefined;
 }
 
 /** Reads KEY=VALUE lines into process.env for keys not set already; returns what it set. */
@@ -176,33 +163,11 @@ function loadEnvFile(file: string): Record<string, string> {
   return set;
 }
 
-function requireEnv(name: string): string {
-  const value = process.env[name];
-  if (!value)
-    throw new ConfigError([{ path: name, message: "secret is not set in the environment" }], "environment");
-  return value;
-}
-
 function port(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
   if (!Number.isInteger(value) || value < 0 || value > 65535)
     throw new Error(`${name} must be a port number`);
   return value;
-}
-
-function isLoopback(host: string): boolean {
-  return host === "127.0.0.1" || host === "localhost" || host === "[::1]";
-}
-
-function portInUse(p: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port: p, host: "127.0.0.1" });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }
 
 async function waitFor(url: string, timeoutMs: number): Promise<void> {

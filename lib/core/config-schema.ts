@@ -9,6 +9,7 @@ export const SecretRefSchema = v.strictObject({
 });
 export type SecretRef = v.InferOutput<typeof SecretRefSchema>;
 
+const InstanceName = v.pipe(v.string(), v.regex(/^[a-z0-9-]+$/, "must be lower-case letters, digits and -"));
 const PositiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 const NonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
 const HttpUrl = v.pipe(
@@ -38,6 +39,84 @@ export const GlpiInstanceSchema = v.strictObject({
   activateAllEntities: v.optional(v.boolean(), true),
 });
 export type GlpiInstance = v.InferOutput<typeof GlpiInstanceSchema>;
+
+/** One OTRS 6 / Znuny instance reached through a GenericInterface REST web service. */
+export const OtrsInstanceSchema = v.strictObject({
+  /** The web service's base URL: `https://host/otrs/nph-genericinterface.pl/Webservice/<Name>`. */
+  url: HttpUrl,
+  /** The bridge's agent login; its changes are recognised as the bridge's own. */
+  login: v.pipe(v.string(), v.minLength(1)),
+  password: SecretRefSchema,
+  /** `body` works everywhere; `headers` (Znuny 6.x+) keeps the session id out of URLs. */
+  credentialsIn: v.optional(v.picklist(["body", "headers"]), "body"),
+  timeoutMs: v.optional(PositiveInt, 8000),
+  /** The agent interface URL, for links in messages (e.g. `https://host/otrs/index.pl`). */
+  agentUrl: v.optional(HttpUrl),
+});
+export type OtrsInstance = v.InferOutput<typeof OtrsInstanceSchema>;
+
+/** One Redmine instance (REST API enabled). */
+export const RedmineInstanceSchema = v.strictObject({
+  url: HttpUrl,
+  apiKey: SecretRefSchema,
+  timeoutMs: v.optional(PositiveInt, 8000),
+});
+export type RedmineInstance = v.InferOutput<typeof RedmineInstanceSchema>;
+
+const StateName = v.pipe(v.string(), v.minLength(1));
+const RedmineId = v.pipe(v.number(), v.integer(), v.minValue(1));
+
+export const OtrsRedmineSchema = v.strictObject({
+  otrs: v.string(),
+  redmine: v.string(),
+  /** The secret both webhook routes check (header, `?token=`, or the password of HTTP Basic auth). */
+  auth: SharedSecretAuthSchema,
+  /** Name of the OTRS ticket dynamic field that holds the Redmine issue id. */
+  otrsDynamicField: v.pipe(v.string(), v.regex(/^[A-Za-z0-9]+$/, "must be a dynamic field name")),
+  /** Id of the Redmine issue custom field that holds the OTRS ticket number. */
+  redmineCustomFieldId: RedmineId,
+  /** Moving a ticket into this state creates the Redmine issue. */
+  triggerState: StateName,
+  /** Moving a linked ticket into this state sets the issue back to `issue.initialStatusId`. */
+  reopenState: v.optional(StateName),
+  /** OTRS queue name → Redmine project (id or identifier). Tickets of other queues are skipped. */
+  queueProjects: v.record(v.string(), v.union([RedmineId, v.pipe(v.string(), v.minLength(1))])),
+  issue: v.strictObject({
+    trackerId: RedmineId,
+    initialStatusId: RedmineId,
+    priorityId: v.optional(RedmineId),
+    assigneeId: v.optional(RedmineId),
+  }),
+  /** A Redmine status that means "development done": the ticket moves to `otrsState` with a note. */
+  done: v.strictObject({
+    redmineStatusId: RedmineId,
+    otrsState: StateName,
+    noteSubject: v.optional(v.string(), "Retorno do Desenvolvimento"),
+  }),
+  /** Further state pairs; `null` means "no action". Unlisted states are no action too. */
+  stateMap: v.optional(
+    v.strictObject({
+      otrsToRedmine: v.optional(v.record(v.string(), v.nullable(RedmineId)), {}),
+      redmineToOtrs: v.optional(
+        v.record(v.pipe(v.string(), v.regex(/^\d+$/, "must be a status id")), v.nullable(StateName)),
+        {},
+      ),
+    }),
+    {},
+  ),
+  poller: v.optional(
+    v.strictObject({
+      /** How far each poll reaches back before the cursor, for changes committed late. */
+      overlapSeconds: v.optional(NonNegativeInt, 120),
+      /** Where the first poll starts when there is no cursor yet. */
+      initialLookbackHours: v.optional(NonNegativeInt, 24),
+      /** Project to poll (id or identifier); all visible projects when absent. */
+      project: v.optional(v.union([RedmineId, v.string()])),
+    }),
+    {},
+  ),
+});
+export type OtrsRedmineConfig = v.InferOutput<typeof OtrsRedmineSchema>;
 
 export const GlpiFormsSchema = v.strictObject({
   /** Key of the GLPI instance under systems.glpi. */
@@ -96,13 +175,16 @@ export const ConfigSchema = v.strictObject({
   ),
   systems: v.optional(
     v.strictObject({
-      glpi: v.optional(v.record(v.pipe(v.string(), v.regex(/^[a-z0-9-]+$/)), GlpiInstanceSchema), {}),
+      glpi: v.optional(v.record(InstanceName, GlpiInstanceSchema), {}),
+      otrs: v.optional(v.record(InstanceName, OtrsInstanceSchema), {}),
+      redmine: v.optional(v.record(InstanceName, RedmineInstanceSchema), {}),
     }),
     {},
   ),
   integrations: v.optional(
     v.strictObject({
       glpiForms: v.optional(GlpiFormsSchema),
+      otrsRedmine: v.optional(OtrsRedmineSchema),
     }),
     {},
   ),

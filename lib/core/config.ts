@@ -28,6 +28,16 @@ export function parseConfig(raw: unknown, source = "config"): Readonly<Config> {
   if (forms && !config.systems.glpi[forms.glpi]) {
     problems.push({ path: "integrations.glpiForms.glpi", message: `names no instance under systems.glpi` });
   }
+  const bridge = config.integrations.otrsRedmine;
+  if (bridge && !config.systems.otrs[bridge.otrs]) {
+    problems.push({ path: "integrations.otrsRedmine.otrs", message: "names no instance under systems.otrs" });
+  }
+  if (bridge && !config.systems.redmine[bridge.redmine]) {
+    problems.push({
+      path: "integrations.otrsRedmine.redmine",
+      message: "names no instance under systems.redmine",
+    });
+  }
   if (problems.length > 0) throw new ConfigError(problems, source);
   return deepFreeze(config);
 }

@@ -56,6 +56,17 @@ export class ConflictError extends BridgeError {
   readonly code = "conflict";
 }
 
+/**
+ * Another attempt holds the work this job needs (a claim on a link that is being created or applied).
+ * Retryable: a later attempt finds the work done, or takes over a claim whose holder died.
+ */
+export class InProgressError extends BridgeError {
+  override readonly name = "InProgressError";
+  readonly status = 409;
+  readonly code = "in_progress";
+  override readonly retryable = true;
+}
+
 /** 413 / 415: the HTTP envelope is wrong before any field can be read. */
 export class PayloadError extends BridgeError {
   override readonly name = "PayloadError";
@@ -158,4 +169,23 @@ export function asBridgeError(error: unknown): BridgeError {
  */
 export function isPermanent(error: BridgeError): boolean {
   return !error.retryable && !(error instanceof UnexpectedError);
+}
+
+/**
+ * The bridge's error for an upstream call that failed without an HTTP answer: a timeout or abort, a
+ * refused or reset connection (fetch rejects with `TypeError("fetch failed")`; an aborted signal with
+ * its reason, a DOMException named TimeoutError or AbortError) is retryable; anything else is a bug.
+ */
+export function transportError(error: unknown, system: string, name: string): BridgeError {
+  if (!(error instanceof Error)) return new UnexpectedError(String(error));
+  if (
+    error.name === "TimeoutError" ||
+    error.name === "AbortError" ||
+    (error instanceof TypeError && /fetch failed|network|socket|terminated/i.test(error.message))
+  ) {
+    return new UpstreamRetryableError({ system }, `${name} did not answer in time or could not be reached`, {
+      cause: error,
+    });
+  }
+  return new UnexpectedError(error.message, { cause: error });
 }

@@ -1,6 +1,7 @@
 import { dynamo, requiredEnv, sqs } from "../core/aws.ts";
 import { getConfig } from "../core/config.ts";
 import type { Config } from "../core/config-schema.ts";
+import { CursorStore } from "../links/cursors.ts";
 import { IdempotencyStore } from "../links/idempotency.ts";
 import { LinkStore } from "../links/store.ts";
 import { JobQueue } from "./queue.ts";
@@ -11,6 +12,7 @@ export interface JobRuntime {
   config: Readonly<Config>;
   links: LinkStore;
   idempotency: IdempotencyStore;
+  cursors: CursorStore;
   records: JobRecords;
   queue: JobQueue;
 }
@@ -26,6 +28,7 @@ export function jobRuntime(): JobRuntime {
     config,
     links: new LinkStore(dynamo(), table),
     idempotency: new IdempotencyStore(dynamo(), table),
+    cursors: new CursorStore(dynamo(), table),
     records: new JobRecords(dynamo(), table, config.jobs.recordTtlDays),
     queue: new JobQueue(sqs(), requiredEnv("JOBS_QUEUE_URL"), requiredEnv("DEAD_LETTER_QUEUE_URL")),
   };

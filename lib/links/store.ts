@@ -100,6 +100,44 @@ export class LinkStore {
     }
   }
 
+  /**
+   * Points a link at another target (a claim placeholder replaced by the object it stood for) with
+   * its aspects replaced, if nobody wrote the link since `link.version` was read.
+   */
+  async replaceTarget(
+    link: Link,
+    target: Ref,
+    aspects: Record<string, AspectState>,
+  ): Promise<UpdateLinkOutcome> {
+    const now = new Date().toISOString();
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: linkKey(link.source) },
+          UpdateExpression: "SET #t = :t, targetKey = :tk, aspects = :a, version = :next, updatedAt = :now",
+          ConditionExpression: "version = :seen",
+          ExpressionAttributeNames: { "#t": "target" },
+          ExpressionAttributeValues: {
+            ":t": target,
+            ":tk": refKey(target),
+            ":a": aspects,
+            ":next": link.version + 1,
+            ":seen": link.version,
+            ":now": now,
+          },
+        }),
+      );
+      return {
+        outcome: "updated",
+        link: { ...link, target, aspects, version: link.version + 1, updatedAt: now },
+      };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return { outcome: "stale" };
+      throw error;
+    }
+  }
+
   /** Records the sync state of one aspect, if nobody wrote the link since `link.version` was read. */
   async updateAspect(link: Link, aspect: string, state: AspectState): Promise<UpdateLinkOutcome> {
     const now = new Date().toISOString();

@@ -36,6 +36,8 @@ beforeAll(async () => {
   [dynamoPort, sqsPort, httpPort] = [await freePort(), await freePort(), await freePort()];
   const config = JSON.parse(readFileSync("config/sandbox.json", "utf8"));
   config.systems.glpi.main.url = `http://127.0.0.1:${glpiPort}/apirest.php`;
+  config.systems.otrs.main.url = `http://127.0.0.1:${await freePort()}/otrs/nph-genericinterface.pl/Webservice/deskbridge`;
+  config.systems.redmine.main.url = `http://127.0.0.1:${await freePort()}`;
   const configPath = join(mkdtempSync(join(tmpdir(), "deskbridge-e2e-")), "config.json");
   writeFileSync(configPath, JSON.stringify(config));
   const env: Record<string, string | undefined> = {
@@ -123,6 +125,11 @@ describe("npm start", () => {
       if (status.status !== "done") await new Promise((resolve) => setTimeout(resolve, 500));
     }
     expect(status).toMatchObject({ status: "done", ticket_id: expect.any(Number) });
+  });
+
+  it("creates the sandbox's Redmine issue and links the hand-made one with the printed webhook calls", async () => {
+    expect(JSON.parse(await sh(printedCurl("POST /otrs/ticket-events")))).toEqual({});
+    expect(JSON.parse(await sh(printedCurl("POST /redmine/issue-events")))).toEqual({});
   });
 
   it("answers 400 naming the fields over HTTP, through serverless-offline", async () => {

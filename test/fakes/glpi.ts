@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
+import { FaultPlans, listen, methodAndPath, type NetworkFault } from "./faults.ts";
 
 /**
  * An in-process fake of GLPI 10's legacy REST API (apirest.php) for integration tests and the local
@@ -27,12 +27,7 @@ export interface GlpiFakeOptions {
   basePath?: string; // default "/apirest.php"
 }
 
-export type GlpiFault =
-  | { kind: "status"; status: number; body?: unknown; headers?: Record<string, string> } // answer this instead
-  | { kind: "reset" } // destroy the socket without answering (connection reset)
-  | { kind: "hang" } // never answer (until close())
-  | { kind: "delay"; ms: number } // answer normally after ms
-  | { kind: "drop-response" }; // the next matching request that succeeds does its work, then goes unanswered
+export type GlpiFault = NetworkFault;
 
 export interface GlpiCall {
   method: string;
@@ -126,11 +121,6 @@ interface Criterion {
   searchtype: string;
   value: string;
 }
-interface Plan {
-  remaining: number;
-  fault: GlpiFault;
-  match: { method?: string; path?: string | RegExp };
-}
 type AddResult = { id: number; message: string } | { id: false; message: string };
 
 /** A refusal that GLPI answers as `["ERROR_CODE", detail]`. */
@@ -153,9 +143,10 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
   const tickets: GlpiTicket[] = [];
   const calls: GlpiCall[] = [];
   const sessions = new Map<string, { entities: unknown; recursive: unknown }>();
-  const sockets = new Set<Socket>();
   let entities: Entity[] = [];
-  let plans: Plan[] = [];
+  const plans = new FaultPlans<GlpiFault, { method?: string; path?: string | RegExp }, GlpiCall>(
+    methodAndPath,
+  );
   let down = false;
   let nextTicketId = 1;
   const addEntity = (seed: GlpiEntitySeed) => {
@@ -164,18 +155,10 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
   };
   seeds.forEach(addEntity);
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => send(res, { status: 500, body: ["ERROR", String(error)] }));
-  });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const server = await listen(options.port, handle, (res, error) =>
+    send(res, { status: 500, body: ["ERROR", String(error)] }),
+  );
+  const port = server.port;
   const url = `http://127.0.0.1:${port}${basePath}`;
 
   function fail(code: keyof typeof ERRORS, message?: string): GlpiError {
@@ -204,41 +187,15 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
     const call: GlpiCall = { method: req.method ?? "GET", path, query: parsed.searchParams, status: 0 };
     calls.push(call);
     if (down) return void req.socket.destroy();
-    const plan = findPlan(call);
-    // A lost answer only means something for work GLPI did, so a refused request leaves that plan waiting.
-    const fault = plan && plan.fault.kind !== "drop-response" ? consume(plan) : undefined;
-    if (fault?.kind === "reset") return void req.socket.destroy();
-    if (fault?.kind === "hang") return; // close() destroys the socket
-    const raw = await readBody(req);
-    if (fault?.kind === "delay") await new Promise((resolve) => setTimeout(resolve, fault.ms).unref());
-    let reply: Reply;
-    if (fault?.kind === "status") {
-      const body = fault.body ?? ["ERROR", STATUS_CODES[fault.status] ?? "Error"];
-      reply = { status: fault.status, body, headers: fault.headers ?? {} };
-    } else if (!inBase) {
-      reply = { status: 404, body: "<h1>Not Found</h1>" }; // the web server answers, not GLPI
-    } else {
-      reply = answer(req, call, raw);
-    }
-    if (plan?.fault.kind === "drop-response" && reply.status < 300) {
-      consume(plan);
-      return void req.socket.destroy();
-    }
-    call.status = reply.status;
-    send(res, reply);
-  }
-
-  function findPlan(call: GlpiCall): Plan | undefined {
-    return plans.find(({ match: { method, path } }) => {
-      if (method !== undefined && method !== call.method) return false;
-      return path === undefined || (typeof path === "string" ? path === call.path : path.test(call.path));
+    const reply = await plans.serve(req, call, (raw, fault) => {
+      if (fault?.kind === "status") {
+        const body = fault.body ?? ["ERROR", STATUS_CODES[fault.status] ?? "Error"];
+        return { status: fault.status, body, headers: fault.headers ?? {} };
+      }
+      if (!inBase) return { status: 404, body: "<h1>Not Found</h1>" }; // the web server answers, not GLPI
+      return answer(req, call, raw);
     });
-  }
-
-  function consume(plan: Plan): GlpiFault {
-    plan.remaining -= 1;
-    if (plan.remaining <= 0) plans = plans.filter((p) => p !== plan);
-    return plan.fault;
+    if (reply) send(res, reply);
   }
 
   /** In the order of GLPI's APIRest::call(): body, then App-Token, then session, then resource. */
@@ -570,9 +527,7 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
     sessions: () => sessions.size,
     expireSessions: () => sessions.clear(),
     addEntity,
-    failNext: (times, fault, match = {}) => {
-      if (times > 0) plans.push({ remaining: times, fault, match });
-    },
+    failNext: (times, fault, match = {}) => plans.add(times, fault, match),
     setDown: (value) => {
       down = value;
     },
@@ -581,15 +536,12 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
       tickets.length = 0;
       calls.length = 0;
       sessions.clear();
-      plans = [];
+      plans.clear();
       down = false;
       entities = [];
       seeds.forEach(addEntity);
     },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => server.close(),
   };
 }
 
@@ -638,15 +590,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function header(headers: IncomingMessage["headers"], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", () => resolve(""));
-  });
 }
 
 function send(res: ServerResponse, reply: Reply): void {

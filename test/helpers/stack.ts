@@ -15,17 +15,26 @@ import { createLocalResources, type LocalResources } from "../../infra/local/res
 import { SqsEventSource } from "../../infra/local/sqs-event-source.ts";
 import { SQS_OPTIONS } from "../../lib/core/aws.ts";
 import { demoEntities, type GlpiFake, startGlpiFake } from "../fakes/glpi.ts";
+import { type OtrsFake, startOtrsFake } from "../fakes/otrs.ts";
+import { type RedmineFake, startRedmineFake } from "../fakes/redmine.ts";
 import { lambdaContext } from "./events.ts";
 
 export const SECRETS = {
   FORMS_TOKEN: "test-forms-token",
   GLPI_APP_TOKEN: "test-app-token",
   GLPI_USER_TOKEN: "test-user-token",
+  OTRS_REDMINE_TOKEN: "test-otrs-redmine-token",
+  OTRS_PASSWORD: "test-otrs-password",
+  REDMINE_API_KEY: "test-redmine-key",
 } as const;
+/** A developer's API key on the Redmine fake (a person, not the bridge). */
+export const DEVELOPER_KEY = "test-jane-key";
 export const CNPJ_SEARCH_OPTION = 76674;
 
 export interface Stack {
   glpi: GlpiFake;
+  otrs: OtrsFake;
+  redmine: RedmineFake;
   resources: LocalResources;
   sqs: SQSClient;
   dynamo: DynamoDBClient;
@@ -64,6 +73,14 @@ export async function setupStack(options: StackOptions = {}): Promise<Stack> {
     cnpjSearchOptionId: CNPJ_SEARCH_OPTION,
     entities: demoEntities,
   });
+  const otrs = await startOtrsFake({ login: "deskbridge", password: SECRETS.OTRS_PASSWORD });
+  const redmine = await startRedmineFake({
+    apiKey: SECRETS.REDMINE_API_KEY,
+    users: [
+      { id: 5, login: "deskbridge", name: "Deskbridge Bot", apiKey: SECRETS.REDMINE_API_KEY },
+      { id: 7, login: "jane", name: "Jane Dev", apiKey: DEVELOPER_KEY },
+    ],
+  });
   const sqs = new SQSClient(SQS_OPTIONS);
   const dynamo = new DynamoDBClient({});
   const suffix = randomUUID().slice(0, 8);
@@ -72,7 +89,7 @@ export async function setupStack(options: StackOptions = {}): Promise<Stack> {
     { table: `links-${suffix}`, jobsQueue: `jobs-${suffix}`, deadLetterQueue: `jobs-dlq-${suffix}` },
     { maxReceiveCount: 10, visibilityTimeoutSeconds: 30 },
   );
-  const config = testConfig(glpi.url, options);
+  const config = testConfig({ glpi: glpi.url, otrs: otrs.url, redmine: redmine.url }, options);
   const configPath = join(mkdtempSync(join(tmpdir(), "deskbridge-")), "config.json");
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   Object.assign(process.env, {
@@ -104,6 +121,8 @@ export async function setupStack(options: StackOptions = {}): Promise<Stack> {
 
   return {
     glpi,
+    otrs,
+    redmine,
     resources,
     sqs,
     dynamo,
@@ -141,12 +160,12 @@ export async function setupStack(options: StackOptions = {}): Promise<Stack> {
     },
     async close() {
       await sqs.send(new PurgeQueueCommand({ QueueUrl: resources.jobsQueueUrl })).catch(() => undefined);
-      await glpi.close();
+      await Promise.all([glpi.close(), otrs.close(), redmine.close()]);
     },
   };
 }
 
-function testConfig(glpiUrl: string, options: StackOptions) {
+function testConfig(urls: { glpi: string; otrs: string; redmine: string }, options: StackOptions) {
   return {
     jobs: {
       maxAttempts: 3,
@@ -159,12 +178,16 @@ function testConfig(glpiUrl: string, options: StackOptions) {
     systems: {
       glpi: {
         main: {
-          url: glpiUrl,
+          url: urls.glpi,
           appToken: { secret: "GLPI_APP_TOKEN" },
           userToken: { secret: "GLPI_USER_TOKEN" },
           timeoutMs: options.glpiTimeoutMs ?? 1000,
         },
       },
+      otrs: {
+        main: { url: urls.otrs, login: "deskbridge", password: { secret: "OTRS_PASSWORD" }, timeoutMs: 1000 },
+      },
+      redmine: { main: { url: urls.redmine, apiKey: { secret: "REDMINE_API_KEY" }, timeoutMs: 1000 } },
     },
     integrations: {
       glpiForms: {
@@ -178,6 +201,24 @@ function testConfig(glpiUrl: string, options: StackOptions) {
           requestSourceId: 5,
           requestTypeId: 5,
         },
+      },
+      otrsRedmine: {
+        otrs: "main",
+        redmine: "main",
+        auth: { header: "X-Deskbridge-Token", secret: "OTRS_REDMINE_TOKEN", allowQueryToken: true },
+        otrsDynamicField: "RedmineID",
+        redmineCustomFieldId: 5,
+        triggerState: "Em Desenvolvimento",
+        reopenState: "Aberto",
+        queueProjects: { Desenvolvimento: "devteam" },
+        issue: { trackerId: 1, initialStatusId: 1, assigneeId: 7 },
+        done: {
+          redmineStatusId: 4,
+          otrsState: "Aguardando deploy",
+          noteSubject: "Retorno do Desenvolvimento",
+        },
+        stateMap: { otrsToRedmine: { "Fechado com sucesso": null }, redmineToOtrs: { "5": "Aberto" } },
+        poller: { overlapSeconds: 120, initialLookbackHours: 24 },
       },
     },
   };

@@ -1,8 +1,8 @@
-import { HTTPError, TimeoutError } from "ky";
+import { HTTPError } from "ky";
 import * as v from "valibot";
 import {
   type BridgeError,
-  UnexpectedError,
+  transportError,
   UpstreamAuthError,
   UpstreamPermanentError,
   UpstreamRetryableError,
@@ -79,23 +79,5 @@ export async function translateGlpiError(error: unknown, instance: string): Prom
       },
     );
   }
-  if (error instanceof TimeoutError || isAbortOrNetworkError(error)) {
-    return new UpstreamRetryableError({ system }, "GLPI did not answer in time or could not be reached", {
-      cause: error,
-    });
-  }
-  return error instanceof Error
-    ? new UnexpectedError(error.message, { cause: error })
-    : new UnexpectedError(String(error));
-}
-
-function isAbortOrNetworkError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  // fetch rejects with TypeError("fetch failed") on refused/reset connections; an aborted signal
-  // rejects with its reason (a DOMException named TimeoutError or AbortError).
-  return (
-    error.name === "TimeoutError" ||
-    error.name === "AbortError" ||
-    (error instanceof TypeError && /fetch failed|network|socket|terminated/i.test(error.message))
-  );
+  return transportError(error, system, "GLPI");
 }

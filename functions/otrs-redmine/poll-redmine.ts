@@ -1,0 +1,10 @@
+import { logger } from "../../lib/core/logger.ts";
+import { jobRuntime } from "../../lib/jobs/runtime.ts";
+import { pollRedmine } from "../../lib/sync/otrs-redmine/poller.ts";
+
+/** Scheduled: queues a sync job for every Redmine issue changed since the last poll. */
+export const handler = async () => {
+  if (!jobRuntime().config.integrations.otrsRedmine)
+    return { queued: 0, cursor: undefined, reason: "integration not configured" };
+  return pollRedmine(logger);
+};

@@ -1,0 +1,14 @@
+import { httpRoute } from "../../lib/core/http.ts";
+import { newJob } from "../../lib/jobs/queue.ts";
+import { authenticateOtrsRedmine, readEvent, runEventJob } from "../../lib/sync/otrs-redmine/http.ts";
+import { TICKET_JOB, ticketJob } from "../../lib/sync/otrs-redmine/ticket-job.ts";
+import { readTicketEvent, TicketEventSchema } from "../../lib/systems/otrs/schemas.ts";
+
+/** POST /otrs/ticket-events: OTRS's GenericInterface invoker reports a ticket event (TicketStateUpdate). */
+export const handler = httpRoute(
+  { name: "otrs.ticket-events", authenticate: authenticateOtrsRedmine },
+  async (request) => {
+    const { ticketId, previousState } = readTicketEvent(readEvent(request, TicketEventSchema, "TicketID"));
+    return runEventJob(newJob(TICKET_JOB, { ticketId, previousState }), ticketJob);
+  },
+);

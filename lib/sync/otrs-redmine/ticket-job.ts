@@ -1,0 +1,139 @@
+import * as v from "valibot";
+import { InProgressError, UpstreamPermanentError } from "../../core/errors.ts";
+import { defineJob, type JobContext } from "../../jobs/model.ts";
+import type { Link } from "../../links/store.ts";
+import { dynamicFieldValue, type Ticket } from "../../systems/otrs/schemas.ts";
+import { customFieldValue } from "../../systems/redmine/schemas.ts";
+import { type OtrsRedmineDeps, otrsRedmineDeps } from "./deps.ts";
+import {
+  claimCreation,
+  issueRef,
+  PENDING,
+  readStatus,
+  recordStatus,
+  statusAspect,
+  ticketRef,
+  waitForApplying,
+} from "./link-state.ts";
+
+export const TICKET_JOB = "otrs-redmine.ticket";
+
+/**
+ * Makes Redmine reflect one OTRS ticket. A ticket that has just moved into the trigger state and has
+ * no issue gets one (searching Redmine first for an issue carrying its number); a linked ticket's new
+ * state is mapped to a Redmine status (reopen → initial status; the state map; or no action).
+ */
+export const ticketJob = defineJob({
+  type: TICKET_JOB,
+  input: v.object({ ticketId: v.pipe(v.string(), v.regex(/^\d+$/)), previousState: v.optional(v.string()) }),
+  async run({ ticketId, previousState }, context) {
+    const deps = await otrsRedmineDeps();
+    const { settings } = deps;
+    const ticket = await deps.otrs.getTicket(ticketId, { articles: "latest", signal: context.signal });
+    const link = await deps.links.get(ticketRef(deps.otrsInstance, ticket.TicketID));
+    if (link && link.target.id !== PENDING) return syncState(ticket, link, deps, context);
+    const changedIntoTrigger =
+      ticket.State === settings.triggerState &&
+      previousState !== undefined &&
+      previousState !== settings.triggerState;
+    if (!changedIntoTrigger) return { action: "none", reason: "not a change into the trigger state" };
+    return createIssue(ticket, deps, context);
+  },
+});
+
+async function createIssue(ticket: Ticket, deps: OtrsRedmineDeps, context: JobContext) {
+  const { settings, redmine, otrs, links } = deps;
+  const project = settings.queueProjects[ticket.Queue];
+  if (project === undefined) {
+    context.logger.info("ticket skipped: its queue has no Redmine project", {
+      queue: ticket.Queue,
+      ticket_id: ticket.TicketID,
+    });
+    return { action: "skipped", reason: `queue ${ticket.Queue} has no Redmine project mapping` };
+  }
+  const source = ticketRef(deps.otrsInstance, ticket.TicketID);
+  const claim = await claimCreation(links, source, issueRef(deps.redmineInstance, PENDING), context.jobId);
+  if (claim.kind === "linked")
+    return { action: "none", reason: "already linked", issue_id: Number(claim.link.target.id) };
+
+  // Search before create: an earlier attempt, or a person, may already have made the issue.
+  const cf = settings.redmineCustomFieldId;
+  const found = (await redmine.findIssuesByCustomField(cf, ticket.TicketNumber, context.signal)).filter(
+    (issue) => customFieldValue(issue, cf) === ticket.TicketNumber,
+  );
+  let issue = found.sort((a, b) => a.id - b.id)[0];
+  const warnings: string[] = [];
+  if (!issue) {
+    const article = ticket.Article[0];
+    const requested = {
+      project_id: project,
+      tracker_id: settings.issue.trackerId,
+      status_id: settings.issue.initialStatusId,
+      subject: (article?.Subject || ticket.Title || `OTRS ${ticket.TicketNumber}`).slice(0, 255),
+      description: article?.Body ?? "",
+      custom_fields: [{ id: cf, value: ticket.TicketNumber }],
+      ...(settings.issue.priorityId ? { priority_id: settings.issue.priorityId } : {}),
+      ...(settings.issue.assigneeId ? { assigned_to_id: settings.issue.assigneeId } : {}),
+    };
+    issue = await redmine.createIssue(requested, context.signal);
+    // Redmine drops what the workflow or the project does not allow, silently: read back and report.
+    if (issue.status.id !== settings.issue.initialStatusId)
+      warnings.push(`status ${settings.issue.initialStatusId} was not applied (got ${issue.status.id})`);
+    if (issue.tracker.id !== settings.issue.trackerId)
+      warnings.push(`tracker ${settings.issue.trackerId} was not applied (got ${issue.tracker.id})`);
+    if (customFieldValue(issue, cf) !== ticket.TicketNumber)
+      warnings.push(`custom field ${cf} was not set (is it enabled for the project and tracker?)`);
+    if (warnings.length > 0)
+      context.logger.warn("Redmine ignored part of the new issue", { issue_id: issue.id, warnings });
+    context.logger.info("Redmine issue created", { issue_id: issue.id, ticket_id: ticket.TicketID });
+  }
+  if (dynamicFieldValue(ticket, settings.otrsDynamicField) !== String(issue.id)) {
+    await otrs.updateTicket(
+      ticket.TicketID,
+      { DynamicField: [{ Name: settings.otrsDynamicField, Value: String(issue.id) }] },
+      context.signal,
+    );
+  }
+  const saved = await links.replaceTarget(claim.link, issueRef(deps.redmineInstance, issue.id), {
+    status: statusAspect({ otrs: ticket.State, redmine: issue.status.id }),
+  });
+  if (saved.outcome === "stale") throw new InProgressError("another attempt took over the creation");
+  return { action: "created", issue_id: issue.id, ...(warnings.length > 0 ? { warnings } : {}) };
+}
+
+async function syncState(ticket: Ticket, link: Link, deps: OtrsRedmineDeps, context: JobContext) {
+  const { settings, redmine, links } = deps;
+  const memory = readStatus(link);
+  waitForApplying(memory, context.jobId);
+  if (memory && !memory.applying && memory.otrs === ticket.State) {
+    return { action: "none", reason: "no state change since the last sync" };
+  }
+  const target =
+    ticket.State === settings.reopenState
+      ? settings.issue.initialStatusId
+      : (settings.stateMap.otrsToRedmine[ticket.State] ?? null);
+  if (target === null) {
+    await recordStatus(links, link, { otrs: ticket.State, redmine: memory?.redmine ?? null });
+    return { action: "none", reason: `state ${ticket.State} maps to no Redmine status` };
+  }
+  const issueId = Number(link.target.id);
+  const claimed = await recordStatus(links, link, { otrs: ticket.State, redmine: target }, context.jobId);
+  const issue = await redmine.getIssue(issueId, context.signal);
+  if (issue.status.id !== target) {
+    await redmine.updateIssue(issueId, { status_id: target }, context.signal);
+    const after = await redmine.getIssue(issueId, context.signal);
+    if (after.status.id !== target) {
+      throw new UpstreamPermanentError(
+        { system: `redmine:${deps.redmineInstance}`, vendorMessage: `status stayed ${after.status.id}` },
+        `Redmine's workflow did not let the bridge user set status ${target} on issue ${issueId}`,
+      );
+    }
+  }
+  await recordStatus(links, claimed, { otrs: ticket.State, redmine: target });
+  context.logger.info("Redmine status set from the OTRS state", {
+    issue_id: issueId,
+    state: ticket.State,
+    status_id: target,
+  });
+  return { action: "status", issue_id: issueId, status_id: target };
+}

@@ -1,0 +1,194 @@
+import ky, { type KyInstance } from "ky";
+import * as v from "valibot";
+import { BridgeError, UpstreamAuthError } from "../../core/errors.ts";
+import { translateGiError, translateOtrsHttpError } from "./errors.ts";
+import {
+  GiErrorSchema,
+  SessionCreateSchema,
+  type Ticket,
+  TicketGetSchema,
+  TicketSearchSchema,
+  TicketUpdateSchema,
+} from "./schemas.ts";
+
+export interface OtrsClientOptions {
+  instance: string;
+  /** The web service base URL, `…/nph-genericinterface.pl/Webservice/<Name>`. */
+  url: string;
+  login: string;
+  password: string;
+  credentialsIn: "body" | "headers";
+  timeoutMs: number;
+  fetch?: typeof fetch;
+}
+
+export interface ArticleInput {
+  Subject: string;
+  Body: string;
+  /** Internal notes must say so explicitly: OTRS defaults IsVisibleForCustomer to 1. */
+  IsVisibleForCustomer: 0 | 1;
+}
+
+export interface TicketUpdate {
+  State?: string;
+  DynamicField?: { Name: string; Value: string }[];
+  Article?: ArticleInput;
+}
+
+/**
+ * A client of an OTRS 6 / Znuny GenericInterface REST web service (GenericTicketConnectorREST routes).
+ * One session per container (SessionCreate), re-created once when an operation answers `*.AuthFail`.
+ * OTRS answers business errors with HTTP 200 and an `Error` object: every answer is checked for it.
+ * Reference: https://doc.znuny.org/manual/admin/7.0/processes_automation/web_services.html
+ */
+export class OtrsClient {
+  private readonly http: KyInstance;
+  private session: Promise<string> | undefined;
+
+  constructor(private readonly options: OtrsClientOptions) {
+    this.http = ky.create({
+      prefixUrl: options.url.replace(/\/+$/, ""),
+      timeout: options.timeoutMs,
+      retry: { limit: 1, methods: ["get"], statusCodes: [429, 502, 503, 504], backoffLimit: 1000 },
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+  }
+
+  /** TicketGet (`GET /Ticket/:TicketID`) with dynamic fields and, optionally, articles (newest first). */
+  async getTicket(
+    ticketId: string,
+    options: { articles?: "none" | "latest" | "all"; signal?: AbortSignal } = {},
+  ): Promise<Ticket> {
+    const articles = options.articles ?? "none";
+    const query: Record<string, string> = { DynamicFields: "1" };
+    if (articles !== "none") Object.assign(query, { AllArticles: "1", ArticleOrder: "DESC" });
+    if (articles === "latest") query.ArticleLimit = "1";
+    const body = await this.call(
+      "get",
+      `Ticket/${encodeURIComponent(ticketId)}`,
+      query,
+      undefined,
+      options.signal,
+    );
+    const ticket = v.parse(TicketGetSchema, body).Ticket[0];
+    if (!ticket) throw new Error("unreachable: schema requires one ticket");
+    return ticket;
+  }
+
+  /** TicketSearch by exact TicketNumber (`GET /Ticket?TicketNumber=…`); ids of the matches. */
+  async findTicketIdsByNumber(ticketNumber: string, signal?: AbortSignal): Promise<string[]> {
+    // `%` is a wildcard in TicketNumber searches; a number never contains one, but never pass one on.
+    const number = ticketNumber.replace(/%/g, "");
+    const body = await this.call("get", "Ticket", { TicketNumber: number, Limit: "2" }, undefined, signal);
+    return v.parse(TicketSearchSchema, body).TicketID;
+  }
+
+  /** TicketUpdate (`PATCH /Ticket/:TicketID`): state, dynamic fields, an article. */
+  async updateTicket(
+    ticketId: string,
+    update: TicketUpdate,
+    signal?: AbortSignal,
+  ): Promise<{ articleId?: string }> {
+    const payload: Record<string, unknown> = {};
+    if (update.State) payload.Ticket = { State: update.State };
+    if (update.DynamicField) payload.DynamicField = update.DynamicField;
+    if (update.Article) {
+      payload.Article = {
+        CommunicationChannel: "Internal",
+        SenderType: "agent",
+        ContentType: "text/plain; charset=utf8",
+        ...update.Article,
+      };
+    }
+    const body = await this.call("patch", `Ticket/${encodeURIComponent(ticketId)}`, {}, payload, signal);
+    const out = v.parse(TicketUpdateSchema, body);
+    return out.ArticleID ? { articleId: out.ArticleID } : {};
+  }
+
+  /** Runs an operation with the session, re-creating it once if OTRS says the session is no longer valid. */
+  private async call(
+    method: "get" | "patch" | "post",
+    path: string,
+    query: Record<string, string>,
+    body: Record<string, unknown> | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
+    const sessionId = await this.sessionId(signal);
+    try {
+      return await this.send(method, path, query, body, sessionId, signal);
+    } catch (error) {
+      if (!(error instanceof UpstreamAuthError)) throw error;
+      // An expired session answers `<Op>.AuthFail`: log in again once; a second failure is real.
+      if (this.session) this.session = undefined;
+      return this.send(method, path, query, body, await this.sessionId(signal), signal);
+    }
+  }
+
+  private async send(
+    method: "get" | "patch" | "post",
+    path: string,
+    query: Record<string, string>,
+    body: Record<string, unknown> | undefined,
+    sessionId: string,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
+    const headers: Record<string, string> = {};
+    const searchParams = new URLSearchParams(query);
+    let json = body;
+    if (this.options.credentialsIn === "headers") headers["X-OTRS-Header-SessionID"] = sessionId;
+    else if (method === "get") searchParams.set("SessionID", sessionId);
+    else json = { ...body, SessionID: sessionId };
+    let answer: unknown;
+    try {
+      answer = await this.http(path, {
+        method,
+        searchParams,
+        headers,
+        ...(json ? { json } : {}),
+        ...(signal ? { signal } : {}),
+      }).json();
+    } catch (error) {
+      throw await translateOtrsHttpError(error, this.options.instance);
+    }
+    return this.checked(answer);
+  }
+
+  /** Throws the bridge's error for a 200-with-`Error` answer; returns the answer otherwise. */
+  private checked(answer: unknown): unknown {
+    const error = v.safeParse(GiErrorSchema, answer);
+    if (error.success) throw translateGiError(error.output.Error, this.options.instance);
+    return answer;
+  }
+
+  private sessionId(signal: AbortSignal | undefined): Promise<string> {
+    if (!this.session) {
+      const login = this.login(signal);
+      this.session = login;
+      login.catch(() => {
+        if (this.session === login) this.session = undefined;
+      });
+    }
+    return this.session;
+  }
+
+  /** SessionCreate (`POST /Session`). */
+  private async login(signal: AbortSignal | undefined): Promise<string> {
+    let answer: unknown;
+    try {
+      answer = await this.http
+        .post("Session", {
+          json: { UserLogin: this.options.login, Password: this.options.password },
+          ...(signal ? { signal } : {}),
+        })
+        .json();
+    } catch (error) {
+      throw await translateOtrsHttpError(error, this.options.instance);
+    }
+    try {
+      return v.parse(SessionCreateSchema, this.checked(answer)).SessionID;
+    } catch (error) {
+      if (error instanceof BridgeError) throw error;
+      throw await translateOtrsHttpError(error, this.options.instance);
+    }
+  }
+}

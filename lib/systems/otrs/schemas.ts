@@ -1,0 +1,106 @@
+import * as v from "valibot";
+
+/** OTRS sends ids and numbers as strings or numbers, depending on the operation: accept both. */
+export const IdString = v.pipe(
+  v.union([v.string(), v.number()]),
+  v.transform((value) => String(value)),
+  v.regex(/^\d+$/, "must be a numeric id"),
+);
+
+/** Every GI answer may carry `{"Error": {ErrorCode, ErrorMessage}}`, even with HTTP 200. */
+export const GiErrorSchema = v.object({
+  Error: v.object({ ErrorCode: v.string(), ErrorMessage: v.optional(v.string(), "") }),
+});
+
+export const SessionCreateSchema = v.object({ SessionID: v.pipe(v.string(), v.minLength(1)) });
+
+export const ArticleSchema = v.object({
+  ArticleID: IdString,
+  Subject: v.optional(v.nullable(v.string()), ""),
+  Body: v.optional(v.nullable(v.string()), ""),
+  From: v.optional(v.nullable(v.string())),
+  SenderType: v.optional(v.string()),
+  CreateTime: v.optional(v.string()),
+});
+export type Article = v.InferOutput<typeof ArticleSchema>;
+
+const DynamicFieldSchema = v.object({ Name: v.string(), Value: v.unknown() });
+
+/** `GET /Ticket/:TicketID` → `{"Ticket": [ … ]}` (TicketGet, OTRS 6 / Znuny). */
+export const TicketGetSchema = v.object({
+  Ticket: v.pipe(
+    v.array(
+      v.object({
+        TicketID: IdString,
+        TicketNumber: v.pipe(v.union([v.string(), v.number()]), v.transform(String)),
+        Title: v.optional(v.string(), ""),
+        State: v.string(),
+        StateType: v.optional(v.string()),
+        Queue: v.string(),
+        Changed: v.optional(v.string()),
+        DynamicField: v.optional(v.array(DynamicFieldSchema), []),
+        Article: v.optional(v.array(ArticleSchema), []),
+      }),
+    ),
+    v.minLength(1),
+  ),
+});
+export type Ticket = v.InferOutput<typeof TicketGetSchema>["Ticket"][number];
+
+/** `GET /Ticket?…` → `{"TicketID": ["12", "15"]}`, or `{}` when nothing matched. */
+export const TicketSearchSchema = v.object({ TicketID: v.optional(v.array(IdString), []) });
+
+/** `PATCH /Ticket/:TicketID` → `{"TicketID", "TicketNumber", "ArticleID"?}`. */
+export const TicketUpdateSchema = v.object({ TicketID: IdString, ArticleID: v.optional(IdString) });
+
+/** The value of a ticket's dynamic field as a string ("" when unset). */
+export function dynamicFieldValue(ticket: Ticket, name: string): string {
+  const field = ticket.DynamicField.find((f) => f.Name === name);
+  const value = Array.isArray(field?.Value) ? field.Value[0] : field?.Value;
+  return value === undefined || value === null ? "" : String(value);
+}
+
+/**
+ * What OTRS's invoker POSTs for a ticket event: `Test::TestSimple` / `Generic::Tunnel` send the raw
+ * event data `{TicketID, OldTicketData}`, Znuny's `Ticket::Generic` sends `{Event: {…}, Ticket: {…}}`.
+ */
+const OldTicketDataSchema = v.optional(v.looseObject({ State: v.optional(v.string()) }));
+const FlatEventSchema = v.looseObject({
+  TicketID: IdString,
+  OldTicketData: OldTicketDataSchema,
+  Event: v.optional(v.string()),
+});
+const GenericEventSchema = v.looseObject({
+  Event: v.looseObject({
+    Event: v.optional(v.string()),
+    TicketID: v.optional(IdString),
+    OldTicketData: OldTicketDataSchema,
+  }),
+  Ticket: v.looseObject({ TicketID: IdString }),
+});
+export const TicketEventSchema = v.union(
+  [FlatEventSchema, GenericEventSchema],
+  "must be an OTRS ticket event with a TicketID",
+);
+export type TicketEvent = v.InferOutput<typeof TicketEventSchema>;
+
+/** The ticket id, event name and previous state of either payload shape. */
+export function readTicketEvent(event: TicketEvent): {
+  ticketId: string;
+  event?: string;
+  previousState?: string;
+} {
+  const flat = v.safeParse(FlatEventSchema, event);
+  if (flat.success)
+    return {
+      ticketId: flat.output.TicketID,
+      event: flat.output.Event,
+      previousState: flat.output.OldTicketData?.State,
+    };
+  const generic = v.parse(GenericEventSchema, event);
+  return {
+    ticketId: generic.Ticket.TicketID,
+    event: generic.Event.Event,
+    previousState: generic.Event.OldTicketData?.State,
+  };
+}

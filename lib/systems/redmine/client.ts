@@ -1,0 +1,131 @@
+import ky, { type KyInstance } from "ky";
+import * as v from "valibot";
+import { translateRedmineError } from "./errors.ts";
+import { type Issue, IssueEnvelopeSchema, IssueListSchema } from "./schemas.ts";
+
+export interface RedmineClientOptions {
+  instance: string;
+  url: string;
+  apiKey: string;
+  timeoutMs: number;
+  fetch?: typeof fetch;
+}
+
+export interface IssueFields {
+  project_id?: number | string;
+  tracker_id?: number;
+  status_id?: number;
+  priority_id?: number;
+  assigned_to_id?: number;
+  subject?: string;
+  description?: string;
+  notes?: string;
+  private_notes?: boolean;
+  custom_fields?: { id: number; value: string }[];
+}
+
+/**
+ * A client of Redmine's REST API (5.x / 6.x). Writes carry `X-Skip-Webhooks`, so the common webhook
+ * plugin does not echo the bridge's own changes back to it.
+ * Reference: https://www.redmine.org/projects/redmine/wiki/Rest_Issues
+ */
+export class RedmineClient {
+  private readonly http: KyInstance;
+
+  constructor(private readonly options: RedmineClientOptions) {
+    this.http = ky.create({
+      prefixUrl: options.url.replace(/\/+$/, ""),
+      timeout: options.timeoutMs,
+      retry: { limit: 1, methods: ["get"], statusCodes: [429, 502, 503, 504], backoffLimit: 1000 },
+      headers: { "X-Redmine-API-Key": options.apiKey },
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+  }
+
+  /** `GET /issues/:id.json?include=journals`. */
+  async getIssue(id: number, signal?: AbortSignal): Promise<Issue> {
+    return this.run(async () => {
+      const body = await this.http
+        .get(`issues/${id}.json`, { searchParams: { include: "journals" }, ...opts(signal) })
+        .json();
+      return v.parse(IssueEnvelopeSchema, body).issue;
+    });
+  }
+
+  /**
+   * Issues (any status) whose custom field equals a value, with the long filter form (a value starting
+   * with an operator character would be misread in the short form). Redmine ignores a filter on a
+   * custom field not flagged "used as a filter" and returns everything: callers check the value.
+   */
+  async findIssuesByCustomField(fieldId: number, value: string, signal?: AbortSignal): Promise<Issue[]> {
+    const params = new URLSearchParams();
+    params.append("f[]", "status_id");
+    params.set("op[status_id]", "*");
+    params.append("f[]", `cf_${fieldId}`);
+    params.set(`op[cf_${fieldId}]`, "=");
+    params.append(`v[cf_${fieldId}][]`, value);
+    params.set("limit", "100");
+    return this.run(async () => {
+      const body = await this.http.get("issues.json", { searchParams: params, ...opts(signal) }).json();
+      return v.parse(IssueListSchema, body).issues;
+    });
+  }
+
+  /** One page of issues updated at or after `since` (UTC), oldest first: `GET /issues.json`. */
+  async listUpdatedSince(
+    since: Date,
+    page: { offset: number; limit: number; project?: number | string | undefined },
+    signal?: AbortSignal,
+  ): Promise<{ issues: Issue[]; total: number }> {
+    const params = new URLSearchParams({
+      status_id: "*",
+      updated_on: `>=${since.toISOString().replace(/\.\d{3}Z$/, "Z")}`,
+      sort: "updated_on:asc,id",
+      offset: String(page.offset),
+      limit: String(page.limit),
+    });
+    if (page.project !== undefined) params.set("project_id", String(page.project));
+    return this.run(async () => {
+      const body = await this.http.get("issues.json", { searchParams: params, ...opts(signal) }).json();
+      const list = v.parse(IssueListSchema, body);
+      return { issues: list.issues, total: list.total_count };
+    });
+  }
+
+  /** `POST /issues.json` → 201 with the created issue. */
+  async createIssue(fields: IssueFields, signal?: AbortSignal): Promise<Issue> {
+    return this.run(async () => {
+      const body = await this.http
+        .post("issues.json", {
+          json: { issue: fields },
+          headers: { "X-Skip-Webhooks": "1" },
+          ...opts(signal),
+        })
+        .json();
+      return v.parse(IssueEnvelopeSchema, body).issue;
+    });
+  }
+
+  /** `PUT /issues/:id.json` → 204 with an empty body. */
+  async updateIssue(id: number, fields: IssueFields, signal?: AbortSignal): Promise<void> {
+    await this.run(() =>
+      this.http.put(`issues/${id}.json`, {
+        json: { issue: fields },
+        headers: { "X-Skip-Webhooks": "1" },
+        ...opts(signal),
+      }),
+    );
+  }
+
+  private async run<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw await translateRedmineError(error, this.options.instance);
+    }
+  }
+}
+
+function opts(signal: AbortSignal | undefined): { signal?: AbortSignal } {
+  return signal ? { signal } : {};
+}

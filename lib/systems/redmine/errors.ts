@@ -1,0 +1,44 @@
+import { HTTPError } from "ky";
+import * as v from "valibot";
+import {
+  type BridgeError,
+  NotFoundError,
+  transportError,
+  UpstreamAuthError,
+  UpstreamPermanentError,
+  UpstreamRetryableError,
+} from "../../core/errors.ts";
+import { ErrorsSchema } from "./schemas.ts";
+
+/**
+ * Translates a failed Redmine call: 422 `{"errors": […]}` (validation, messages localised: shown,
+ * never parsed) is permanent; 401/403 (empty bodies) mean the API key is wrong or lacks rights; 404
+ * is NotFound; 429, 5xx, timeouts and connection errors are retryable.
+ */
+export async function translateRedmineError(error: unknown, instance: string): Promise<BridgeError> {
+  const system = `redmine:${instance}`;
+  if (error instanceof HTTPError) {
+    const status = error.response.status;
+    const text = await error.response
+      .clone()
+      .text()
+      .catch(() => "");
+    let message = "";
+    try {
+      const parsed = v.safeParse(ErrorsSchema, JSON.parse(text));
+      if (parsed.success) message = parsed.output.errors.join("; ");
+    } catch {
+      message = text.slice(0, 200);
+    }
+    const upstream = { system, status, vendorMessage: message };
+    if (status === 401 || status === 403)
+      return new UpstreamAuthError(upstream, "Redmine refused the bridge's API key", { cause: error });
+    if (status === 404) return new NotFoundError("Redmine: not found or not visible to the bridge");
+    if (status === 429 || status >= 500)
+      return new UpstreamRetryableError(upstream, `Redmine answered ${status}`, { cause: error });
+    return new UpstreamPermanentError(upstream, `Redmine refused the request: ${message || status}`, {
+      cause: error,
+    });
+  }
+  return transportError(error, system, "Redmine");
+}

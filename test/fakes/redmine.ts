@@ -1,0 +1,1026 @@
+import { createHash } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { FaultPlans, listen, methodAndPath, type NetworkFault } from "./faults.ts";
+
+/**
+ * An in-process fake of Redmine 5's REST API for integration tests and the local sandbox, on 127.0.0.1
+ * only. It answers in Redmine's wire format, quirks included (summary: /work/shared/systems-api.md §2):
+ * 201 + Location on create, 204 with an empty body on update, `{"errors":[…]}` on 422, empty 401/403/404,
+ * values the workflow does not allow silently dropped, unknown filters silently ignored, open issues only
+ * by default. Modelled: GET/POST /issues.json, GET/PUT/DELETE /issues/:id.json, /projects/:id/issues.json
+ * and the lookup lists (statuses, trackers, priorities, projects, current user). It sends no webhooks;
+ * personCreates() and personUpdates() return the suer/redmine_webhook payload for the test to deliver.
+ */
+
+export interface RedmineFakeOptions {
+  apiKey: string; // the bridge user's key
+  port?: number; // default 0 (random)
+  /** Default: Deskbridge Bot (id 5, the bridge, with apiKey) and Jane Dev (id 7). */
+  users?: { id: number; login: string; name: string; apiKey?: string }[];
+  projects?: { id: number; identifier: string; name: string }[];
+  trackers?: { id: number; name: string }[];
+  statuses?: { id: number; name: string; is_closed: boolean }[];
+  customFields?: { id: number; name: string; filterable: boolean }[];
+  /** Statuses the bridge user's workflow allows when creating/updating; others are silently dropped. Default: all. */
+  allowedStatusIds?: number[];
+}
+
+export type RedmineFault = NetworkFault;
+
+export interface RedmineJournal {
+  id: number;
+  user: { id: number; name: string };
+  notes: string;
+  private_notes: boolean;
+  created_on: string;
+  details: {
+    property: "attr" | "cf" | "attachment" | "relation";
+    name: string;
+    old_value: string | null;
+    new_value: string | null;
+  }[];
+}
+
+export interface RedmineIssue {
+  id: number;
+  project_id: number;
+  tracker_id: number;
+  status_id: number;
+  priority_id: number;
+  author_id: number;
+  assigned_to_id?: number;
+  subject: string;
+  description: string;
+  custom_fields: Record<number, string>; // only the fields that have a value
+  created_on: string;
+  updated_on: string;
+  closed_on: string | null;
+  journals: RedmineJournal[];
+}
+
+export interface RedmineCall {
+  method: string;
+  path: string; // e.g. "/issues/3.json"
+  query: URLSearchParams;
+  status: number; // 0 for reset, hang, drop-response and while down
+  headers: Record<string, string | undefined>; // lower-case names, e.g. "x-skip-webhooks"
+}
+
+export interface RedmineFake {
+  url: string; // e.g. "http://127.0.0.1:43123" (no trailing slash)
+  port: number;
+  issues: RedmineIssue[]; // in creation order
+  calls: RedmineCall[]; // every request received, failed and faulted ones included
+  count(method: string, path: string | RegExp): number; // calls matching method and path (string = exact)
+  /** A person (not the bridge) edits an issue in the UI; returns the webhook plugin's "updated" payload. */
+  personUpdates(
+    issueId: number,
+    change: { status_id?: number; notes?: string; custom_fields?: Record<number, string>; userId?: number },
+  ): unknown;
+  /** A person creates an issue in the UI; returns it and the webhook plugin's "opened" payload. */
+  personCreates(issue: {
+    project_id: number;
+    subject: string;
+    description?: string;
+    custom_fields?: Record<number, string>;
+    status_id?: number;
+    userId?: number;
+  }): { issue: RedmineIssue; payload: unknown };
+  /** The next `times` matching requests get the fault (a string body is sent verbatim as text/html). */
+  failNext(times: number, fault: RedmineFault, match?: { method?: string; path?: string | RegExp }): void;
+  setDown(down: boolean): void; // while down, every request's socket is destroyed (a crashed server)
+  /** Moves the fake's clock (updated_on stamps) forward, for poller tests. */
+  advanceClock(seconds: number): void;
+  reset(): void; // forget issues, calls, fault plans and the down flag; ids keep counting
+  close(): Promise<void>; // close the server and any hung socket
+}
+
+type User = { id: number; login: string; name: string; apiKey?: string };
+type Detail = RedmineJournal["details"][number];
+
+interface Reply {
+  status: number;
+  body?: unknown; // undefined: empty body
+  headers?: Record<string, string>;
+}
+interface Request {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  body: Record<string, unknown>;
+  user: User;
+}
+interface Filter {
+  field: string;
+  operator: string;
+  values: string[];
+}
+type FilterType = "status" | "list" | "integer" | "date" | "string";
+
+/** Operators Redmine accepts per filter type (the subset the fake evaluates). */
+const OPERATORS: Record<FilterType, string[]> = {
+  status: ["o", "=", "!", "c", "*"],
+  list: ["=", "!", "!*", "*"],
+  integer: ["=", ">=", "<=", "!*", "*"],
+  date: ["=", ">=", "<=", "><", "!*", "*"],
+  string: ["=", "~", "!", "!~", "^", "$", "!*", "*"],
+};
+/** Issue-query filters the fake knows, with the label Redmine's errors use; others are ignored. */
+const FILTERS: Record<string, { type: FilterType; label: string }> = {
+  status_id: { type: "status", label: "Status" },
+  project_id: { type: "list", label: "Project" },
+  tracker_id: { type: "list", label: "Tracker" },
+  priority_id: { type: "list", label: "Priority" },
+  author_id: { type: "list", label: "Author" },
+  assigned_to_id: { type: "list", label: "Assignee" },
+  issue_id: { type: "integer", label: "Issue" },
+  subject: { type: "string", label: "Subject" },
+  created_on: { type: "date", label: "Created" },
+  updated_on: { type: "date", label: "Updated" },
+  closed_on: { type: "date", label: "Closed" },
+};
+/** Query#validate's datetime pattern: no sign before an offset. */
+const DATETIME = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?(?:Z|\d{2}:?\d{2})?)?$/;
+const PRIORITIES = [
+  { id: 1, name: "Low" },
+  { id: 2, name: "Normal" },
+  { id: 3, name: "High" },
+  { id: 4, name: "Urgent" },
+];
+const DEFAULT_PRIORITY = 2;
+const JSON_TYPE = "application/json; charset=utf-8";
+
+/** Starts the fake on 127.0.0.1. */
+export async function startRedmineFake(options: RedmineFakeOptions): Promise<RedmineFake> {
+  const users: User[] = options.users ?? [
+    { id: 5, login: "deskbridge", name: "Deskbridge Bot", apiKey: options.apiKey },
+    { id: 7, login: "jane", name: "Jane Dev" },
+  ];
+  const found = users.find((u) => u.apiKey === options.apiKey) ?? users[0];
+  if (!found) throw new Error("the Redmine fake needs at least one user");
+  const bridge: User = found;
+  const projects = options.projects ?? [
+    { id: 1, identifier: "devteam", name: "Desenvolvimento" },
+    { id: 2, identifier: "suporte", name: "Suporte" },
+  ];
+  const trackers = options.trackers ?? [
+    { id: 1, name: "Monstro" },
+    { id: 2, name: "Bug" },
+  ];
+  const statuses = options.statuses ?? [
+    { id: 1, name: "Quest", is_closed: false },
+    { id: 2, name: "Batalha", is_closed: false },
+    { id: 3, name: "Resultado", is_closed: false },
+    { id: 4, name: "Vitória", is_closed: true },
+    { id: 5, name: "Rejeitado", is_closed: true },
+  ];
+  const customFields = options.customFields ?? [{ id: 5, name: "OTRS", filterable: true }];
+  const allowed = options.allowedStatusIds ?? statuses.map((s) => s.id);
+  const issues: RedmineIssue[] = [];
+  const calls: RedmineCall[] = [];
+  const plans = new FaultPlans<RedmineFault, { method?: string; path?: string | RegExp }, RedmineCall>(
+    methodAndPath,
+  );
+  let down = false;
+  let nextIssueId = 1;
+  let nextJournalId = 1;
+  const epoch = Math.floor(Date.now() / 1000) * 1000; // "created_on" of the seeded projects and users
+  let offset = 0; // advanceClock()
+  let last = 0; // the latest stamp handed out
+
+  const server = await listen(options.port, handle, (res) => send(res, { status: 500 }));
+  const port = server.port;
+  const url = `http://127.0.0.1:${port}`;
+
+  /** The fake's current time in whole seconds: real time plus advanceClock(), never before the last stamp. */
+  function now(): number {
+    return Math.max(Math.floor((Date.now() + offset) / 1000) * 1000, last);
+  }
+  /** A write's stamp: at least one second after the previous one, so updated_on strictly increases. */
+  function stamp(): string {
+    last = Math.max(now(), last + 1000);
+    return iso(last);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const parsed = new URL(req.url ?? "/", "http://127.0.0.1");
+    const headers: Record<string, string | undefined> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+    }
+    const call: RedmineCall = {
+      method: req.method ?? "GET",
+      path: parsed.pathname,
+      query: parsed.searchParams,
+      status: 0,
+      headers,
+    };
+    calls.push(call);
+    if (down) return void req.socket.destroy();
+    const reply = await plans.serve(req, call, (raw, fault): Reply => {
+      if (fault?.kind === "status")
+        return { status: fault.status, body: fault.body, headers: fault.headers ?? {} };
+      return answer(call, headers, raw);
+    });
+    if (reply) send(res, reply);
+  }
+
+  /** Rails routing first (unknown routes are 404 whoever asks), then the API key, then the action. */
+  function answer(call: RedmineCall, headers: Record<string, string | undefined>, raw: string): Reply {
+    const route = routeOf(call.method, call.path);
+    if (!route) return { status: 404 };
+    const key = apiKeyOf(call.query, headers);
+    if (key === undefined)
+      return { status: 401, headers: { "WWW-Authenticate": 'Basic realm="Redmine API"' } };
+    const user =
+      key === options.apiKey ? bridge : users.find((u) => u.apiKey !== undefined && u.apiKey === key);
+    if (!user) return { status: 401 };
+    let body: Record<string, unknown> = {};
+    // Rails parses the body only when it is declared as JSON; anything else leaves the params empty.
+    if (raw.trim() && (headers["content-type"] ?? "").includes("json")) {
+      try {
+        const parsed: unknown = JSON.parse(raw);
+        if (isRecord(parsed)) body = parsed;
+      } catch {
+        return { status: 400 };
+      }
+    }
+    return route({ method: call.method, path: call.path, query: call.query, body, user });
+  }
+
+  /** `?key=` is checked before the header; Basic auth carries the key as its username. */
+  function apiKeyOf(query: URLSearchParams, headers: Record<string, string | undefined>): string | undefined {
+    const fromQuery = query.get("key");
+    if (fromQuery) return fromQuery;
+    const fromHeader = headers["x-redmine-api-key"];
+    if (fromHeader) return fromHeader;
+    const basic = /^Basic\s+(\S+)/i.exec(headers.authorization ?? "")?.[1];
+    if (basic) return Buffer.from(basic, "base64").toString("utf8").split(":")[0] ?? "";
+    return undefined;
+  }
+
+  function routeOf(method: string, path: string): ((request: Request) => Reply) | undefined {
+    const byMethod = (handlers: Partial<Record<string, (request: Request) => Reply>>) => handlers[method];
+    if (path === "/issues.json") return byMethod({ GET: (r) => listIssues(r), POST: createIssue });
+    const issueId = /^\/issues\/(\d+)\.json$/.exec(path)?.[1];
+    if (issueId) {
+      const id = Number(issueId);
+      return byMethod({
+        GET: (r) => showIssue(r, id),
+        PUT: (r) => updateIssue(r, id),
+        DELETE: () => deleteIssue(id),
+      });
+    }
+    const projectRef = /^\/projects\/([^/]+)\/issues\.json$/.exec(path)?.[1];
+    if (projectRef) {
+      return byMethod({
+        GET: (r) => listIssues(r, decodeURIComponent(projectRef)),
+        POST: (r) => createIssue({ ...r, body: withProject(r.body, decodeURIComponent(projectRef)) }),
+      });
+    }
+    const lookups: Record<string, (request: Request) => Reply> = {
+      "/issue_statuses.json": () => ok({ issue_statuses: statuses.map(statusView) }),
+      "/trackers.json": () => ok({ trackers: trackers.map(trackerView) }),
+      "/enumerations/issue_priorities.json": () =>
+        ok({
+          issue_priorities: PRIORITIES.map((p) => ({
+            ...p,
+            is_default: p.id === DEFAULT_PRIORITY,
+            active: true,
+          })),
+        }),
+      "/projects.json": () =>
+        ok({ projects: projects.map(projectView), total_count: projects.length, offset: 0, limit: 25 }),
+      "/users/current.json": (r) => ok({ user: currentUserView(r.user) }),
+      "/custom_fields.json": () => ({ status: 403 }), // administrators only
+    };
+    return method === "GET" ? lookups[path] : undefined;
+  }
+
+  function withProject(body: Record<string, unknown>, project: string): Record<string, unknown> {
+    const issue = isRecord(body.issue) ? body.issue : {};
+    return { ...body, issue: { ...issue, project_id: project } };
+  }
+
+  function findProject(ref: unknown): (typeof projects)[number] | undefined {
+    if (ref === undefined || ref === null || ref === "") return undefined;
+    const text = String(ref);
+    return projects.find((p) => (/^\d+$/.test(text) ? p.id === Number(text) : p.identifier === text));
+  }
+
+  /** The statuses `user` may set through the API: the bridge's workflow, everything for others. */
+  function allowedFor(user: User): number[] {
+    return user === bridge ? allowed : statuses.map((s) => s.id);
+  }
+
+  // POST /issues.json (IssuesController#create)
+  function createIssue({ body, user }: Request): Reply {
+    const input = isRecord(body.issue) ? body.issue : {};
+    const errors: string[] = [];
+    const project = findProject(input.project_id);
+    if (!project) errors.push("Project cannot be blank");
+    const subject = typeof input.subject === "string" ? input.subject.trim() : "";
+    if (!subject) errors.push("Subject cannot be blank");
+    const assignee = input.assigned_to_id;
+    const assignedTo =
+      assignee == null || assignee === "" ? undefined : users.find((u) => u.id === Number(assignee));
+    if (assignee != null && assignee !== "" && !assignedTo) errors.push("Assignee is invalid");
+    if (errors.length > 0) return { status: 422, body: { errors } };
+    const statusIds = allowedFor(user);
+    const statusId = statusIds.includes(Number(input.status_id))
+      ? Number(input.status_id)
+      : (statuses.find((s) => statusIds.includes(s.id)) ?? statuses[0])?.id;
+    const issue = addIssue({
+      project_id: project!.id,
+      tracker_id: trackers.some((t) => t.id === Number(input.tracker_id))
+        ? Number(input.tracker_id)
+        : undefined,
+      status_id: statusId,
+      priority_id: PRIORITIES.some((p) => p.id === Number(input.priority_id))
+        ? Number(input.priority_id)
+        : undefined,
+      author_id: user.id,
+      assigned_to_id: assignedTo?.id,
+      subject,
+      description: typeof input.description === "string" ? input.description : "",
+      custom_fields: readCustomFields(input.custom_fields),
+    });
+    return {
+      status: 201,
+      body: { issue: issueView(issue, new Set()) },
+      headers: { Location: `${url}/issues/${issue.id}` },
+    };
+  }
+
+  function addIssue(fields: {
+    project_id: number;
+    tracker_id?: number | undefined;
+    status_id?: number | undefined;
+    priority_id?: number | undefined;
+    author_id: number;
+    assigned_to_id?: number | undefined;
+    subject: string;
+    description: string;
+    custom_fields: Record<number, string>;
+  }): RedmineIssue {
+    const created = stamp();
+    const statusId = fields.status_id ?? statuses[0]?.id ?? 1;
+    const issue: RedmineIssue = {
+      id: nextIssueId++,
+      project_id: fields.project_id,
+      tracker_id: fields.tracker_id ?? trackers[0]?.id ?? 1,
+      status_id: statusId,
+      priority_id: fields.priority_id ?? DEFAULT_PRIORITY,
+      author_id: fields.author_id,
+      subject: fields.subject,
+      description: fields.description,
+      custom_fields: fields.custom_fields,
+      created_on: created,
+      updated_on: created,
+      closed_on: isClosed(statusId) ? created : null,
+      journals: [],
+    };
+    if (fields.assigned_to_id !== undefined) issue.assigned_to_id = fields.assigned_to_id;
+    issues.push(issue);
+    return issue;
+  }
+
+  /** `[{id, value}]`: matched by id only, unknown ids ignored; multi-values are not modelled (joined). */
+  function readCustomFields(value: unknown): Record<number, string> {
+    const result: Record<number, string> = {};
+    if (!Array.isArray(value)) return result;
+    for (const entry of value) {
+      if (!isRecord(entry)) continue;
+      const field = customFields.find((f) => f.id === Number(entry.id));
+      if (!field) continue;
+      const raw = entry.value;
+      result[field.id] = Array.isArray(raw) ? raw.map(String).join(",") : raw == null ? "" : String(raw);
+    }
+    return result;
+  }
+
+  // PUT /issues/:id.json (IssuesController#update)
+  function updateIssue({ body, user }: Request, id: number): Reply {
+    const issue = issues.find((i) => i.id === id);
+    if (!issue) return { status: 404 };
+    const input = isRecord(body.issue) ? body.issue : {};
+    const details: Detail[] = [];
+    const next = { ...issue };
+    type Attr = "subject" | "description" | "project_id" | "tracker_id" | "status_id" | "priority_id";
+    const set = <K extends Attr>(name: K, value: RedmineIssue[K]) => {
+      if (value === issue[name]) return;
+      details.push({ property: "attr", name, old_value: String(issue[name]), new_value: String(value) });
+      next[name] = value;
+    };
+    if ("subject" in input) {
+      const subject = typeof input.subject === "string" ? input.subject.trim() : "";
+      if (!subject) return { status: 422, body: { errors: ["Subject cannot be blank"] } };
+      set("subject", subject);
+    }
+    if (typeof input.description === "string") set("description", input.description);
+    const project = findProject(input.project_id);
+    if (project) set("project_id", project.id);
+    const tracker = trackers.find((t) => t.id === Number(input.tracker_id));
+    if (tracker) set("tracker_id", tracker.id);
+    // A status the workflow does not allow is dropped silently: the answer is still 204.
+    const statusId = Number(input.status_id);
+    if (allowedFor(user).includes(statusId)) set("status_id", statusId);
+    const priority = PRIORITIES.find((p) => p.id === Number(input.priority_id));
+    if (priority) set("priority_id", priority.id);
+    if ("assigned_to_id" in input) {
+      const raw = input.assigned_to_id;
+      const assignee = raw == null || raw === "" ? undefined : users.find((u) => u.id === Number(raw));
+      if (raw != null && raw !== "" && !assignee)
+        return { status: 422, body: { errors: ["Assignee is invalid"] } };
+      if (assignee?.id !== issue.assigned_to_id) {
+        const old = issue.assigned_to_id;
+        details.push({
+          property: "attr",
+          name: "assigned_to_id",
+          old_value: old === undefined ? null : String(old),
+          new_value: assignee ? String(assignee.id) : null,
+        });
+        if (assignee) next.assigned_to_id = assignee.id;
+        else delete next.assigned_to_id;
+      }
+    }
+    const cfDetails = cfChanges(issue, readCustomFields(input.custom_fields));
+    const notes = typeof input.notes === "string" ? input.notes : "";
+    record(issue, next, [...details, ...cfDetails], user, notes, input.private_notes === true);
+    return { status: 204 };
+  }
+
+  function cfChanges(issue: RedmineIssue, values: Record<number, string>): Detail[] {
+    const details: Detail[] = [];
+    for (const [key, value] of Object.entries(values)) {
+      const old = issue.custom_fields[Number(key)];
+      if ((old ?? "") === value) continue;
+      details.push({ property: "cf", name: key, old_value: old ?? null, new_value: value });
+    }
+    return details;
+  }
+
+  /** Saves the changes: a journal when something changed or notes were given, and a new updated_on. */
+  function record(
+    issue: RedmineIssue,
+    next: RedmineIssue,
+    details: Detail[],
+    user: User,
+    notes: string,
+    privateNotes: boolean,
+  ): RedmineJournal | undefined {
+    if (details.length === 0 && !notes.trim()) return undefined;
+    const when = stamp();
+    const customFieldValues = { ...issue.custom_fields };
+    for (const detail of details) {
+      if (detail.property === "cf") customFieldValues[Number(detail.name)] = detail.new_value ?? "";
+    }
+    const closing = !isClosed(issue.status_id) && isClosed(next.status_id);
+    Object.assign(issue, next, { custom_fields: customFieldValues, updated_on: when });
+    if (!next.assigned_to_id) delete issue.assigned_to_id;
+    if (closing) issue.closed_on = when; // reopening keeps the last closing time, like Redmine
+    const journal: RedmineJournal = {
+      id: nextJournalId++,
+      user: { id: user.id, name: user.name },
+      notes,
+      private_notes: privateNotes,
+      created_on: when,
+      details,
+    };
+    issue.journals.push(journal);
+    return journal;
+  }
+
+  function deleteIssue(id: number): Reply {
+    const index = issues.findIndex((i) => i.id === id);
+    if (index < 0) return { status: 404 };
+    issues.splice(index, 1);
+    return { status: 204 };
+  }
+
+  // GET /issues/:id.json (show.api.rsb)
+  function showIssue({ query, user }: Request, id: number): Reply {
+    const issue = issues.find((i) => i.id === id);
+    if (!issue) return { status: 404 };
+    const include = new Set((query.get("include") ?? "").split(",").map((s) => s.trim()));
+    return ok({ issue: issueView(issue, include, user) });
+  }
+
+  function issueView(
+    issue: RedmineIssue,
+    include: Set<string>,
+    user: User = bridge,
+  ): Record<string, unknown> {
+    const view: Record<string, unknown> = {
+      id: issue.id,
+      project: named(projects, issue.project_id),
+      tracker: named(trackers, issue.tracker_id),
+      status: statusView(
+        statuses.find((s) => s.id === issue.status_id) ?? { id: issue.status_id, name: "", is_closed: false },
+      ),
+      priority: named(PRIORITIES, issue.priority_id),
+      author: named(users, issue.author_id),
+    };
+    if (issue.assigned_to_id !== undefined) view.assigned_to = named(users, issue.assigned_to_id);
+    Object.assign(view, {
+      subject: issue.subject,
+      description: issue.description,
+      start_date: issue.created_on.slice(0, 10),
+      due_date: null,
+      done_ratio: 0,
+      is_private: false,
+      estimated_hours: null,
+      total_estimated_hours: null,
+      custom_fields: customFields.map((f) => ({
+        id: f.id,
+        name: f.name,
+        value: issue.custom_fields[f.id] ?? "",
+      })),
+      created_on: issue.created_on,
+      updated_on: issue.updated_on,
+      closed_on: issue.closed_on,
+    });
+    if (include.has("attachments")) view.attachments = [];
+    if (include.has("relations")) view.relations = [];
+    if (include.has("journals")) {
+      view.journals = issue.journals.map((j) => ({
+        id: j.id,
+        user: j.user,
+        notes: j.notes,
+        created_on: j.created_on,
+        updated_on: j.created_on,
+        private_notes: j.private_notes,
+        details: j.details.map((d) => ({ ...d })),
+      }));
+    }
+    if (include.has("allowed_statuses")) {
+      view.allowed_statuses = statuses.filter((s) => allowedFor(user).includes(s.id)).map(statusView);
+    }
+    return view;
+  }
+
+  // GET /issues.json (index.api.rsb, IssueQuery)
+  function listIssues({ query, user }: Request, projectRef?: string): Reply {
+    // The project in the route or `project_id` scopes the query (find_optional_project): unknown is a 404.
+    const scopeRef = projectRef ?? query.get("project_id") ?? undefined;
+    const scope = scopeRef === undefined || scopeRef === "" ? undefined : findProject(scopeRef);
+    if (scopeRef && !scope) return { status: 404 };
+    let filters: Filter[];
+    try {
+      filters = readFilters(query);
+    } catch (error) {
+      if (error instanceof QueryError) return { status: 422, body: { errors: [error.message] } };
+      throw error;
+    }
+    const found = issues
+      .filter((issue) => !scope || issue.project_id === scope.id)
+      .filter((issue) => filters.every((filter) => matches(issue, filter, user)))
+      .sort(sorter(query.get("sort")));
+    const [start, limit] = offsetAndLimit(query);
+    const page = found.slice(start, start + limit).map((issue) => issueView(issue, new Set()));
+    return ok({ issues: page, total_count: found.length, offset: start, limit });
+  }
+
+  /** Query#build_from_params: the long form (`f[]`) when present, else the short form of every known filter. */
+  function readFilters(query: URLSearchParams): Filter[] {
+    const filters = new Map<string, Filter>();
+    const fields = query.getAll("f[]");
+    if (fields.length > 0) {
+      for (const field of fields) {
+        const type = filterType(field);
+        const operator = query.get(`op[${field}]`);
+        // An unknown field or an operator the field's type does not have is dropped silently.
+        if (!type || operator === null || !OPERATORS[type].includes(operator)) continue;
+        filters.set(field, { field, operator, values: query.getAll(`v[${field}][]`) });
+      }
+    } else {
+      for (const [field, expression] of query) {
+        const type = filterType(field);
+        if (!type || field === "project_id") continue; // project_id is the route's scope
+        // Query#add_short_filter: the operators, longest-looking first, else `=` with `|`-separated values.
+        const operator = [...OPERATORS[type]]
+          .sort()
+          .reverse()
+          .find((op) => expression.startsWith(op));
+        const rest = operator === undefined ? expression : expression.slice(operator.length);
+        const values =
+          operator === undefined ? expression.split("|").filter(Boolean) : rest ? rest.split("|") : [""];
+        filters.set(field, { field, operator: operator ?? "=", values });
+      }
+    }
+    // IssueQuery's default filter: open issues only, unless the request filters on the status itself.
+    if (!filters.has("status_id"))
+      filters.set("status_id", { field: "status_id", operator: "o", values: [""] });
+    for (const filter of filters.values()) validate(filter);
+    return [...filters.values()];
+  }
+
+  function filterType(field: string): FilterType | undefined {
+    const cf = /^cf_(\d+)$/.exec(field)?.[1];
+    // A custom field that is not "Used as a filter" is no filter at all, so it is ignored.
+    if (cf) return customFields.some((f) => f.id === Number(cf) && f.filterable) ? "string" : undefined;
+    return FILTERS[field]?.type;
+  }
+
+  function label(field: string): string {
+    const cf = /^cf_(\d+)$/.exec(field)?.[1];
+    return cf
+      ? (customFields.find((f) => f.id === Number(cf))?.name ?? field)
+      : (FILTERS[field]?.label ?? field);
+  }
+
+  /** Query#validate_query_filters. */
+  function validate({ field, operator, values }: Filter): void {
+    if (["o", "c", "*", "!*"].includes(operator)) return;
+    const present = values.filter((v) => v.trim() !== "");
+    if (present.length === 0) throw new QueryError(`${label(field)} cannot be blank`);
+    const type = filterType(field);
+    const invalid = () => new QueryError(`${label(field)} is invalid`);
+    if (type === "date") {
+      if (present.some((v) => !DATETIME.test(v))) throw invalid();
+      if (operator === "><" && present.length < 2) throw invalid();
+    }
+    if (type === "integer" && present.some((v) => !/^\d+(,\d+)*$/.test(v.replace(/\s/g, ""))))
+      throw invalid();
+    if (type === "status" && present.some((v) => !/^\d+$/.test(v))) throw invalid();
+  }
+
+  function matches(issue: RedmineIssue, { field, operator, values }: Filter, user: User): boolean {
+    const type = filterType(field);
+    const cf = /^cf_(\d+)$/.exec(field)?.[1];
+    const cell: string | number | null | undefined = cf
+      ? issue.custom_fields[Number(cf)] || null
+      : field === "issue_id"
+        ? issue.id
+        : (issue[field as keyof RedmineIssue] as string | number | null | undefined);
+    const present = cell !== null && cell !== undefined && cell !== "";
+    if (operator === "*") return present;
+    if (operator === "!*") return !present;
+    if (operator === "o") return !isClosed(issue.status_id);
+    if (operator === "c") return isClosed(issue.status_id);
+    if (type === "date") return matchesDate(String(cell ?? ""), operator, values);
+    const wanted = values.flatMap((v) => (type === "integer" ? v.split(",") : [v])).map((v) => v.trim());
+    const ids = wanted.map((v) => (v === "me" ? String(user.id) : v));
+    const text = present ? String(cell).toLowerCase() : "";
+    switch (operator) {
+      case "=":
+        return type === "string"
+          ? wanted.some((v) => v.toLowerCase() === text)
+          : present && ids.includes(String(cell));
+      case "!":
+        return type === "string"
+          ? !wanted.some((v) => v.toLowerCase() === text)
+          : !ids.includes(String(cell));
+      case ">=":
+        return present && Number(cell) >= Number(wanted[0]);
+      case "<=":
+        return present && Number(cell) <= Number(wanted[0]);
+      case "~":
+        return wanted.every((v) => text.includes(v.toLowerCase()));
+      case "!~":
+        return !wanted.some((v) => text.includes(v.toLowerCase()));
+      case "^":
+        return present && text.startsWith((wanted[0] ?? "").toLowerCase());
+      case "$":
+        return present && text.endsWith((wanted[0] ?? "").toLowerCase());
+      default:
+        return true;
+    }
+  }
+
+  /** A date-only value covers its whole (UTC) day; a datetime is a point in time, to the second. */
+  function matchesDate(cell: string, operator: string, values: string[]): boolean {
+    if (!cell) return false;
+    const at = Date.parse(cell);
+    const range = (value: string | undefined): [number, number] => {
+      const match = DATETIME.exec(value ?? "");
+      if (!match) return [Number.NaN, Number.NaN];
+      const [, day, hh, mm, ss] = match;
+      if (hh === undefined) return [Date.parse(`${day}T00:00:00Z`), Date.parse(`${day}T23:59:59Z`)];
+      const point = Date.parse(`${day}T${hh}:${mm}:${ss ?? "00"}Z`);
+      return [point, ss === undefined ? point + 59_000 : point];
+    };
+    const [from, to] = range(values[0]);
+    if (operator === ">=") return at >= from;
+    if (operator === "<=") return at <= to;
+    if (operator === "=") return at >= from && at <= to;
+    if (operator === "><") return at >= from && at <= range(values[1])[1];
+    return true;
+  }
+
+  /** `sort=updated_on:asc,id`: up to three known keys, `asc` unless `:desc`; the default is `id:desc`. */
+  function sorter(param: string | null): (a: RedmineIssue, b: RedmineIssue) => number {
+    const keys: Record<string, (issue: RedmineIssue) => number | string> = {
+      id: (i) => i.id,
+      updated_on: (i) => i.updated_on,
+      created_on: (i) => i.created_on,
+      subject: (i) => i.subject.toLowerCase(),
+      status: (i) => statuses.findIndex((s) => s.id === i.status_id),
+      priority: (i) => i.priority_id,
+      tracker: (i) => trackers.findIndex((t) => t.id === i.tracker_id),
+      project: (i) => named(projects, i.project_id).name,
+    };
+    const criteria = (param ?? "")
+      .split(",")
+      .map((part) => part.trim().split(":"))
+      .filter(([key]) => key !== undefined && key in keys)
+      .slice(0, 3)
+      .map(([key, dir]) => ({ key: keys[key!]!, sign: dir?.toLowerCase() === "desc" ? -1 : 1 }));
+    if (criteria.length === 0) criteria.push({ key: keys.id!, sign: -1 });
+    return (a, b) => {
+      for (const { key, sign } of [...criteria, { key: keys.id!, sign: 1 }]) {
+        const [x, y] = [key(a), key(b)];
+        if (x < y) return -sign;
+        if (x > y) return sign;
+      }
+      return 0;
+    };
+  }
+
+  /** ApplicationController#api_offset_and_limit. */
+  function offsetAndLimit(query: URLSearchParams): [number, number] {
+    const toInt = (value: string | null) => Number.parseInt(value ?? "", 10) || 0;
+    let limit = toInt(query.get("limit"));
+    if (limit < 1) limit = 25;
+    else if (limit > 100) limit = 100;
+    let start: number;
+    if (query.get("offset")) start = Math.max(0, toInt(query.get("offset")));
+    else if (query.get("page")) start = Math.max(0, (toInt(query.get("page")) - 1) * limit);
+    else start = 0;
+    return [start, limit];
+  }
+
+  function isClosed(statusId: number): boolean {
+    return statuses.find((s) => s.id === statusId)?.is_closed ?? false;
+  }
+
+  function named(list: { id: number; name: string }[], id: number): { id: number; name: string } {
+    const found = list.find((item) => item.id === id);
+    return { id, name: found?.name ?? "" };
+  }
+
+  function statusView(s: { id: number; name: string; is_closed: boolean }) {
+    return { id: s.id, name: s.name, is_closed: s.is_closed };
+  }
+
+  function trackerView(t: { id: number; name: string }) {
+    const first = statuses[0];
+    return {
+      id: t.id,
+      name: t.name,
+      default_status: first ? { id: first.id, name: first.name } : null,
+      description: null,
+    };
+  }
+
+  function projectView(p: { id: number; identifier: string; name: string }) {
+    const created = iso(epoch);
+    return {
+      id: p.id,
+      name: p.name,
+      identifier: p.identifier,
+      description: "",
+      status: 1,
+      is_public: true,
+      inherit_members: false,
+      created_on: created,
+      updated_on: created,
+    };
+  }
+
+  function currentUserView(user: User) {
+    const [firstname, lastname] = splitName(user.name);
+    return {
+      id: user.id,
+      login: user.login,
+      admin: false,
+      firstname,
+      lastname,
+      mail: mailOf(user),
+      created_on: iso(epoch),
+      updated_on: iso(epoch),
+      last_login_on: null,
+      passwd_changed_on: null,
+      twofa_scheme: null,
+      api_key: user.apiKey ?? null,
+      status: 1,
+    };
+  }
+
+  // suer/redmine_webhook payloads (lib/redmine_webhook/*_wrapper.rb); Rails encodes times with milliseconds.
+  function pluginUser(id: number | undefined) {
+    const user = users.find((u) => u.id === id);
+    if (!user) return null;
+    const [firstname, lastname] = splitName(user.name);
+    const mail = mailOf(user);
+    return {
+      id: user.id,
+      login: user.login,
+      mail,
+      firstname,
+      lastname,
+      identity_url: null,
+      icon_url: `https://www.gravatar.com/avatar/${createHash("md5").update(mail).digest("hex")}?rating=PG&size=50&default=`,
+    };
+  }
+
+  function pluginIssue(issue: RedmineIssue) {
+    const project = projects.find((p) => p.id === issue.project_id);
+    return {
+      id: issue.id,
+      subject: issue.subject,
+      description: issue.description,
+      created_on: railsTime(issue.created_on),
+      updated_on: railsTime(issue.updated_on),
+      closed_on: issue.closed_on === null ? null : railsTime(issue.closed_on),
+      root_id: issue.id,
+      parent_id: null,
+      done_ratio: 0,
+      start_date: issue.created_on.slice(0, 10),
+      due_date: null,
+      estimated_hours: null,
+      is_private: false,
+      lock_version: issue.journals.length,
+      custom_field_values: customFields.map((f) => ({
+        custom_field_id: f.id,
+        custom_field_name: f.name,
+        value: issue.custom_fields[f.id] ?? "",
+      })),
+      project: {
+        id: issue.project_id,
+        identifier: project?.identifier ?? "",
+        name: project?.name ?? "",
+        description: "",
+        created_on: railsTime(iso(epoch)),
+        homepage: "",
+      },
+      status: named(statuses, issue.status_id),
+      tracker: named(trackers, issue.tracker_id),
+      priority: named(PRIORITIES, issue.priority_id),
+      author: pluginUser(issue.author_id),
+      assignee: pluginUser(issue.assigned_to_id),
+      watchers: [],
+    };
+  }
+
+  function personOf(userId: number | undefined): User {
+    const user =
+      userId === undefined ? (users.find((u) => u !== bridge) ?? bridge) : users.find((u) => u.id === userId);
+    if (!user) throw new Error(`the Redmine fake has no user ${userId}`);
+    return user;
+  }
+
+  function personUpdates(
+    issueId: number,
+    change: { status_id?: number; notes?: string; custom_fields?: Record<number, string>; userId?: number },
+  ): unknown {
+    const issue = issues.find((i) => i.id === issueId);
+    if (!issue) throw new Error(`the Redmine fake has no issue ${issueId}`);
+    const user = personOf(change.userId);
+    const next = { ...issue };
+    const details: Detail[] = [];
+    if (change.status_id !== undefined && change.status_id !== issue.status_id) {
+      if (!statuses.some((s) => s.id === change.status_id))
+        throw new Error(`unknown status ${change.status_id}`);
+      details.push({
+        property: "attr",
+        name: "status_id",
+        old_value: String(issue.status_id),
+        new_value: String(change.status_id),
+      });
+      next.status_id = change.status_id;
+    }
+    const values: Record<number, string> = {};
+    for (const [key, value] of Object.entries(change.custom_fields ?? {})) {
+      if (customFields.some((f) => f.id === Number(key))) values[Number(key)] = value;
+    }
+    details.push(...cfChanges(issue, values));
+    const journal = record(issue, next, details, user, change.notes ?? "", false);
+    const payload: Record<string, unknown> = {
+      action: "updated",
+      url: `${url}/issues/${issue.id}`,
+      issue: pluginIssue(issue),
+    };
+    if (journal) {
+      payload.journal = {
+        id: journal.id,
+        notes: journal.notes,
+        created_on: railsTime(journal.created_on),
+        private_notes: journal.private_notes,
+        author: pluginUser(user.id),
+        details: journal.details.map((d, index) => ({
+          id: journal.id * 100 + index,
+          property: d.property,
+          prop_key: d.name,
+          old_value: d.old_value,
+          value: d.new_value,
+        })),
+      };
+    }
+    return { payload };
+  }
+
+  function personCreates(input: {
+    project_id: number;
+    subject: string;
+    description?: string;
+    custom_fields?: Record<number, string>;
+    status_id?: number;
+    userId?: number;
+  }): { issue: RedmineIssue; payload: unknown } {
+    if (!projects.some((p) => p.id === input.project_id))
+      throw new Error(`unknown project ${input.project_id}`);
+    const user = personOf(input.userId);
+    const values: Record<number, string> = {};
+    for (const [key, value] of Object.entries(input.custom_fields ?? {})) {
+      if (customFields.some((f) => f.id === Number(key))) values[Number(key)] = value;
+    }
+    const issue = addIssue({
+      project_id: input.project_id,
+      status_id: statuses.some((s) => s.id === input.status_id) ? input.status_id : undefined,
+      author_id: user.id,
+      subject: input.subject,
+      description: input.description ?? "",
+      custom_fields: values,
+    });
+    const payload = {
+      payload: { action: "opened", url: `${url}/issues/${issue.id}`, issue: pluginIssue(issue) },
+    };
+    return { issue, payload };
+  }
+
+  return {
+    url,
+    port,
+    issues,
+    calls,
+    count: (method, path) =>
+      calls.filter(
+        (c) => c.method === method && (typeof path === "string" ? c.path === path : path.test(c.path)),
+      ).length,
+    personUpdates,
+    personCreates,
+    failNext: (times, fault, match = {}) => plans.add(times, fault, match),
+    setDown: (value) => {
+      down = value;
+    },
+    advanceClock: (seconds) => {
+      // From the fake's current time, which writes may have pushed ahead of real time.
+      offset = now() + seconds * 1000 - Date.now();
+    },
+    reset: () => {
+      // Issue and journal ids keep counting, and the clock keeps its time: Redmine never reuses either.
+      issues.length = 0;
+      calls.length = 0;
+      plans.clear();
+      down = false;
+    },
+    close: () => server.close(),
+  };
+}
+
+/** An invalid query filter, answered 422 `{"errors":[message]}`. */
+class QueryError extends Error {}
+
+function ok(body: unknown): Reply {
+  return { status: 200, body };
+}
+
+/** Redmine API timestamps: ISO-8601 UTC without milliseconds. */
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** ActiveSupport's JSON encoding of a time (the webhook plugin's payload): milliseconds included. */
+function railsTime(value: string): string {
+  return new Date(value).toISOString();
+}
+
+function splitName(name: string): [string, string] {
+  const space = name.indexOf(" ");
+  return space < 0 ? [name, ""] : [name.slice(0, space), name.slice(space + 1)];
+}
+
+function mailOf(user: { login: string }): string {
+  return `${user.login}@example.com`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** An undefined body is sent empty (Rails' `head`); a string body verbatim as text/html (a proxy's page). */
+function send(res: ServerResponse, reply: Reply): void {
+  if (res.destroyed || res.headersSent) return;
+  const headers: Record<string, string> = { "Cache-Control": "no-cache" };
+  let payload = "";
+  if (typeof reply.body === "string") {
+    headers["Content-Type"] = "text/html; charset=utf-8";
+    payload = reply.body;
+  } else if (reply.body !== undefined) {
+    headers["Content-Type"] = JSON_TYPE;
+    payload = JSON.stringify(reply.body);
+  }
+  res.writeHead(reply.status, { ...headers, ...reply.headers });
+  res.end(reply.status === 204 ? undefined : payload);
+}
