@@ -17,7 +17,12 @@ export const JobMessageSchema = v.object({
   /** True when an earlier attempt may have written part of the result (so search before create). */
   maybeRan: v.boolean(),
   enqueuedAt: v.string(),
-  origin: v.picklist(["route", "poller", "replay"]),
+  origin: v.picklist(["route", "poller", "replay", "reconciler"]),
+  /**
+   * How often the job was put back because another job held the work it needs (an InProgressError):
+   * those waits are not attempts, but they are bounded (see MAX_DEFERRALS in the worker).
+   */
+  deferrals: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
 });
 export type JobMessage = v.InferOutput<typeof JobMessageSchema>;
 
@@ -50,6 +55,12 @@ export interface JobHandler<
 > {
   type: string;
   input: S;
+  /**
+   * The business key of a level-triggered job (`otrs:prod:ticket:4711`): two jobs with the same key
+   * make the same thing true, so the worker runs one of them per batch and counts the others done.
+   * Jobs whose every message must take effect (a form submission) leave it out.
+   */
+  key?(input: v.InferOutput<S>): string;
   run(input: v.InferOutput<S>, context: JobContext): Promise<R>;
 }
 

@@ -1,12 +1,23 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type * as v from "valibot";
-import { asBridgeError, isPermanent, UpstreamRetryableError } from "../core/errors.ts";
+import {
+  asBridgeError,
+  type BridgeError,
+  InProgressError,
+  isPermanent,
+  UpstreamRetryableError,
+} from "../core/errors.ts";
 import { validate } from "../core/http.ts";
+import { deadLetterJob } from "./dead-letter.ts";
+import { deferralSeconds } from "./defer.ts";
 import type { JobHandler, JobMessage } from "./model.ts";
 import type { JobQueue } from "./queue.ts";
 import type { JobRecords } from "./records.ts";
 
-export type InlineOutcome<R> = { kind: "done"; result: R } | { kind: "queued"; jobId: string };
+export type InlineOutcome<R> =
+  | { kind: "done"; result: R }
+  | { kind: "queued"; jobId: string }
+  | { kind: "dead-lettered"; jobId: string; error: BridgeError };
 
 export interface InlineDeps {
   queue: JobQueue;
@@ -14,6 +25,11 @@ export interface InlineDeps {
   logger: Logger;
   /** How long the inline attempt may take before the job is queued instead. */
   budgetMs: number;
+  /**
+   * What a permanent failure does: `throw` it for the route to answer (a form the caller can fix), or
+   * `dead-letter` the job and answer (a webhook: its sender can do nothing, an operator can replay).
+   */
+  onPermanent?: "throw" | "dead-letter";
 }
 
 /**
@@ -41,11 +57,19 @@ export async function runInline<R extends Record<string, unknown>>(
     return { kind: "done", result };
   } catch (thrown) {
     const error = asBridgeError(thrown);
-    if (isPermanent(error) && !signal.aborted) throw error;
+    if (isPermanent(error) && !signal.aborted) {
+      if (deps.onPermanent !== "dead-letter") throw error;
+      await deadLetterJob(deps, job, job.priorAttempts + 1, error, log);
+      return { kind: "dead-lettered", jobId: job.id, error };
+    }
     log.warn("inline attempt failed, queueing the job", { code: error.code, reason: error.message });
-    const queued: JobMessage = { ...job, priorAttempts: job.priorAttempts + 1, maybeRan: true };
+    // Another job holding the work is no failure of this one: it waits without using an attempt.
+    const conflict = error instanceof InProgressError;
+    const queued: JobMessage = conflict
+      ? { ...job, maybeRan: true, deferrals: (job.deferrals ?? 0) + 1 }
+      : { ...job, priorAttempts: job.priorAttempts + 1, maybeRan: true };
     try {
-      await deps.queue.send(queued);
+      await deps.queue.send(queued, conflict ? deferralSeconds() : 0);
     } catch (sendError) {
       log.error("could not queue the job", { reason: (sendError as Error).message });
       throw new UpstreamRetryableError({ system: "sqs" }, "the jobs queue is unavailable", {

@@ -2,16 +2,18 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import * as v from "valibot";
 import {
   asBridgeError,
   type BridgeError,
   isPermanent,
-  UpstreamError,
   UpstreamRetryableError,
   ValidationError,
 } from "../core/errors.ts";
 import { validate } from "../core/http.ts";
 import { backoffSeconds } from "./backoff.ts";
+import { deadLetterJob } from "./dead-letter.ts";
+import { deferIfInProgress } from "./defer.ts";
 import { type JobHandler, type JobMessage, JobMessageSchema } from "./model.ts";
 import type { JobQueue } from "./queue.ts";
 import type { JobRecords } from "./records.ts";
@@ -34,6 +36,9 @@ const DEADLINE_MARGIN_MS = 3000;
  * re-runs the good ones: partial batch response). A retryable failure stays on the queue with its
  * visibility pushed out by the backoff; past max attempts, or on a permanent failure, the job goes to
  * the dead-letter queue with its last error and attempt count, and its message is deleted.
+ * Two refinements keep concurrent deliveries of one event from wasting attempts: records of a batch
+ * with the same business key (`JobHandler.key`) run once, and a job that finds another job holding
+ * its work (InProgressError) is deferred without counting an attempt (`deferIfInProgress`).
  */
 export function createWorker(
   deps: WorkerDeps,
@@ -41,7 +46,7 @@ export function createWorker(
   const handlers = new Map(deps.handlers.map((handler) => [handler.type, handler]));
   const processor = new BatchProcessor(EventType.SQS);
 
-  async function processRecord(record: SQSRecord, context: Context): Promise<void> {
+  async function processRecord(record: SQSRecord, context: Context, coveredBy?: string): Promise<void> {
     const job = validate(JobMessageSchema, parseJson(record.body));
     const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? "1");
     const attempt = job.priorAttempts + receiveCount;
@@ -54,6 +59,13 @@ export function createWorker(
         new ValidationError([{ path: "type", message: `no handler for job type ${job.type}` }]),
         log,
       );
+      return;
+    }
+    if (coveredBy) {
+      // Another record of this batch makes the same thing true, reading the source after both arrived.
+      if (coveredBy === job.id) return;
+      await deps.records.done(job.id, job.type, attempt, { coalesced_into: coveredBy });
+      log.info("job coalesced", { into: coveredBy });
       return;
     }
     const remaining =
@@ -73,6 +85,11 @@ export function createWorker(
     } catch (thrown) {
       const error = asBridgeError(thrown);
       const summary = { code: error.code, message: error.message };
+      if (await deferIfInProgress(deps.queue, job, error, attempt - 1)) {
+        await deps.records.retrying(job.id, job.type, attempt - 1, summary);
+        log.info("job deferred: another job holds its work", { reason: error.message });
+        return;
+      }
       if (isPermanent(error) || attempt >= deps.jobs.maxAttempts) {
         await deadLetter(job, attempt, error, log);
         return;
@@ -96,32 +113,49 @@ export function createWorker(
     }
   }
 
-  async function deadLetter(
-    job: JobMessage,
-    attempts: number,
-    error: BridgeError,
-    log: Logger,
-  ): Promise<void> {
-    const lastError = {
-      code: error.code,
-      message: error.message,
-      upstream: error instanceof UpstreamError ? error.upstream : undefined,
-    };
-    await deps.queue.sendDeadLetter({
-      deadLetter: 1,
-      job,
-      attempts,
-      lastError,
-      failedAt: new Date().toISOString(),
-    });
-    await deps.records.failed(job.id, job.type, attempts, { code: error.code, message: error.message });
-    log.error("job dead-lettered", { attempts, code: error.code, reason: error.message });
+  /**
+   * Which records of a batch another record covers: level-triggered jobs with the same business key
+   * (ten webhooks for one ticket) run once, the first of them; the others are counted done.
+   */
+  function coalesce(records: readonly SQSRecord[]): Map<string, string> {
+    const first = new Map<string, string>();
+    const covered = new Map<string, string>();
+    for (const record of records) {
+      const key = businessKey(record);
+      if (key === undefined) continue;
+      const primary = first.get(key);
+      if (primary) covered.set(record.messageId, primary);
+      else first.set(key, jobIdOf(record));
+    }
+    return covered;
   }
 
-  return (event, context) =>
-    processPartialResponse(event, (record: SQSRecord) => processRecord(record, context), processor, {
-      context,
-    });
+  function businessKey(record: SQSRecord): string | undefined {
+    const job = v.safeParse(JobMessageSchema, parseJson(record.body));
+    if (!job.success) return undefined;
+    const handler = handlers.get(job.output.type);
+    if (!handler?.key) return undefined;
+    const input = v.safeParse(handler.input, job.output.input);
+    return input.success ? `${job.output.type}|${handler.key(input.output)}` : undefined;
+  }
+
+  const deadLetter = (job: JobMessage, attempts: number, error: BridgeError, log: Logger) =>
+    deadLetterJob(deps, job, attempts, error, log);
+
+  return (event, context) => {
+    const covered = coalesce(event.Records);
+    return processPartialResponse(
+      event,
+      (record: SQSRecord) => processRecord(record, context, covered.get(record.messageId)),
+      processor,
+      { context },
+    );
+  };
+}
+
+function jobIdOf(record: SQSRecord): string {
+  const job = v.safeParse(JobMessageSchema, parseJson(record.body));
+  return job.success ? job.output.id : record.messageId;
 }
 
 /** An unparsable message is left to fail: SQS's redrive policy then moves it to the dead-letter queue. */

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
+import type { APIGatewayProxyEventV2, Context, SQSRecord } from "aws-lambda";
 
 /** A Lambda context with the parts the functions use. */
 export function lambdaContext(remainingMs = 60_000): Context {
@@ -51,4 +51,29 @@ export function httpEvent(input: {
       timeEpoch: Date.now(),
     },
   } as APIGatewayProxyEventV2;
+}
+
+/** An SQS record as Lambda's event source mapping delivers it. */
+export function sqsRecord(input: {
+  messageId: string;
+  body: string;
+  receiptHandle?: string;
+  receiveCount?: number;
+}): SQSRecord {
+  return {
+    messageId: input.messageId,
+    receiptHandle: input.receiptHandle ?? "not-a-real-handle",
+    body: input.body,
+    attributes: {
+      ApproximateReceiveCount: String(input.receiveCount ?? 1),
+      SentTimestamp: "0",
+      SenderId: "x",
+      ApproximateFirstReceiveTimestamp: "0",
+    },
+    messageAttributes: {},
+    md5OfBody: "",
+    eventSource: "aws:sqs",
+    eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:jobs",
+    awsRegion: "us-east-1",
+  };
 }

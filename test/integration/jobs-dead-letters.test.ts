@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
 import { JobQueue } from "../../lib/jobs/queue.ts";
 import { readDeadLetters, replayDeadLetters } from "../../lib/jobs/replay.ts";
+import { sqsRecord } from "../helpers/events.ts";
 import { httpEvent, lambdaContext, SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
 
 const VALID = {
@@ -124,22 +125,9 @@ describe("dead letters", () => {
       { method: "POST", path: "/Ticket" },
     );
     // Two records: the first POST /Ticket fails (503), the second succeeds.
-    const records = ["job-a", "job-b"].map((id, i) => ({
-      messageId: `m-${i}`,
-      receiptHandle: "not-a-real-handle",
-      body: JSON.stringify({ ...good, id }),
-      attributes: {
-        ApproximateReceiveCount: "1",
-        SentTimestamp: "0",
-        SenderId: "x",
-        ApproximateFirstReceiveTimestamp: "0",
-      },
-      messageAttributes: {},
-      md5OfBody: "",
-      eventSource: "aws:sqs",
-      eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:jobs",
-      awsRegion: "us-east-1",
-    }));
+    const records = ["job-a", "job-b"].map((id, i) =>
+      sqsRecord({ messageId: `m-${i}`, body: JSON.stringify({ ...good, id }) }),
+    );
     // The retry path changes the message's visibility: give it a real receipt handle.
     await stack.sqs.send(
       new SendMessageCommand({ QueueUrl: stack.resources.jobsQueueUrl, MessageBody: "{}" }),

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
+import { readDeadLetters } from "../../lib/jobs/replay.ts";
 import {
   DEVELOPER_KEY,
   httpEvent,
@@ -269,8 +270,10 @@ describe("OTRS quirks and bad input", () => {
       },
       { operation: "TicketGet" },
     );
+    // OTRS cannot fix this by sending again: the job waits in the dead-letter queue with the reason.
     const answer = await sendTicketEvent(event);
-    expect(answer.statusCode).toBe(404);
+    expect(answer.statusCode).toBe(202);
+    expect(JSON.parse(answer.body ?? "{}")).toMatchObject({ status: "failed", error: { code: "not_found" } });
     expect(stack.redmine.issues).toHaveLength(0);
     stack.otrs.failNext(
       1,
@@ -282,8 +285,11 @@ describe("OTRS quirks and bad input", () => {
       { operation: "TicketUpdate" },
     );
     const refused = await sendTicketEvent(event);
-    expect(refused.statusCode).toBe(502);
+    expect(refused.statusCode).toBe(202);
     expect(JSON.parse(refused.body ?? "{}").error.upstream.code).toBe("TicketUpdate.InvalidParameter");
+    const letters = await readDeadLetters(stack.sqs, stack.resources.deadLetterQueueUrl);
+    const reasons = letters.flatMap((l) => (l.kind === "letter" ? [JSON.stringify(l.letter.lastError)] : []));
+    expect(reasons.some((reason) => reason.includes("TicketUpdate.InvalidParameter"))).toBe(true);
   });
 
   it("logs in again once when OTRS has expired the session", async () => {

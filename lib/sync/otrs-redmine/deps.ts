@@ -1,10 +1,10 @@
 import type { OtrsRedmineConfig } from "../../core/config-schema.ts";
-import { ConfigError } from "../../core/errors.ts";
 import { loadSecrets, secret } from "../../core/secrets.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import type { LinkStore } from "../../links/store.ts";
 import { OtrsClient } from "../../systems/otrs/client.ts";
 import { RedmineClient } from "../../systems/redmine/client.ts";
+import { buildOnce, integrationSettings, systemInstance } from "../integration.ts";
 
 /** What the OTRS ↔ Redmine integration works with, built once per container. */
 export interface OtrsRedmineDeps {
@@ -18,38 +18,15 @@ export interface OtrsRedmineDeps {
   links: LinkStore;
 }
 
-let deps: Promise<OtrsRedmineDeps> | undefined;
-
 /** The integration's settings; a ConfigError when the config does not enable it. */
-export function otrsRedmineSettings(): OtrsRedmineConfig {
-  const settings = jobRuntime().config.integrations.otrsRedmine;
-  if (!settings)
-    throw new ConfigError(
-      [{ path: "integrations.otrsRedmine", message: "is required for this route" }],
-      "config",
-    );
-  return settings;
-}
+export const otrsRedmineSettings = () => integrationSettings("otrsRedmine");
 
 /** Builds both clients on first use. */
-export function otrsRedmineDeps(): Promise<OtrsRedmineDeps> {
-  deps ??= build().catch((error: unknown) => {
-    deps = undefined;
-    throw error;
-  });
-  return deps;
-}
-
-async function build(): Promise<OtrsRedmineDeps> {
+export const otrsRedmineDeps = buildOnce(async (): Promise<OtrsRedmineDeps> => {
   const runtime = jobRuntime();
   const settings = otrsRedmineSettings();
-  const otrs = runtime.config.systems.otrs[settings.otrs];
-  const redmine = runtime.config.systems.redmine[settings.redmine];
-  if (!otrs || !redmine)
-    throw new ConfigError(
-      [{ path: "integrations.otrsRedmine", message: "names a missing instance" }],
-      "config",
-    );
+  const otrs = systemInstance("otrs", settings.otrs, "integrations.otrsRedmine.otrs");
+  const redmine = systemInstance("redmine", settings.redmine, "integrations.otrsRedmine.redmine");
   await loadSecrets([otrs.password.secret, redmine.apiKey.secret]);
   return {
     settings,
@@ -72,4 +49,4 @@ async function build(): Promise<OtrsRedmineDeps> {
     }),
     links: runtime.links,
   };
-}
+});

@@ -27,6 +27,7 @@ export const ISSUE_JOB = "otrs-redmine.issue";
 export const issueJob = defineJob({
   type: ISSUE_JOB,
   input: v.object({ issueId: v.pipe(v.number(), v.integer(), v.minValue(1)) }),
+  key: ({ issueId }) => String(issueId),
   async run({ issueId }, context) {
     const deps = await otrsRedmineDeps();
     const { settings, otrs, links } = deps;

@@ -1,17 +1,10 @@
 import * as v from "valibot";
 import { InProgressError } from "../../core/errors.ts";
+import { CLAIM_LEASE_MS } from "../../links/claims.ts";
 import type { Ref } from "../../links/refs.ts";
 import type { Link, LinkStore } from "../../links/store.ts";
 
-/**
- * How long a claim (an issue being created, a state being applied) keeps other jobs away. After that
- * the holder is presumed dead and the next attempt takes over; search before create keeps that safe.
- * A claim names the job that holds it: a later attempt of the same job (a retry after Redmine was
- * down) takes its own claim back at once.
- */
-export const CLAIM_LEASE_MS = 60_000;
-/** The id of a link target that is still being created. */
-export const PENDING = "pending";
+export { CLAIM_LEASE_MS, PENDING } from "../../links/claims.ts";
 
 export const ticketRef = (instance: string, ticketId: string): Ref => ({
   system: "otrs",
@@ -84,33 +77,4 @@ export async function recordStatus(
   const outcome = await links.updateAspect(link, "status", statusAspect(pair, applyingJob));
   if (outcome.outcome === "stale") throw new InProgressError("the link changed while this attempt ran");
   return outcome.link;
-}
-
-export type CreationClaim = { kind: "claimed"; link: Link } | { kind: "linked"; link: Link };
-
-/**
- * Claims the right to create the target of `source`: a link to a PENDING placeholder is written with a
- * condition, so of ten concurrent attempts one creates and the others retry later (and then find the
- * link done). A claim older than the lease, or held by an earlier attempt of the same job, is taken over.
- */
-export async function claimCreation(
-  links: LinkStore,
-  source: Ref,
-  pendingTarget: Ref,
-  jobId: string,
-): Promise<CreationClaim> {
-  const now = new Date().toISOString();
-  const claim = { syncedAt: now, ids: [`job:${jobId}`] };
-  const outcome = await links.create(source, pendingTarget, { claim });
-  if (outcome.outcome === "created") return { kind: "claimed", link: outcome.link };
-  const existing = outcome.link;
-  if (existing.target.id !== PENDING) return { kind: "linked", link: existing };
-  const claimedAt = Date.parse(existing.aspects.claim?.syncedAt ?? "");
-  const ours = existing.aspects.claim?.ids?.includes(`job:${jobId}`) ?? false;
-  if (!ours && Number.isFinite(claimedAt) && Date.now() - claimedAt < CLAIM_LEASE_MS) {
-    throw new InProgressError("another attempt is creating the linked object");
-  }
-  const takeover = await links.updateAspect(existing, "claim", claim);
-  if (takeover.outcome === "stale") throw new InProgressError("another attempt took over the creation");
-  return { kind: "claimed", link: takeover.link };
 }

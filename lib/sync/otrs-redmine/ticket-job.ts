@@ -1,12 +1,12 @@
 import * as v from "valibot";
 import { InProgressError, UpstreamPermanentError } from "../../core/errors.ts";
 import { defineJob, type JobContext } from "../../jobs/model.ts";
+import { claimCreation } from "../../links/claims.ts";
 import type { Link } from "../../links/store.ts";
 import { dynamicFieldValue, type Ticket } from "../../systems/otrs/schemas.ts";
 import { customFieldValue } from "../../systems/redmine/schemas.ts";
 import { type OtrsRedmineDeps, otrsRedmineDeps } from "./deps.ts";
 import {
-  claimCreation,
   issueRef,
   PENDING,
   readStatus,
@@ -26,6 +26,8 @@ export const TICKET_JOB = "otrs-redmine.ticket";
 export const ticketJob = defineJob({
   type: TICKET_JOB,
   input: v.object({ ticketId: v.pipe(v.string(), v.regex(/^\d+$/)), previousState: v.optional(v.string()) }),
+  // The previous state is part of the event's meaning (a change *into* the trigger state).
+  key: ({ ticketId, previousState }) => `${ticketId}|${previousState ?? ""}`,
   async run({ ticketId, previousState }, context) {
     const deps = await otrsRedmineDeps();
     const { settings } = deps;

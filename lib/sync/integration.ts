@@ -1,0 +1,44 @@
+import type { Config } from "../core/config-schema.ts";
+import { ConfigError } from "../core/errors.ts";
+import { jobRuntime } from "../jobs/runtime.ts";
+
+type Integrations = Config["integrations"];
+type Systems = Config["systems"];
+
+/** One integration's settings; a ConfigError naming it when the deployment's config does not enable it. */
+export function integrationSettings<K extends keyof Integrations>(name: K): NonNullable<Integrations[K]> {
+  const settings = jobRuntime().config.integrations[name];
+  if (!settings)
+    throw new ConfigError(
+      [{ path: `integrations.${name}`, message: "is required for this route" }],
+      "config",
+    );
+  return settings as NonNullable<Integrations[K]>;
+}
+
+/** The instance an integration names under `systems.<system>`; a ConfigError naming the path otherwise. */
+export function systemInstance<S extends keyof Systems>(
+  system: S,
+  name: string,
+  path: string,
+): NonNullable<Systems[S][string]> {
+  const instance = jobRuntime().config.systems[system][name];
+  if (!instance)
+    throw new ConfigError([{ path, message: `names no instance under systems.${system}` }], "config");
+  return instance as NonNullable<Systems[S][string]>;
+}
+
+/**
+ * An integration's clients and caches, built once per container on first use (so a route pays only
+ * for what it touches); a build that failed (a secret not yet in SSM) is tried again on the next call.
+ */
+export function buildOnce<T>(build: () => Promise<T>): () => Promise<T> {
+  let built: Promise<T> | undefined;
+  return () => {
+    built ??= build().catch((error: unknown) => {
+      built = undefined;
+      throw error;
+    });
+    return built;
+  };
+}
