@@ -3,6 +3,7 @@ import { logger } from "../lib/core/logger.ts";
 import { jobRuntime } from "../lib/jobs/runtime.ts";
 import { createWorker } from "../lib/jobs/worker.ts";
 import { createTicketJob } from "../lib/sync/glpi-forms/create-ticket-job.ts";
+import { itopSyncJob } from "../lib/sync/itop-pair/sync-job.ts";
 import { issueJob } from "../lib/sync/otrs-redmine/issue-job.ts";
 import { ticketJob } from "../lib/sync/otrs-redmine/ticket-job.ts";
 
@@ -10,7 +11,7 @@ const runtime = jobRuntime();
 
 /** The jobs-queue consumer: runs every kind of sync job, with retries, backoff and dead letters. */
 export const handler = createWorker({
-  handlers: [createTicketJob, ticketJob, issueJob],
+  handlers: [createTicketJob, ticketJob, issueJob, itopSyncJob],
   queue: runtime.queue,
   records: runtime.records,
   sqs: sqs(),

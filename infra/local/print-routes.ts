@@ -51,7 +51,10 @@ export async function printRoutes({ base, config, sandboxSecrets, fakes }: Print
         }).payload
       : { payload: { action: "updated", issue: { id: 1 } } };
 
+  const itop = itopExamples(base, config, sandboxSecrets, fakes);
+
   const examples: Record<string, string> = {
+    ...itop,
     "POST /glpi/tickets": `curl -s -X POST ${base}/glpi/tickets -H 'Content-Type: application/json' -H '${tokenHeader}: ${token}' -d ${body}`,
     "POST /criar-chamado": forms?.auth.allowQueryToken
       ? `curl -s -X POST '${base}/criar-chamado?token=${token}' -H 'Content-Type: application/json' -d ${body}`
@@ -103,6 +106,58 @@ async function demoQueuedJob(
   });
   const answer = v.safeParse(v.object({ job_id: v.string() }), await response.json().catch(() => null));
   return response.status === 202 && answer.success ? answer.output.job_id : undefined;
+}
+
+/**
+ * The iTop routes' examples. The sandbox's customer has just opened a ticket on the external iTop: its
+ * create webhook is printed (not forwarded), so the first curl is what shares it; the other examples
+ * are what each iTop sends for that ticket (harmless redeliveries once it is shared).
+ */
+function itopExamples(
+  base: string,
+  config: Readonly<Config>,
+  sandboxSecrets: Record<string, string>,
+  fakes: SandboxFakes,
+): Record<string, string> {
+  const pair = config.integrations.itopPair;
+  if (!pair) return {};
+  const token = sandboxSecrets[pair.auth.secret] ?? `$${pair.auth.secret}`;
+  const external = fakes.itop[pair.external];
+  const ticket = external?.agentCreatesTicket({
+    class: "UserRequest",
+    title: "Email tidak bisa dikirim",
+    description: "<p>Sejak pagi email keluar tertahan di outbox.</p>",
+    org_id: pair.defaults.external.orgId,
+    caller_id: 1,
+    priority: "2",
+    by: "budi",
+  });
+  const create = external?.takeWebhooks().find((call) => call.path === "/api/v1/create-ticket");
+  const id = String(ticket?.id ?? 1);
+  const curl = (path: string, payload: unknown) =>
+    `curl -s -X POST ${base}${path} -H 'Content-Type: application/json' -H '${pair.auth.header}: ${token}' -d ${shellQuote(payload)}`;
+  return {
+    "POST /api/v1/create-ticket": curl(
+      "/api/v1/create-ticket",
+      create?.payload ?? { event: "ticket.create", class: "UserRequest", id },
+    ),
+    "POST /api/v1/update-ticket": curl("/api/v1/update-ticket", { class: "UserRequest", id }),
+    "POST /api/v1/update-attachment": curl("/api/v1/update-attachment", {
+      event: "attachment.update",
+      source: pair.sources.external,
+      attachment_id: "0",
+      item_class: "UserRequest",
+      item_id: id,
+    }),
+    "POST /api/v1/ticket-update-private-log": curl("/api/v1/ticket-update-private-log", {
+      event: "update private log",
+      id: "1",
+    }),
+    "POST /api/v1/ticket-state-change": curl("/api/v1/ticket-state-change", {
+      event: "ticket assigned ",
+      id: "1",
+    }),
+  };
 }
 
 /** JSON in single quotes for a POSIX shell. */

@@ -2,16 +2,25 @@ import { connect } from "node:net";
 import type { Config } from "../../lib/core/config-schema.ts";
 import { ConfigError } from "../../lib/core/errors.ts";
 import { demoEntities, type GlpiFake, startGlpiFake } from "../../test/fakes/glpi.ts";
+import { type ItopFake, startItopFake } from "../../test/fakes/itop.ts";
+import { ITOP_SEEDS } from "../../test/fakes/itop-seeds.ts";
 import { demoTickets, type OtrsFake, startOtrsFake } from "../../test/fakes/otrs.ts";
 import { type RedmineFake, startRedmineFake } from "../../test/fakes/redmine.ts";
 
 /** The sandbox's API key of "jane", a developer, for driving the Redmine fake as a person would. */
 export const SANDBOX_DEVELOPER_KEY = "sandbox-jane-api-key";
 
+/** People on the sandbox iTops, for driving them as an agent would (REST users with a password). */
+export const SANDBOX_ITOP_AGENTS = {
+  external: { login: "budi", password: "sandbox-budi-password", friendlyName: "Budi Santoso" },
+  internal: { login: "rina", password: "sandbox-rina-password", friendlyName: "Rina Wijaya" },
+} as const;
+
 export interface SandboxFakes {
   glpi: Record<string, GlpiFake>;
   otrs: Record<string, OtrsFake>;
   redmine: Record<string, RedmineFake>;
+  itop: Record<string, ItopFake>;
 }
 
 /**
@@ -22,7 +31,7 @@ export async function startSandboxFakes(
   config: Readonly<Config>,
   stops: (() => unknown)[],
 ): Promise<SandboxFakes> {
-  const fakes: SandboxFakes = { glpi: {}, otrs: {}, redmine: {} };
+  const fakes: SandboxFakes = { glpi: {}, otrs: {}, redmine: {}, itop: {} };
   const forms = config.integrations.glpiForms;
   for (const [name, instance] of Object.entries(config.systems.glpi)) {
     const url = await sandboxUrl(instance.url, `GLPI "${name}"`);
@@ -75,7 +84,67 @@ export async function startSandboxFakes(
     stops.push(() => fake.close());
     console.log(`Redmine "${name}" sandbox ${fake.url} (developer API key: ${SANDBOX_DEVELOPER_KEY})`);
   }
+  const pair = config.integrations.itopPair;
+  for (const [name, instance] of Object.entries(config.systems.itop)) {
+    const url = await sandboxUrl(instance.url, `iTop "${name}"`);
+    if (!url) continue;
+    const role = pair?.internal === name ? "internal" : "external";
+    const bridgeUser = {
+      login: instance.user ?? "deskbridge",
+      friendlyName: "Deskbridge Bridge",
+      ...(instance.password ? { password: requireEnv(instance.password.secret) } : {}),
+      ...(instance.token ? { token: requireEnv(instance.token.secret) } : {}),
+    };
+    const fake = await startItopFake({
+      instance: name,
+      port: Number(url.port),
+      users: [bridgeUser, SANDBOX_ITOP_AGENTS[role]],
+      ...ITOP_SEEDS[role],
+      ...(role === "internal" && pair?.externalRefField
+        ? { extraTicketFields: [pair.externalRefField] }
+        : {}),
+      webhooks:
+        role === "internal"
+          ? { preset: "internal", source: pair?.sources.internal ?? name }
+          : { preset: "external" },
+    });
+    fakes.itop[name] = fake;
+    stops.push(() => fake.close());
+    const agent = SANDBOX_ITOP_AGENTS[role];
+    console.log(`iTop "${name}" sandbox   ${fake.url} (${role}; agent ${agent.login} / ${agent.password})`);
+  }
   return fakes;
+}
+
+/**
+ * Plays the iTops' webhook integration in the sandbox: what a fake iTop's triggers fire is POSTed to
+ * the bridge, as the real ActionWebhook would. Returns the stop function.
+ */
+export function forwardItopWebhooks(
+  fakes: SandboxFakes,
+  base: string,
+  header: string,
+  token: string,
+): () => void {
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void (async () => {
+      for (const fake of Object.values(fakes.itop)) {
+        for (const call of fake.takeWebhooks()) {
+          await fetch(`${base}${call.path}`, {
+            method: "POST",
+            headers: { "content-type": "application/json", [header]: token },
+            body: JSON.stringify(call.payload),
+          }).catch((error: unknown) => console.error(`iTop webhook ${call.path}:`, (error as Error).message));
+        }
+      }
+    })().finally(() => {
+      busy = false;
+    });
+  }, 500);
+  return () => clearInterval(timer);
 }
 
 async function sandboxUrl(raw: string, label: string): Promise<URL | undefined> {

@@ -15,7 +15,7 @@ import { DEFAULT_CONFIG_PATH, loadConfigFile } from "../../lib/core/config.ts";
 import { startEmulators } from "./emulators.ts";
 import { printRoutes } from "./print-routes.ts";
 import { createLocalResources } from "./resources.ts";
-import { startSandboxFakes } from "./sandbox.ts";
+import { forwardItopWebhooks, startSandboxFakes } from "./sandbox.ts";
 import { SqsEventSource } from "./sqs-event-source.ts";
 
 const SANDBOX_ENV = "config/sandbox.env";
@@ -125,6 +125,9 @@ async function main(): Promise<void> {
     }
 
     await printRoutes({ base, config, sandboxSecrets, fakes });
+    const pair = config.integrations.itopPair;
+    const pairToken = pair ? process.env[pair.auth.secret] : undefined;
+    if (pair && pairToken) stops.push(forwardItopWebhooks(fakes, base, pair.auth.header, pairToken));
     console.log("\nThe bridge is running. Ctrl-C stops everything.");
   } catch (error) {
     await stopAll();

@@ -144,6 +144,91 @@ export const GlpiFormsSchema = v.strictObject({
 });
 export type GlpiFormsConfig = v.InferOutput<typeof GlpiFormsSchema>;
 
+/** One iTop instance reached through its REST/JSON API (webservices/rest.php). */
+export const ItopInstanceSchema = v.pipe(
+  v.strictObject({
+    /** `https://host/itop/webservices/rest.php`. */
+    url: HttpUrl,
+    /** REST API version sent with every call (1.3, or 1.4 for paging). */
+    version: v.optional(v.picklist(["1.3", "1.4"]), "1.3"),
+    /** A user with the "REST Services User" profile, and its password… */
+    user: v.optional(v.pipe(v.string(), v.minLength(1))),
+    password: v.optional(SecretRefSchema),
+    /** …or an application / personal token (iTop 3.1+, `rest-token` login type), sent as `Auth-Token`. */
+    token: v.optional(SecretRefSchema),
+    timeoutMs: v.optional(PositiveInt, 10_000),
+  }),
+  v.check(
+    (instance) => Boolean(instance.token) || Boolean(instance.user && instance.password),
+    "needs `user` and `password`, or `token`",
+  ),
+);
+export type ItopInstance = v.InferOutput<typeof ItopInstanceSchema>;
+
+/** Which way an aspect of a shared ticket flows between the two iTops. */
+const ItopDirection = v.picklist(["external-to-internal", "internal-to-external", "both", "none"]);
+export type ItopDirection = v.InferOutput<typeof ItopDirection>;
+
+/** The defaults one iTop gives tickets the bridge writes there: agents are never copied. */
+const ItopSideDefaults = v.strictObject({
+  orgId: PositiveInt,
+  agentId: PositiveInt,
+  teamId: v.optional(PositiveInt),
+  /** The caller of tickets the bridge creates on this side (iTop requires one in state `new`). */
+  callerId: v.optional(PositiveInt),
+});
+
+/** A value the bridge fills in when a state needs it: a constant, or a field copied from the other side. */
+const ItopFieldValue = v.union([v.string(), v.number(), v.strictObject({ copy: v.string() })]);
+
+export const ItopPairSchema = v.strictObject({
+  /** Keys of the two instances under systems.itop. */
+  external: v.string(),
+  internal: v.string(),
+  auth: SharedSecretAuthSchema,
+  /** The `source` each side's attachment webhook sends (the old bridge: "external" and "elitery"). */
+  sources: v.optional(
+    v.strictObject({
+      external: v.optional(v.string(), "external"),
+      internal: v.optional(v.string()),
+    }),
+    {},
+  ),
+  /** Ticket classes shared; other classes' events are ignored. */
+  classes: v.optional(v.array(v.pipe(v.string(), v.regex(/^[A-Za-z][A-Za-z0-9_]*$/))), [
+    "UserRequest",
+    "Incident",
+  ]),
+  /** Fields of the ticket form that follow (title, description, priority, and any listed here). */
+  formFields: v.optional(v.array(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/))), [
+    "title",
+    "description",
+    "priority",
+  ]),
+  /** An attribute of the internal tickets (a datamodel extension) that records the external ref. */
+  externalRefField: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/))),
+  defaults: v.strictObject({ external: ItopSideDefaults, internal: ItopSideDefaults }),
+  directions: v.optional(
+    v.strictObject({
+      form: v.optional(ItopDirection, "external-to-internal"),
+      state: v.optional(ItopDirection, "internal-to-external"),
+      privateLog: v.optional(ItopDirection, "both"),
+      attachments: v.optional(ItopDirection, "both"),
+    }),
+    {},
+  ),
+  /** Source status → target status; unlisted = the same status; null = no action. */
+  stateMap: v.optional(v.record(v.string(), v.nullable(v.string())), {
+    escalated_tto: null,
+    escalated_ttr: null,
+  }),
+  /** Target status → fields the bridge fills when a stimulus needs them (beyond the built-in ones). */
+  stateFields: v.optional(v.record(v.string(), v.record(v.string(), ItopFieldValue)), {}),
+  /** The change-tracking comment of every write (iTop requires one). */
+  comment: v.optional(v.string(), "deskbridge synchronisation"),
+});
+export type ItopPairConfig = v.InferOutput<typeof ItopPairSchema>;
+
 export const ConfigSchema = v.strictObject({
   $schema: v.optional(v.string()),
   http: v.optional(
@@ -178,6 +263,7 @@ export const ConfigSchema = v.strictObject({
       glpi: v.optional(v.record(InstanceName, GlpiInstanceSchema), {}),
       otrs: v.optional(v.record(InstanceName, OtrsInstanceSchema), {}),
       redmine: v.optional(v.record(InstanceName, RedmineInstanceSchema), {}),
+      itop: v.optional(v.record(InstanceName, ItopInstanceSchema), {}),
     }),
     {},
   ),
@@ -185,6 +271,7 @@ export const ConfigSchema = v.strictObject({
     v.strictObject({
       glpiForms: v.optional(GlpiFormsSchema),
       otrsRedmine: v.optional(OtrsRedmineSchema),
+      itopPair: v.optional(ItopPairSchema),
     }),
     {},
   ),

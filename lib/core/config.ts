@@ -38,6 +38,18 @@ export function parseConfig(raw: unknown, source = "config"): Readonly<Config> {
       message: "names no instance under systems.redmine",
     });
   }
+  const pair = config.integrations.itopPair;
+  for (const side of ["external", "internal"] as const) {
+    if (pair && !config.systems.itop[pair[side]]) {
+      problems.push({
+        path: `integrations.itopPair.${side}`,
+        message: "names no instance under systems.itop",
+      });
+    }
+  }
+  if (pair && pair.external === pair.internal) {
+    problems.push({ path: "integrations.itopPair.internal", message: "must differ from `external`" });
+  }
   if (problems.length > 0) throw new ConfigError(problems, source);
   return deepFreeze(config);
 }

@@ -18,6 +18,8 @@ let output = "";
 let httpPort: number;
 let sqsPort = 0;
 let dynamoPort = 0;
+let externalItop = "";
+let internalItop = "";
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -38,6 +40,10 @@ beforeAll(async () => {
   config.systems.glpi.main.url = `http://127.0.0.1:${glpiPort}/apirest.php`;
   config.systems.otrs.main.url = `http://127.0.0.1:${await freePort()}/otrs/nph-genericinterface.pl/Webservice/deskbridge`;
   config.systems.redmine.main.url = `http://127.0.0.1:${await freePort()}`;
+  externalItop = `http://127.0.0.1:${await freePort()}/webservices/rest.php`;
+  internalItop = `http://127.0.0.1:${await freePort()}/webservices/rest.php`;
+  config.systems.itop.customer.url = externalItop;
+  config.systems.itop.elitery.url = internalItop;
   const configPath = join(mkdtempSync(join(tmpdir(), "deskbridge-e2e-")), "config.json");
   writeFileSync(configPath, JSON.stringify(config));
   const env: Record<string, string | undefined> = {
@@ -130,6 +136,56 @@ describe("npm start", () => {
   it("creates the sandbox's Redmine issue and links the hand-made one with the printed webhook calls", async () => {
     expect(JSON.parse(await sh(printedCurl("POST /otrs/ticket-events")))).toEqual({});
     expect(JSON.parse(await sh(printedCurl("POST /redmine/issue-events")))).toEqual({});
+  });
+
+  it("shares the sandbox's iTop ticket with the printed curl, and an internal change comes back", async () => {
+    expect(JSON.parse(await sh(printedCurl("POST /api/v1/create-ticket")))).toEqual({});
+    const rest = async (url: string, user: string, password: string, operation: unknown) => {
+      const form = new URLSearchParams({
+        json_data: JSON.stringify(operation),
+        auth_user: user,
+        auth_pwd: password,
+      });
+      const response = await fetch(`${url}?version=1.3`, { method: "POST", body: form });
+      return (await response.json()) as {
+        code: number;
+        objects: Record<string, { fields: Record<string, unknown> }> | null;
+      };
+    };
+    const asRina = (operation: unknown) => rest(internalItop, "rina", "sandbox-rina-password", operation);
+    const asBudi = (operation: unknown) => rest(externalItop, "budi", "sandbox-budi-password", operation);
+    const twins = await asRina({
+      operation: "core/get",
+      class: "UserRequest",
+      key: "SELECT UserRequest",
+      output_fields: "ref,external_ref,org_id",
+    });
+    expect(Object.values(twins.objects ?? {}).map((o) => o.fields)).toEqual([
+      { ref: "R-000001", external_ref: "R-000001", org_id: "2" },
+    ]);
+    // The README's walk-through: rina assigns the twin; the sandbox delivers the state webhook.
+    const assigned = await asRina({
+      operation: "core/apply_stimulus",
+      comment: "rina",
+      class: "UserRequest",
+      key: 1,
+      stimulus: "ev_assign",
+      fields: { team_id: 1, agent_id: 1 },
+      output_fields: "status",
+    });
+    expect(assigned.code).toBe(0);
+    let status: unknown;
+    for (let i = 0; i < 40 && status !== "assigned"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const ticket = await asBudi({
+        operation: "core/get",
+        class: "UserRequest",
+        key: 1,
+        output_fields: "status",
+      });
+      status = ticket.objects?.["UserRequest::1"]?.fields.status;
+    }
+    expect(status).toBe("assigned");
   });
 
   it("answers 400 naming the fields over HTTP, through serverless-offline", async () => {

@@ -15,6 +15,8 @@ import { createLocalResources, type LocalResources } from "../../infra/local/res
 import { SqsEventSource } from "../../infra/local/sqs-event-source.ts";
 import { SQS_OPTIONS } from "../../lib/core/aws.ts";
 import { demoEntities, type GlpiFake, startGlpiFake } from "../fakes/glpi.ts";
+import { type ItopFake, startItopFake } from "../fakes/itop.ts";
+import { ITOP_SEEDS } from "../fakes/itop-seeds.ts";
 import { type OtrsFake, startOtrsFake } from "../fakes/otrs.ts";
 import { type RedmineFake, startRedmineFake } from "../fakes/redmine.ts";
 import { lambdaContext } from "./events.ts";
@@ -26,6 +28,9 @@ export const SECRETS = {
   OTRS_REDMINE_TOKEN: "test-otrs-redmine-token",
   OTRS_PASSWORD: "test-otrs-password",
   REDMINE_API_KEY: "test-redmine-key",
+  ITOP_WEBHOOK_TOKEN: "test-itop-webhook-token",
+  ITOP_EXTERNAL_PASSWORD: "test-itop-external-password",
+  ITOP_INTERNAL_TOKEN: "test-itop-internal-token",
 } as const;
 /** A developer's API key on the Redmine fake (a person, not the bridge). */
 export const DEVELOPER_KEY = "test-jane-key";
@@ -35,6 +40,8 @@ export interface Stack {
   glpi: GlpiFake;
   otrs: OtrsFake;
   redmine: RedmineFake;
+  /** The customer's iTop ("customer", webhooks of the external preset) and the provider's ("elitery"). */
+  itop: { external: ItopFake; internal: ItopFake };
   resources: LocalResources;
   sqs: SQSClient;
   dynamo: DynamoDBClient;
@@ -51,6 +58,10 @@ export interface StackOptions {
   /** Overrides merged into the test configuration. */
   jobs?: Record<string, unknown>;
   glpiTimeoutMs?: number;
+  /** Overrides merged into integrations.itopPair. */
+  itopPair?: Record<string, unknown>;
+  /** The internal iTop also has a "ticket updated" webhook (for a form that flows both ways). */
+  internalTicketUpdateWebhook?: boolean;
 }
 
 /**
@@ -81,6 +92,31 @@ export async function setupStack(options: StackOptions = {}): Promise<Stack> {
       { id: 7, login: "jane", name: "Jane Dev", apiKey: DEVELOPER_KEY },
     ],
   });
+  const itop = {
+    external: await startItopFake({
+      instance: "customer",
+      users: [
+        { login: "deskbridge", password: SECRETS.ITOP_EXTERNAL_PASSWORD, friendlyName: "Deskbridge Bridge" },
+        { login: "budi", password: "budi-password", friendlyName: "Budi Santoso" },
+      ],
+      ...ITOP_SEEDS.external,
+      webhooks: { preset: "external" },
+    }),
+    internal: await startItopFake({
+      instance: "elitery",
+      users: [
+        { login: "deskbridge", token: SECRETS.ITOP_INTERNAL_TOKEN, friendlyName: "Deskbridge Bridge" },
+        { login: "rina", password: "rina-password", friendlyName: "Rina Wijaya" },
+      ],
+      ...ITOP_SEEDS.internal,
+      extraTicketFields: ["external_ref"],
+      webhooks: {
+        preset: "internal",
+        source: "elitery",
+        ticketUpdate: options.internalTicketUpdateWebhook ?? false,
+      },
+    }),
+  };
   const sqs = new SQSClient(SQS_OPTIONS);
   const dynamo = new DynamoDBClient({});
   const suffix = randomUUID().slice(0, 8);
@@ -89,7 +125,16 @@ export async function setupStack(options: StackOptions = {}): Promise<Stack> {
     { table: `links-${suffix}`, jobsQueue: `jobs-${suffix}`, deadLetterQueue: `jobs-dlq-${suffix}` },
     { maxReceiveCount: 10, visibilityTimeoutSeconds: 30 },
   );
-  const config = testConfig({ glpi: glpi.url, otrs: otrs.url, redmine: redmine.url }, options);
+  const config = testConfig(
+    {
+      glpi: glpi.url,
+      otrs: otrs.url,
+      redmine: redmine.url,
+      itopExternal: itop.external.url,
+      itopInternal: itop.internal.url,
+    },
+    options,
+  );
   const configPath = join(mkdtempSync(join(tmpdir(), "deskbridge-")), "config.json");
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   Object.assign(process.env, {
@@ -123,6 +168,7 @@ export async function setupStack(options: StackOptions = {}): Promise<Stack> {
     glpi,
     otrs,
     redmine,
+    itop,
     resources,
     sqs,
     dynamo,
@@ -160,12 +206,26 @@ export async function setupStack(options: StackOptions = {}): Promise<Stack> {
     },
     async close() {
       await sqs.send(new PurgeQueueCommand({ QueueUrl: resources.jobsQueueUrl })).catch(() => undefined);
-      await Promise.all([glpi.close(), otrs.close(), redmine.close()]);
+      await Promise.all([
+        glpi.close(),
+        otrs.close(),
+        redmine.close(),
+        itop.external.close(),
+        itop.internal.close(),
+      ]);
     },
   };
 }
 
-function testConfig(urls: { glpi: string; otrs: string; redmine: string }, options: StackOptions) {
+interface FakeUrls {
+  glpi: string;
+  otrs: string;
+  redmine: string;
+  itopExternal: string;
+  itopInternal: string;
+}
+
+function testConfig(urls: FakeUrls, options: StackOptions) {
   return {
     jobs: {
       maxAttempts: 3,
@@ -188,6 +248,20 @@ function testConfig(urls: { glpi: string; otrs: string; redmine: string }, optio
         main: { url: urls.otrs, login: "deskbridge", password: { secret: "OTRS_PASSWORD" }, timeoutMs: 1000 },
       },
       redmine: { main: { url: urls.redmine, apiKey: { secret: "REDMINE_API_KEY" }, timeoutMs: 1000 } },
+      itop: {
+        customer: {
+          url: urls.itopExternal,
+          user: "deskbridge",
+          password: { secret: "ITOP_EXTERNAL_PASSWORD" },
+          timeoutMs: 1000,
+        },
+        elitery: {
+          url: urls.itopInternal,
+          version: "1.4",
+          token: { secret: "ITOP_INTERNAL_TOKEN" },
+          timeoutMs: 1000,
+        },
+      },
     },
     integrations: {
       glpiForms: {
@@ -219,6 +293,25 @@ function testConfig(urls: { glpi: string; otrs: string; redmine: string }, optio
         },
         stateMap: { otrsToRedmine: { "Fechado com sucesso": null }, redmineToOtrs: { "5": "Aberto" } },
         poller: { overlapSeconds: 120, initialLookbackHours: 24 },
+      },
+      itopPair: {
+        external: "customer",
+        internal: "elitery",
+        auth: { header: "X-Deskbridge-Token", secret: "ITOP_WEBHOOK_TOKEN" },
+        sources: { external: "external", internal: "elitery" },
+        externalRefField: "external_ref",
+        defaults: {
+          external: { orgId: 1, agentId: 2, teamId: 1 },
+          internal: { orgId: 2, agentId: 1, teamId: 1, callerId: 2 },
+        },
+        stateFields: {
+          resolved: {
+            service_id: 1,
+            resolution_code: { copy: "resolution_code" },
+            solution: { copy: "solution" },
+          },
+        },
+        ...options.itopPair,
       },
     },
   };

@@ -1,0 +1,13 @@
+import { httpRoute } from "../../lib/core/http.ts";
+import { authenticateItop, syncTicket } from "../../lib/sync/itop-pair/http.ts";
+import { readEvent } from "../../lib/sync/webhook.ts";
+import { TicketEventSchema } from "../../lib/systems/itop/schemas.ts";
+
+/** POST /api/v1/create-ticket: the external iTop's webhook on ticket creation. */
+export const handler = httpRoute(
+  { name: "itop.create-ticket", authenticate: authenticateItop },
+  async (request) => {
+    const event = readEvent(request, TicketEventSchema, "id");
+    return syncTicket("external", event.id, event.class);
+  },
+);

@@ -1,0 +1,10 @@
+import { httpRoute } from "../../lib/core/http.ts";
+import { authenticateItop, syncTicket } from "../../lib/sync/itop-pair/http.ts";
+import { readEvent } from "../../lib/sync/webhook.ts";
+import { InternalTicketEventSchema } from "../../lib/systems/itop/schemas.ts";
+
+/** POST /api/v1/ticket-update-private-log: the internal iTop's webhook on a private log change. */
+export const handler = httpRoute(
+  { name: "itop.ticket-update-private-log", authenticate: authenticateItop },
+  async (request) => syncTicket("internal", readEvent(request, InternalTicketEventSchema, "id").id),
+);

@@ -1,0 +1,13 @@
+import { httpRoute } from "../../lib/core/http.ts";
+import { authenticateItop, sideOfSource, syncTicket } from "../../lib/sync/itop-pair/http.ts";
+import { readEvent } from "../../lib/sync/webhook.ts";
+import { AttachmentEventSchema } from "../../lib/systems/itop/schemas.ts";
+
+/** POST /api/v1/update-attachment: either iTop's webhook on attachment create, update or delete. */
+export const handler = httpRoute(
+  { name: "itop.update-attachment", authenticate: authenticateItop },
+  async (request) => {
+    const event = readEvent(request, AttachmentEventSchema, "item_id");
+    return syncTicket(sideOfSource(event.source), event.item_id, event.item_class);
+  },
+);

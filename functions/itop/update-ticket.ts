@@ -1,0 +1,17 @@
+import { httpRoute } from "../../lib/core/http.ts";
+import { authenticateItop, sideOfSource, syncTicket } from "../../lib/sync/itop-pair/http.ts";
+import { readEvent } from "../../lib/sync/webhook.ts";
+import { TicketEventSchema } from "../../lib/systems/itop/schemas.ts";
+
+/**
+ * POST /api/v1/update-ticket: the external iTop's webhook on any ticket update (and, with `source`, the
+ * internal one's, where the form flows both ways).
+ */
+export const handler = httpRoute(
+  { name: "itop.update-ticket", authenticate: authenticateItop },
+  async (request) => {
+    const event = readEvent(request, TicketEventSchema, "id");
+    const side = event.source === undefined ? "external" : sideOfSource(event.source);
+    return syncTicket(side, event.id, event.class);
+  },
+);

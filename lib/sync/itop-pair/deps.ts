@@ -1,0 +1,67 @@
+import type { ItopDirection, ItopInstance, ItopPairConfig } from "../../core/config-schema.ts";
+import { loadSecrets, secret } from "../../core/secrets.ts";
+import { jobRuntime } from "../../jobs/runtime.ts";
+import type { Ref } from "../../links/refs.ts";
+import type { LinkStore } from "../../links/store.ts";
+import { ItopClient } from "../../systems/itop/client.ts";
+import { buildOnce, integrationSettings, systemInstance } from "../integration.ts";
+
+export type Side = "external" | "internal";
+export const SIDES: readonly Side[] = ["external", "internal"];
+export const otherSide = (side: Side): Side => (side === "external" ? "internal" : "external");
+
+/** Whether an aspect configured with `direction` flows out of `from`. */
+export function flowsFrom(direction: ItopDirection, from: Side): boolean {
+  return direction === "both" || direction === `${from}-to-${otherSide(from)}`;
+}
+
+/** What the iTop ↔ iTop integration works with, built once per container. */
+export interface ItopPairDeps {
+  settings: ItopPairConfig;
+  instances: Record<Side, string>;
+  clients: Record<Side, ItopClient>;
+  links: LinkStore;
+}
+
+/** Both sides' tickets are linked by id: ids are unique across the Ticket classes of one iTop. */
+export const ticketRef = (instance: string, id: string): Ref => ({
+  system: "itop",
+  instance,
+  type: "ticket",
+  id,
+});
+
+/** The integration's settings; a ConfigError when the config does not enable it. */
+export const itopPairSettings = () => integrationSettings("itopPair");
+
+/** Builds both iTop clients on first use. */
+export const itopPairDeps = buildOnce(async (): Promise<ItopPairDeps> => {
+  const runtime = jobRuntime();
+  const settings = itopPairSettings();
+  const instances = { external: settings.external, internal: settings.internal };
+  const configs: Record<Side, ItopInstance> = {
+    external: systemInstance("itop", settings.external, "integrations.itopPair.external"),
+    internal: systemInstance("itop", settings.internal, "integrations.itopPair.internal"),
+  };
+  const refs = SIDES.flatMap((side) => [configs[side].password?.secret, configs[side].token?.secret]);
+  await loadSecrets(refs.filter((ref): ref is string => ref !== undefined));
+  const client = (side: Side) => {
+    const config = configs[side];
+    return new ItopClient({
+      instance: instances[side],
+      url: config.url,
+      version: config.version,
+      user: config.user,
+      password: config.password ? secret(config.password.secret) : undefined,
+      token: config.token ? secret(config.token.secret) : undefined,
+      timeoutMs: config.timeoutMs,
+      comment: settings.comment,
+    });
+  };
+  return {
+    settings,
+    instances,
+    clients: { external: client("external"), internal: client("internal") },
+    links: runtime.links,
+  };
+});

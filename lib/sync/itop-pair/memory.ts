@@ -1,0 +1,54 @@
+import { createHash } from "node:crypto";
+import { InProgressError } from "../../core/errors.ts";
+import type { AspectState, Link, LinkStore } from "../../links/store.ts";
+
+/**
+ * The link of one shared ticket, as this job holds it (under its lease): every aspect written goes
+ * through a conditional write on the version last seen, so a job that lost its lease stops at once.
+ */
+export class LinkMemory {
+  constructor(
+    private readonly links: LinkStore,
+    public link: Link,
+  ) {}
+
+  aspect(name: string): AspectState | undefined {
+    return this.link.aspects[name];
+  }
+
+  async save(name: string, state: Omit<AspectState, "syncedAt">): Promise<void> {
+    const outcome = await this.links.updateAspect(this.link, name, {
+      ...state,
+      syncedAt: new Date().toISOString(),
+    });
+    if (outcome.outcome === "stale") throw new InProgressError("the link changed while this job ran");
+    this.link = outcome.link;
+  }
+}
+
+/** A short, stable digest: link items stay small however long the text. */
+export function digest(...parts: string[]): string {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part).update("\u0000");
+  return hash.digest("base64url").slice(0, 16);
+}
+
+/** The pair of values (one per side) last known to be in sync, kept as JSON in an aspect's hash. */
+export interface SidePair {
+  external: string;
+  internal: string;
+}
+
+export function readPair(state: AspectState | undefined): SidePair | undefined {
+  if (!state?.hash) return undefined;
+  try {
+    const value = JSON.parse(state.hash) as Partial<SidePair>;
+    return typeof value.external === "string" && typeof value.internal === "string"
+      ? { external: value.external, internal: value.internal }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const writePair = (pair: SidePair) => ({ hash: JSON.stringify(pair) });

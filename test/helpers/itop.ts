@@ -1,0 +1,73 @@
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { expect } from "vitest";
+import type { LambdaHttpHandler } from "../../lib/core/http.ts";
+import type { ItopFake } from "../fakes/itop.ts";
+import { httpEvent, SECRETS } from "./stack.ts";
+
+const ROUTE_MODULES = {
+  "/api/v1/create-ticket": "create-ticket",
+  "/api/v1/update-ticket": "update-ticket",
+  "/api/v1/update-attachment": "update-attachment",
+  "/api/v1/ticket-update-private-log": "private-log",
+  "/api/v1/ticket-state-change": "state-change",
+} as const;
+
+export const ITOP_AUTH = {
+  "content-type": "application/json",
+  "x-deskbridge-token": SECRETS.ITOP_WEBHOOK_TOKEN,
+};
+
+/** The five iTop route handlers, called as API Gateway would, and both iTops' webhooks delivered to them. */
+export interface ItopBridge {
+  send(
+    path: string,
+    payload: unknown,
+    headers?: Record<string, string>,
+  ): Promise<APIGatewayProxyStructuredResultV2>;
+  /** Delivers what both iTops' webhooks would send now, round after round, until they fall silent. */
+  deliverWebhooks(): Promise<number[]>;
+  /** A customer opens a ticket on the external iTop; its webhooks are delivered; returns it and its twin. */
+  sharedTicket(title?: string): Promise<{ ticket: ItopTicketOf; twin: ItopTicketOf }>;
+}
+type ItopTicketOf = ReturnType<ItopFake["agentCreatesTicket"]>;
+
+/** Loads the route handlers (after `setupStack`, which sets the environment they read). */
+export async function itopBridge(external: ItopFake, internal: ItopFake): Promise<ItopBridge> {
+  const routes: Record<string, LambdaHttpHandler> = {};
+  for (const [path, file] of Object.entries(ROUTE_MODULES)) {
+    routes[path] = (await import(`../../functions/itop/${file}.ts`)).handler;
+  }
+  const send = (path: string, payload: unknown, headers: Record<string, string> = ITOP_AUTH) => {
+    const route = routes[path];
+    if (!route) throw new Error(`no route ${path}`);
+    return route(httpEvent({ method: "POST", path, body: payload, headers }));
+  };
+  const deliverWebhooks = async () => {
+    const statuses: number[] = [];
+    for (let round = 0; round < 10; round += 1) {
+      const calls = [...external.takeWebhooks(), ...internal.takeWebhooks()];
+      if (calls.length === 0) return statuses;
+      for (const call of calls) statuses.push((await send(call.path, call.payload)).statusCode ?? 0);
+    }
+    throw new Error("the webhooks never fell silent: the two iTops are looping");
+  };
+  const sharedTicket = async (title = "Email tidak bisa dikirim") => {
+    const ticket = external.agentCreatesTicket({
+      class: "UserRequest",
+      title,
+      description: "<p>Sejak pagi email keluar tertahan di outbox.</p>",
+      org_id: 1,
+      caller_id: 1,
+      priority: "2",
+      by: "budi",
+    });
+    expect(await deliverWebhooks()).toEqual(expect.arrayContaining([200]));
+    const twin = internal.tickets().find((t) => t.external_ref === ticket.ref);
+    if (!twin) throw new Error("no internal ticket was created");
+    return { ticket, twin };
+  };
+  return { send, deliverWebhooks, sharedTicket };
+}
+
+/** How many writes (anything but core/get) an iTop was sent. */
+export const writes = (fake: ItopFake) => fake.calls.filter((call) => call.operation !== "core/get").length;

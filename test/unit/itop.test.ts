@@ -1,0 +1,88 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../lib/core/config.ts";
+import { ConfigError } from "../../lib/core/errors.ts";
+import { flowsFrom } from "../../lib/sync/itop-pair/deps.ts";
+import { oqlString } from "../../lib/systems/itop/client.ts";
+import { stimulusPath } from "../../lib/systems/itop/lifecycle.ts";
+
+describe("iTop lifecycle", () => {
+  it("finds the shortest chain of stimuli a REST user may apply", () => {
+    expect(stimulusPath("UserRequest", "new", "new")).toEqual([]);
+    expect(stimulusPath("UserRequest", "new", "resolved")?.map((s) => s.stimulus)).toEqual([
+      "ev_assign",
+      "ev_resolve",
+    ]);
+    expect(stimulusPath("UserRequest", "new", "closed")?.map((s) => s.to)).toEqual([
+      "assigned",
+      "resolved",
+      "closed",
+    ]);
+    expect(stimulusPath("UserRequest", "resolved", "pending")?.map((s) => s.stimulus)).toEqual([
+      "ev_reopen",
+      "ev_pending",
+    ]);
+    expect(stimulusPath("UserRequest", "new", "approved")?.map((s) => s.stimulus)).toEqual([
+      "ev_wait_for_approval",
+      "ev_approve",
+    ]);
+  });
+
+  it("has no way to states iTop alone reaches, nor to approval states of an Incident", () => {
+    expect(stimulusPath("UserRequest", "new", "escalated_tto")).toBeUndefined();
+    expect(stimulusPath("Incident", "new", "waiting_for_approval")).toBeUndefined();
+    expect(stimulusPath("UserRequest", "closed", "assigned")).toBeUndefined();
+  });
+});
+
+describe("iTop OQL strings", () => {
+  it("escape quotes and backslashes", () => {
+    expect(oqlString("R-000123")).toBe("'R-000123'");
+    expect(oqlString("it's \\ odd")).toBe("'it\\'s \\\\ odd'");
+  });
+});
+
+describe("iTop pair configuration", () => {
+  const sandbox = JSON.parse(readFileSync("config/sandbox.json", "utf8"));
+
+  it("fills in the documented defaults", () => {
+    const pair = parseConfig(sandbox).integrations.itopPair;
+    expect(pair?.directions).toEqual({
+      form: "external-to-internal",
+      state: "internal-to-external",
+      privateLog: "both",
+      attachments: "both",
+    });
+    expect(pair?.classes).toEqual(["UserRequest", "Incident"]);
+    expect(flowsFrom("internal-to-external", "internal")).toBe(true);
+    expect(flowsFrom("internal-to-external", "external")).toBe(false);
+    expect(flowsFrom("both", "external")).toBe(true);
+    expect(flowsFrom("none", "external")).toBe(false);
+  });
+
+  it("names an instance without credentials, a missing instance, and a pair of one iTop", () => {
+    const broken = structuredClone(sandbox);
+    delete broken.systems.itop.customer.password;
+    broken.integrations.itopPair.internal = "nowhere";
+    let problems: string[] = [];
+    try {
+      parseConfig(broken);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems = error.problems.map((p) => `${p.path}: ${p.message}`);
+    }
+    expect(problems.join("\n")).toContain("systems.itop.customer");
+    expect(problems.join("\n")).toContain("needs `user` and `password`, or `token`");
+
+    const fixed = structuredClone(sandbox);
+    fixed.integrations.itopPair.internal = "nowhere";
+    try {
+      parseConfig(fixed);
+      throw new Error("accepted");
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual(
+        expect.arrayContaining([expect.objectContaining({ path: "integrations.itopPair.internal" })]),
+      );
+    }
+  });
+});
