@@ -52,9 +52,11 @@ export async function printRoutes({ base, config, sandboxSecrets, fakes }: Print
       : { payload: { action: "updated", issue: { id: 1 } } };
 
   const itop = itopExamples(base, config, sandboxSecrets, fakes);
+  const rt = rtExamples(base, config, sandboxSecrets);
 
   const examples: Record<string, string> = {
     ...itop,
+    ...rt,
     "POST /glpi/tickets": `curl -s -X POST ${base}/glpi/tickets -H 'Content-Type: application/json' -H '${tokenHeader}: ${token}' -d ${body}`,
     "POST /criar-chamado": forms?.auth.allowQueryToken
       ? `curl -s -X POST '${base}/criar-chamado?token=${token}' -H 'Content-Type: application/json' -d ${body}`
@@ -157,6 +159,24 @@ function itopExamples(
       event: "ticket assigned ",
       id: "1",
     }),
+  };
+}
+
+/**
+ * The RT route's example: what the Scrip posts for the sandbox's demo ticket 1 (which existed before
+ * the bridge, so it has no card yet): the card appears in Backlog.
+ */
+function rtExamples(
+  base: string,
+  config: Readonly<Config>,
+  sandboxSecrets: Record<string, string>,
+): Record<string, string> {
+  const settings = config.integrations.rtKanban;
+  if (!settings) return {};
+  const token = sandboxSecrets[settings.auth.secret] ?? `$${settings.auth.secret}`;
+  const payload = { ticket_id: "1", transaction_id: "1", type: "Create", creator: "alice" };
+  return {
+    "POST /rt/ticket-events": `curl -s -X POST ${base}/rt/ticket-events -H 'Content-Type: application/json' -H '${settings.auth.header}: ${token}' -d ${shellQuote(payload)}`,
   };
 }
 

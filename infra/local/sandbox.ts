@@ -4,8 +4,11 @@ import { ConfigError } from "../../lib/core/errors.ts";
 import { demoEntities, type GlpiFake, startGlpiFake } from "../../test/fakes/glpi.ts";
 import { type ItopFake, startItopFake } from "../../test/fakes/itop.ts";
 import { ITOP_SEEDS } from "../../test/fakes/itop-seeds.ts";
+import { type KanboardFake, startKanboardFake } from "../../test/fakes/kanboard.ts";
 import { demoTickets, type OtrsFake, startOtrsFake } from "../../test/fakes/otrs.ts";
 import { type RedmineFake, startRedmineFake } from "../../test/fakes/redmine.ts";
+import { type RtFake, startRtFake } from "../../test/fakes/rt.ts";
+import { KANBOARD_SEEDS, RT_SEEDS } from "../../test/fakes/rt-kanban-seeds.ts";
 
 /** The sandbox's API key of "jane", a developer, for driving the Redmine fake as a person would. */
 export const SANDBOX_DEVELOPER_KEY = "sandbox-jane-api-key";
@@ -21,7 +24,38 @@ export interface SandboxFakes {
   otrs: Record<string, OtrsFake>;
   redmine: Record<string, RedmineFake>;
   itop: Record<string, ItopFake>;
+  rt: Record<string, RtFake>;
+  kanboard: Record<string, KanboardFake>;
 }
+
+/** A person on the sandbox RT with her own token, for driving RT as an agent would. */
+export const SANDBOX_RT_AGENT = { name: "alice", token: "sandbox-alice-token" } as const;
+
+/**
+ * The sandbox RT's tickets at start-up (ids 1–6; #3 is then stalled): open ones in exposed queues, and
+ * some that never show. They existed before the bridge: the sandbox's poller starts at start-up
+ * (`initialLookbackHours: 0`), so `npm run backfill -- rt-kanban` is what projects them.
+ */
+const RT_DEMO_TICKETS = [
+  {
+    queue: "General",
+    subject: "Printer on fire",
+    owner: "alice",
+    priority: 60,
+    requestor: "jdoe@example.com",
+  },
+  {
+    queue: "General",
+    subject: "VPN drops every hour",
+    status: "open",
+    priority: 30,
+    requestor: "ann@example.com",
+  },
+  { queue: "Helpdesk", subject: "Laptop battery swelling", status: "open", requestor: "raj@example.com" },
+  { queue: "Helpdesk", subject: "Password reset", status: "resolved", requestor: "li@example.com" },
+  { queue: "HR", subject: "Salary slip is wrong", requestor: "bob@example.com" },
+  { queue: "Facilities", subject: "Broken chair", requestor: "ann@example.com" },
+];
 
 /**
  * Starts a fake for every system instance whose URL points at an idle port on this machine, seeded with
@@ -31,7 +65,7 @@ export async function startSandboxFakes(
   config: Readonly<Config>,
   stops: (() => unknown)[],
 ): Promise<SandboxFakes> {
-  const fakes: SandboxFakes = { glpi: {}, otrs: {}, redmine: {}, itop: {} };
+  const fakes: SandboxFakes = { glpi: {}, otrs: {}, redmine: {}, itop: {}, rt: {}, kanboard: {} };
   const forms = config.integrations.glpiForms;
   for (const [name, instance] of Object.entries(config.systems.glpi)) {
     const url = await sandboxUrl(instance.url, `GLPI "${name}"`);
@@ -84,6 +118,43 @@ export async function startSandboxFakes(
     stops.push(() => fake.close());
     console.log(`Redmine "${name}" sandbox ${fake.url} (developer API key: ${SANDBOX_DEVELOPER_KEY})`);
   }
+  for (const [name, instance] of Object.entries(config.systems.rt)) {
+    const url = await sandboxUrl(instance.url, `RT "${name}"`);
+    if (!url) continue;
+    const fake = await startRtFake({
+      port: Number(url.port),
+      users: [
+        { name: instance.user, token: requireEnv(instance.token.secret) },
+        ...RT_SEEDS.people.map((person) =>
+          person.name === SANDBOX_RT_AGENT.name ? { ...person, token: SANDBOX_RT_AGENT.token } : person,
+        ),
+      ],
+      queues: RT_SEEDS.queues,
+      customFields: RT_SEEDS.customFields,
+    });
+    for (const ticket of RT_DEMO_TICKETS) fake.personCreates(ticket);
+    fake.personUpdates(3, { status: "stalled" }); // RT creates tickets new, open or resolved only
+    fake.takeScripCalls(); // the demo existed before the bridge: backfill projects it
+    fakes.rt[name] = fake;
+    stops.push(() => fake.close());
+    const demo = RT_DEMO_TICKETS.map((t, i) => `#${i + 1} ${t.queue} "${t.subject}"`).join(", ");
+    console.log(
+      `RT "${name}" sandbox      ${fake.url} (agent ${SANDBOX_RT_AGENT.name}, token ${SANDBOX_RT_AGENT.token}; demo tickets: ${demo})`,
+    );
+  }
+  for (const [name, instance] of Object.entries(config.systems.kanboard)) {
+    const url = await sandboxUrl(instance.url, `Kanboard "${name}"`);
+    if (!url) continue;
+    const fake = await startKanboardFake({
+      port: Number(url.port),
+      apiToken: requireEnv(instance.token.secret),
+      users: KANBOARD_SEEDS.users,
+      projects: KANBOARD_SEEDS.projects,
+    });
+    fakes.kanboard[name] = fake;
+    stops.push(() => fake.close());
+    console.log(`Kanboard "${name}" sandbox ${fake.url} (project 1 "Helpdesk"; API user jsonrpc)`);
+  }
   const pair = config.integrations.itopPair;
   for (const [name, instance] of Object.entries(config.systems.itop)) {
     const url = await sandboxUrl(instance.url, `iTop "${name}"`);
@@ -116,29 +187,34 @@ export async function startSandboxFakes(
   return fakes;
 }
 
+/** A call a sandbox system would make to the bridge: its path and JSON body. */
+export interface OutboundCall {
+  path: string;
+  payload: unknown;
+}
+
 /**
- * Plays the iTops' webhook integration in the sandbox: what a fake iTop's triggers fire is POSTed to
- * the bridge, as the real ActionWebhook would. Returns the stop function.
+ * Plays a system's outbound calls in the sandbox (the iTop webhook extension, RT's Scrips): what the
+ * fakes queue is POSTed to the bridge every half second, with the integration's secret header, as the
+ * real system would. Returns the stop function.
  */
-export function forwardItopWebhooks(
-  fakes: SandboxFakes,
+export function forwardOutbox(
+  label: string,
+  take: () => OutboundCall[],
   base: string,
-  header: string,
-  token: string,
+  auth: { header: string; token: string },
 ): () => void {
   let busy = false;
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
     void (async () => {
-      for (const fake of Object.values(fakes.itop)) {
-        for (const call of fake.takeWebhooks()) {
-          await fetch(`${base}${call.path}`, {
-            method: "POST",
-            headers: { "content-type": "application/json", [header]: token },
-            body: JSON.stringify(call.payload),
-          }).catch((error: unknown) => console.error(`iTop webhook ${call.path}:`, (error as Error).message));
-        }
+      for (const call of take()) {
+        await fetch(`${base}${call.path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", [auth.header]: auth.token },
+          body: JSON.stringify(call.payload),
+        }).catch((error: unknown) => console.error(`${label} ${call.path}:`, (error as Error).message));
       }
     })().finally(() => {
       busy = false;

@@ -5,20 +5,19 @@
  * Ctrl-C stops everything it started.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import * as v from "valibot";
 import { SQS_OPTIONS } from "../../lib/core/aws.ts";
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from "../../lib/core/config.ts";
+import { loadEnvFile, SANDBOX_ENV } from "../tools/stack-env.ts";
 import { startEmulators } from "./emulators.ts";
 import { printRoutes } from "./print-routes.ts";
 import { createLocalResources } from "./resources.ts";
-import { forwardItopWebhooks, startSandboxFakes } from "./sandbox.ts";
+import { forwardOutbox, startSandboxFakes } from "./sandbox.ts";
 import { SqsEventSource } from "./sqs-event-source.ts";
 
-const SANDBOX_ENV = "config/sandbox.env";
 const BatchResponseSchema = v.object({
   batchItemFailures: v.array(v.object({ itemIdentifier: v.string() })),
 });
@@ -113,21 +112,46 @@ async function main(): Promise<void> {
     worker.start();
     stops.push(() => worker.stop());
 
-    // Lambda's scheduler does not run locally: call the Redmine poller on a timer instead.
-    if (config.integrations.otrsRedmine) {
-      const every = Number(process.env.REDMINE_POLL_SECONDS ?? 20) * 1000;
+    // Lambda's scheduler does not run locally: call the pollers and the reconciler on timers instead.
+    const schedules = [
+      {
+        on: config.integrations.otrsRedmine,
+        fn: "pollRedmine",
+        seconds: process.env.REDMINE_POLL_SECONDS ?? 20,
+      },
+      { on: config.integrations.rtKanban, fn: "pollRt", seconds: process.env.RT_POLL_SECONDS ?? 20 },
+      {
+        on: config.integrations.rtKanban,
+        fn: "reconcileBoard",
+        seconds: process.env.RECONCILE_SECONDS ?? 300,
+      },
+    ];
+    for (const { on, fn, seconds } of schedules) {
+      if (!on) continue;
       const timer = setInterval(() => {
-        void invokeFunction(ports.lambda, "pollRedmine", {}).catch((error: unknown) =>
-          console.error("Redmine poller:", (error as Error).message),
+        void invokeFunction(ports.lambda, fn, {}).catch((error: unknown) =>
+          console.error(`${fn}:`, (error as Error).message),
         );
-      }, every);
+      }, Number(seconds) * 1000);
       stops.push(() => clearInterval(timer));
     }
 
     await printRoutes({ base, config, sandboxSecrets, fakes });
     const pair = config.integrations.itopPair;
     const pairToken = pair ? process.env[pair.auth.secret] : undefined;
-    if (pair && pairToken) stops.push(forwardItopWebhooks(fakes, base, pair.auth.header, pairToken));
+    if (pair && pairToken) {
+      const take = () => Object.values(fakes.itop).flatMap((fake) => fake.takeWebhooks());
+      stops.push(forwardOutbox("iTop webhook", take, base, { header: pair.auth.header, token: pairToken }));
+    }
+    const rtKanban = config.integrations.rtKanban;
+    const rtToken = rtKanban ? process.env[rtKanban.auth.secret] : undefined;
+    if (rtKanban && rtToken) {
+      const take = () =>
+        Object.values(fakes.rt).flatMap((fake) =>
+          fake.takeScripCalls().map((payload) => ({ path: "/rt/ticket-events", payload })),
+        );
+      stops.push(forwardOutbox("RT Scrip", take, base, { header: rtKanban.auth.header, token: rtToken }));
+    }
     console.log("\nThe bridge is running. Ctrl-C stops everything.");
   } catch (error) {
     await stopAll();
@@ -154,18 +178,6 @@ async function invokeFunction(lambdaPort: number, name: string, event: unknown):
 }
 
 /** Reads KEY=VALUE lines into process.env for keys not set already; returns what it set. */
-function loadEnvFile(file: string): Record<string, string> {
-  const set: Record<string, string> = {};
-  if (!existsSync(file)) return set;
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    const match = /^\s*([A-Z][A-Z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (!match?.[1] || match[2] === undefined || process.env[match[1]] !== undefined) continue;
-    process.env[match[1]] = match[2];
-    set[match[1]] = match[2];
-  }
-  return set;
-}
-
 function port(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
   if (!Number.isInteger(value) || value < 0 || value > 65535)

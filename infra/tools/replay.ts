@@ -10,13 +10,12 @@
  */
 import { parseArgs } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { SQS_OPTIONS } from "../../lib/core/aws.ts";
 import type { DeadLetter } from "../../lib/jobs/model.ts";
 import { JobQueue } from "../../lib/jobs/queue.ts";
 import { JobRecords } from "../../lib/jobs/records.ts";
 import { readDeadLetters, replayDeadLetters } from "../../lib/jobs/replay.ts";
+import { stackEnv } from "./stack-env.ts";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -27,23 +26,7 @@ async function main(): Promise<void> {
       limit: { type: "string" },
     },
   });
-  const local = !process.env.JOBS_QUEUE_URL;
-  if (local) {
-    Object.assign(process.env, {
-      AWS_REGION: process.env.AWS_REGION ?? "us-east-1",
-      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? "local",
-      AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? "local",
-      AWS_ENDPOINT_URL_SQS:
-        process.env.AWS_ENDPOINT_URL_SQS || `http://127.0.0.1:${process.env.SQS_PORT ?? 9324}`,
-      AWS_ENDPOINT_URL_DYNAMODB:
-        process.env.AWS_ENDPOINT_URL_DYNAMODB || `http://127.0.0.1:${process.env.DYNAMODB_PORT ?? 8000}`,
-    });
-  }
-  const sqs = new SQSClient(SQS_OPTIONS);
-  const queueUrl = async (name: string) =>
-    (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl ?? "";
-  const jobsUrl = process.env.JOBS_QUEUE_URL || (await queueUrl("deskbridge-local-jobs"));
-  const deadUrl = process.env.DEAD_LETTER_QUEUE_URL || (await queueUrl("deskbridge-local-jobs-dlq"));
+  const { sqs, jobsQueueUrl: jobsUrl, deadLetterQueueUrl: deadUrl, table } = await stackEnv();
   const filter = { id: values.id, type: values.type, limit: values.limit ? Number(values.limit) : undefined };
 
   if (values["dry-run"]) {
@@ -60,7 +43,6 @@ async function main(): Promise<void> {
     return;
   }
   const queue = new JobQueue(sqs, jobsUrl, deadUrl);
-  const table = process.env.LINKS_TABLE ?? (local ? "deskbridge-local-links" : undefined);
   const records = table
     ? new JobRecords(DynamoDBDocumentClient.from(new DynamoDBClient({})), table, 14)
     : undefined;

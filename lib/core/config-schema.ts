@@ -229,6 +229,135 @@ export const ItopPairSchema = v.strictObject({
 });
 export type ItopPairConfig = v.InferOutput<typeof ItopPairSchema>;
 
+/** One Request Tracker 5 instance, reached through REST2. */
+export const RtInstanceSchema = v.strictObject({
+  /** The REST2 base: `https://host/REST/2.0` (with RT's WebPath, if any). */
+  url: HttpUrl,
+  /** An auth token of the bridge's RT user (Settings → Auth Tokens), sent as `Authorization: token …`. */
+  token: SecretRefSchema,
+  /** That user's name: its own changes come back through the Scrip and are not synced again. */
+  user: v.pipe(v.string(), v.minLength(1)),
+  /** RT's web address for links on cards (`https://host`; `/Ticket/Display.html?id=N` is appended). */
+  webUrl: v.optional(HttpUrl),
+  timeoutMs: v.optional(PositiveInt, 8000),
+});
+export type RtInstance = v.InferOutput<typeof RtInstanceSchema>;
+
+/** One Kanboard instance, reached through its JSON-RPC API. */
+export const KanboardInstanceSchema = v.strictObject({
+  /** `https://host/jsonrpc.php`. */
+  url: HttpUrl,
+  /** `jsonrpc` for the application API token (Settings → API), or a user name with a personal token. */
+  user: v.optional(v.pipe(v.string(), v.minLength(1)), "jsonrpc"),
+  token: SecretRefSchema,
+  timeoutMs: v.optional(PositiveInt, 5000),
+});
+export type KanboardInstance = v.InferOutput<typeof KanboardInstanceSchema>;
+
+const RegexSource = v.pipe(
+  v.string(),
+  v.check((pattern) => {
+    try {
+      new RegExp(pattern, "i");
+      return true;
+    } catch {
+      return false;
+    }
+  }, "must be a valid regular expression"),
+);
+
+/** A condition every projected ticket must meet (all rules of the list must hold). */
+const RtFilterRule = v.pipe(
+  v.strictObject({
+    /** `Subject`, `Status`, `Owner`, `Priority`, `Requestor`, or a custom field as `CF.{Name}`. */
+    field: v.pipe(
+      v.string(),
+      v.regex(
+        /^(Subject|Status|Owner|Priority|Requestor|CF\.\{[^}]+\})$/,
+        "must be Subject, Status, Owner, Priority, Requestor or CF.{Name}",
+      ),
+    ),
+    in: v.optional(v.array(v.string())),
+    notIn: v.optional(v.array(v.string())),
+    /** A regular expression the value must match (case-insensitive)… */
+    matches: v.optional(RegexSource),
+    /** …or must not match. */
+    notMatches: v.optional(RegexSource),
+  }),
+  v.check(
+    (rule) => Boolean(rule.in || rule.notIn || rule.matches || rule.notMatches),
+    "needs `in`, `notIn`, `matches` or `notMatches`",
+  ),
+);
+export type RtFilterRule = v.InferOutput<typeof RtFilterRule>;
+
+/** RT's default lifecycle on Kanboard's default columns. */
+const DEFAULT_RT_COLUMNS = {
+  new: "Backlog",
+  open: "Work in progress",
+  stalled: "Work in progress",
+  resolved: "Done",
+  rejected: "Done",
+};
+
+export const RtKanbanSchema = v.strictObject({
+  /** Key of the RT instance under systems.rt. */
+  rt: v.string(),
+  board: v.strictObject({
+    /** Key of the Kanboard instance under systems.kanboard. */
+    kanboard: v.string(),
+    projectId: PositiveInt,
+    /** The swimlane cards are created in (by name); the project's first active swimlane when absent. */
+    swimlane: v.optional(v.pipe(v.string(), v.minLength(1))),
+  }),
+  /** The secret the Scrip sends (a header, HTTP Basic's password, or `?token=` with allowQueryToken). */
+  auth: SharedSecretAuthSchema,
+  /** RT queues whose tickets become cards. */
+  queues: v.pipe(v.array(v.pipe(v.string(), v.minLength(1))), v.minLength(1, "needs at least one queue")),
+  /** Queues whose tickets never reach the board: a ticket moved there loses its card (deleted, not archived). */
+  sensitiveQueues: v.optional(v.array(v.pipe(v.string(), v.minLength(1))), []),
+  /** Further conditions a ticket must meet to be shown (all of them). */
+  filters: v.optional(v.array(RtFilterRule), []),
+  /** RT status → column title. Statuses not listed go to `defaultColumn`. */
+  columns: v.optional(v.record(v.string(), v.pipe(v.string(), v.minLength(1))), DEFAULT_RT_COLUMNS),
+  /** The column of a status `columns` does not list; the board's first column when absent. */
+  defaultColumn: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /** The RT ticket custom field that holds the card id (the old setup's `FlowIO-id`). */
+  cardField: v.optional(v.pipe(v.string(), v.minLength(1)), "FlowIO-id"),
+  /** What happens to the card of a ticket that leaves the board: `delete` it, or `close` (archive) it. */
+  onRemove: v.optional(v.picklist(["delete", "close"]), "delete"),
+  /** RT user name → board user id; others are matched by user name on the board, or left unassigned. */
+  owners: v.optional(v.record(v.string(), NonNegativeInt), {}),
+  matchOwnersByUsername: v.optional(v.boolean(), true),
+  /** RT priority bands → board priority: the last band whose `from` the RT priority reaches. */
+  priorities: v.optional(
+    v.pipe(v.array(v.strictObject({ from: NonNegativeInt, priority: NonNegativeInt })), v.minLength(1)),
+    [
+      { from: 0, priority: 0 },
+      { from: 25, priority: 1 },
+      { from: 50, priority: 2 },
+      { from: 75, priority: 3 },
+    ],
+  ),
+  /** The card title; `{id}`, `{subject}` and `{queue}` are replaced. */
+  title: v.optional(v.pipe(v.string(), v.minLength(1)), "#{id} {subject}"),
+  poller: v.optional(
+    v.strictObject({
+      overlapSeconds: v.optional(NonNegativeInt, 120),
+      initialLookbackHours: v.optional(NonNegativeInt, 24),
+    }),
+    {},
+  ),
+  reconciler: v.optional(
+    v.strictObject({
+      /** Inactive tickets changed within this many days are checked too (resolved just now, say). */
+      lookbackDays: v.optional(PositiveInt, 7),
+    }),
+    {},
+  ),
+});
+export type RtKanbanConfig = v.InferOutput<typeof RtKanbanSchema>;
+
 export const ConfigSchema = v.strictObject({
   $schema: v.optional(v.string()),
   http: v.optional(
@@ -264,6 +393,8 @@ export const ConfigSchema = v.strictObject({
       otrs: v.optional(v.record(InstanceName, OtrsInstanceSchema), {}),
       redmine: v.optional(v.record(InstanceName, RedmineInstanceSchema), {}),
       itop: v.optional(v.record(InstanceName, ItopInstanceSchema), {}),
+      rt: v.optional(v.record(InstanceName, RtInstanceSchema), {}),
+      kanboard: v.optional(v.record(InstanceName, KanboardInstanceSchema), {}),
     }),
     {},
   ),
@@ -272,6 +403,7 @@ export const ConfigSchema = v.strictObject({
       glpiForms: v.optional(GlpiFormsSchema),
       otrsRedmine: v.optional(OtrsRedmineSchema),
       itopPair: v.optional(ItopPairSchema),
+      rtKanban: v.optional(RtKanbanSchema),
     }),
     {},
   ),

@@ -50,6 +50,24 @@ export function parseConfig(raw: unknown, source = "config"): Readonly<Config> {
   if (pair && pair.external === pair.internal) {
     problems.push({ path: "integrations.itopPair.internal", message: "must differ from `external`" });
   }
+  const board = config.integrations.rtKanban;
+  if (board && !config.systems.rt[board.rt]) {
+    problems.push({ path: "integrations.rtKanban.rt", message: "names no instance under systems.rt" });
+  }
+  if (board && !config.systems.kanboard[board.board.kanboard]) {
+    problems.push({
+      path: "integrations.rtKanban.board.kanboard",
+      message: "names no instance under systems.kanboard",
+    });
+  }
+  for (const queue of board?.queues ?? []) {
+    if (board?.sensitiveQueues.includes(queue)) {
+      problems.push({
+        path: "integrations.rtKanban.sensitiveQueues",
+        message: `lists ${queue}, which integrations.rtKanban.queues exposes`,
+      });
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems, source);
   return deepFreeze(config);
 }

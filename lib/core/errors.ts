@@ -44,7 +44,7 @@ export class AuthenticationError extends BridgeError {
 
 /** 404: what the request refers to does not exist (an entity for a CNPJ, a job id). */
 export class NotFoundError extends BridgeError {
-  override readonly name = "NotFoundError";
+  override readonly name: string = "NotFoundError";
   readonly status = 404;
   readonly code = "not_found";
 }

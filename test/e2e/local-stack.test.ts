@@ -20,6 +20,9 @@ let sqsPort = 0;
 let dynamoPort = 0;
 let externalItop = "";
 let internalItop = "";
+let rtUrl = "";
+let configFile = "";
+let kanboardUrl = "";
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -44,8 +47,14 @@ beforeAll(async () => {
   internalItop = `http://127.0.0.1:${await freePort()}/webservices/rest.php`;
   config.systems.itop.customer.url = externalItop;
   config.systems.itop.elitery.url = internalItop;
+  rtUrl = `http://127.0.0.1:${await freePort()}/REST/2.0`;
+  kanboardUrl = `http://127.0.0.1:${await freePort()}/jsonrpc.php`;
+  config.systems.rt.main.url = rtUrl;
+  config.systems.rt.main.webUrl = rtUrl.replace("/REST/2.0", "");
+  config.systems.kanboard.main.url = kanboardUrl;
   const configPath = join(mkdtempSync(join(tmpdir(), "deskbridge-e2e-")), "config.json");
   writeFileSync(configPath, JSON.stringify(config));
+  configFile = configPath;
   const env: Record<string, string | undefined> = {
     ...process.env,
     DESKBRIDGE_CONFIG: configPath,
@@ -186,6 +195,57 @@ describe("npm start", () => {
       status = ticket.objects?.["UserRequest::1"]?.fields.status;
     }
     expect(status).toBe("assigned");
+  });
+
+  it("projects the sandbox's RT ticket with the printed curl, follows RT, and backfills the rest twice", async () => {
+    expect(JSON.parse(await sh(printedCurl("POST /rt/ticket-events")))).toEqual({});
+    const rpc = async (method: string, params: Record<string, unknown>) => {
+      const response = await fetch(kanboardUrl, {
+        method: "POST",
+        headers: {
+          authorization: `Basic ${Buffer.from("jsonrpc:sandbox-kanboard-token").toString("base64")}`,
+        },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+      });
+      return ((await response.json()) as { result: unknown }).result;
+    };
+    const card = (await rpc("getTaskByReference", { project_id: 1, reference: "RT#1" })) as {
+      id: string;
+      column_id: string;
+    };
+    expect(card.column_id).toBe("1");
+    // The README's walk-through: alice resolves ticket 1; the sandbox delivers the Scrip call.
+    const put = await fetch(`${rtUrl}/ticket/1`, {
+      method: "PUT",
+      headers: { authorization: "token sandbox-alice-token", "content-type": "application/json" },
+      body: JSON.stringify({ Status: "resolved" }),
+    });
+    expect(put.status).toBe(200);
+    let column = "1";
+    for (let i = 0; i < 40 && column !== "4"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      column = ((await rpc("getTask", { task_id: Number(card.id) })) as { column_id: string }).column_id;
+    }
+    expect(column).toBe("4");
+    const backfill = () =>
+      run(process.execPath, ["node_modules/tsx/dist/cli.mjs", "infra/tools/backfill.ts", "rt-kanban"], {
+        env: {
+          ...process.env,
+          DESKBRIDGE_CONFIG: configFile,
+          SQS_PORT: String(sqsPort),
+          DYNAMODB_PORT: String(dynamoPort),
+          JOBS_QUEUE_URL: "",
+          AWS_ENDPOINT_URL_SQS: "",
+          AWS_ENDPOINT_URL_DYNAMODB: "",
+        },
+        timeout: 60_000,
+      });
+    expect((await backfill()).stdout).toContain(
+      "2 ticket(s): 2 card(s) created, 0 updated, 0 removed, 0 unchanged, 0 failed.",
+    );
+    expect((await backfill()).stdout).toContain(
+      "2 ticket(s): 0 card(s) created, 0 updated, 0 removed, 2 unchanged, 0 failed.",
+    );
   });
 
   it("answers 400 naming the fields over HTTP, through serverless-offline", async () => {

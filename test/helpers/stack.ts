@@ -17,8 +17,11 @@ import { SQS_OPTIONS } from "../../lib/core/aws.ts";
 import { demoEntities, type GlpiFake, startGlpiFake } from "../fakes/glpi.ts";
 import { type ItopFake, startItopFake } from "../fakes/itop.ts";
 import { ITOP_SEEDS } from "../fakes/itop-seeds.ts";
+import { type KanboardFake, startKanboardFake } from "../fakes/kanboard.ts";
 import { type OtrsFake, startOtrsFake } from "../fakes/otrs.ts";
 import { type RedmineFake, startRedmineFake } from "../fakes/redmine.ts";
+import { type RtFake, startRtFake } from "../fakes/rt.ts";
+import { KANBOARD_SEEDS, RT_SEEDS } from "../fakes/rt-kanban-seeds.ts";
 import { lambdaContext } from "./events.ts";
 
 export const SECRETS = {
@@ -31,6 +34,9 @@ export const SECRETS = {
   ITOP_WEBHOOK_TOKEN: "test-itop-webhook-token",
   ITOP_EXTERNAL_PASSWORD: "test-itop-external-password",
   ITOP_INTERNAL_TOKEN: "test-itop-internal-token",
+  RT_WEBHOOK_TOKEN: "test-rt-webhook-token",
+  RT_TOKEN: "test-rt-token",
+  KANBOARD_TOKEN: "test-kanboard-token",
 } as const;
 /** A developer's API key on the Redmine fake (a person, not the bridge). */
 export const DEVELOPER_KEY = "test-jane-key";
@@ -42,6 +48,8 @@ export interface Stack {
   redmine: RedmineFake;
   /** The customer's iTop ("customer", webhooks of the external preset) and the provider's ("elitery"). */
   itop: { external: ItopFake; internal: ItopFake };
+  rt: RtFake;
+  kanboard: KanboardFake;
   resources: LocalResources;
   sqs: SQSClient;
   dynamo: DynamoDBClient;
@@ -62,6 +70,8 @@ export interface StackOptions {
   itopPair?: Record<string, unknown>;
   /** The internal iTop also has a "ticket updated" webhook (for a form that flows both ways). */
   internalTicketUpdateWebhook?: boolean;
+  /** Overrides merged into integrations.rtKanban. */
+  rtKanban?: Record<string, unknown>;
 }
 
 /**
@@ -117,6 +127,16 @@ export async function setupStack(options: StackOptions = {}): Promise<Stack> {
       },
     }),
   };
+  const rt = await startRtFake({
+    users: [{ name: "deskbridge", token: SECRETS.RT_TOKEN }, ...RT_SEEDS.people],
+    queues: RT_SEEDS.queues,
+    customFields: RT_SEEDS.customFields,
+  });
+  const kanboard = await startKanboardFake({
+    apiToken: SECRETS.KANBOARD_TOKEN,
+    users: KANBOARD_SEEDS.users,
+    projects: KANBOARD_SEEDS.projects,
+  });
   const sqs = new SQSClient(SQS_OPTIONS);
   const dynamo = new DynamoDBClient({});
   const suffix = randomUUID().slice(0, 8);
@@ -132,6 +152,8 @@ export async function setupStack(options: StackOptions = {}): Promise<Stack> {
       redmine: redmine.url,
       itopExternal: itop.external.url,
       itopInternal: itop.internal.url,
+      rt: rt.url,
+      kanboard: kanboard.url,
     },
     options,
   );
@@ -169,6 +191,8 @@ export async function setupStack(options: StackOptions = {}): Promise<Stack> {
     otrs,
     redmine,
     itop,
+    rt,
+    kanboard,
     resources,
     sqs,
     dynamo,
@@ -212,6 +236,8 @@ export async function setupStack(options: StackOptions = {}): Promise<Stack> {
         redmine.close(),
         itop.external.close(),
         itop.internal.close(),
+        rt.close(),
+        kanboard.close(),
       ]);
     },
   };
@@ -223,6 +249,8 @@ interface FakeUrls {
   redmine: string;
   itopExternal: string;
   itopInternal: string;
+  rt: string;
+  kanboard: string;
 }
 
 function testConfig(urls: FakeUrls, options: StackOptions) {
@@ -262,6 +290,16 @@ function testConfig(urls: FakeUrls, options: StackOptions) {
           timeoutMs: 1000,
         },
       },
+      rt: {
+        main: {
+          url: urls.rt,
+          token: { secret: "RT_TOKEN" },
+          user: "deskbridge",
+          webUrl: urls.rt.replace(/\/REST\/2\.0$/, ""),
+          timeoutMs: 1000,
+        },
+      },
+      kanboard: { main: { url: urls.kanboard, token: { secret: "KANBOARD_TOKEN" }, timeoutMs: 1000 } },
     },
     integrations: {
       glpiForms: {
@@ -312,6 +350,22 @@ function testConfig(urls: FakeUrls, options: StackOptions) {
           },
         },
         ...options.itopPair,
+      },
+      rtKanban: {
+        rt: "main",
+        board: { kanboard: "main", projectId: 1 },
+        auth: { header: "X-Deskbridge-Token", secret: "RT_WEBHOOK_TOKEN", allowQueryToken: true },
+        queues: ["General", "Helpdesk", "Legacy"],
+        sensitiveQueues: ["HR"],
+        filters: [{ field: "Subject", notMatches: "^\\[spam\\]" }],
+        columns: {
+          new: "Backlog",
+          open: "Work in progress",
+          stalled: "Waiting",
+          resolved: "Done",
+          rejected: "Done",
+        },
+        ...options.rtKanban,
       },
     },
   };

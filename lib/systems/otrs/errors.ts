@@ -7,6 +7,7 @@ import {
   UpstreamPermanentError,
   UpstreamRetryableError,
 } from "../../core/errors.ts";
+import { vendorMessage } from "../http-error.ts";
 
 /** OTRS error kinds (`<Operation>.<Kind>`) that mean the ticket is not there or not ours to see. */
 const NOT_FOUND_KINDS = new Set(["AccessDenied", "NotValidTicketID", "NotTicketData"]);
@@ -36,13 +37,7 @@ export async function translateOtrsHttpError(error: unknown, instance: string): 
   const system = `otrs:${instance}`;
   if (error instanceof HTTPError) {
     const status = error.response.status;
-    const text = (
-      await error.response
-        .clone()
-        .text()
-        .catch(() => "")
-    ).slice(0, 300);
-    const upstream = { system, status, vendorMessage: text };
+    const upstream = { system, status, vendorMessage: await vendorMessage(error) };
     if (status === 429 || status >= 500)
       return new UpstreamRetryableError(upstream, `OTRS answered ${status}`, { cause: error });
     if (status === 401 || status === 403)

@@ -8,6 +8,7 @@ import {
   UpstreamPermanentError,
   UpstreamRetryableError,
 } from "../../core/errors.ts";
+import { vendorMessage } from "../http-error.ts";
 import { ErrorsSchema } from "./schemas.ts";
 
 /**
@@ -19,17 +20,10 @@ export async function translateRedmineError(error: unknown, instance: string): P
   const system = `redmine:${instance}`;
   if (error instanceof HTTPError) {
     const status = error.response.status;
-    const text = await error.response
-      .clone()
-      .text()
-      .catch(() => "");
-    let message = "";
-    try {
-      const parsed = v.safeParse(ErrorsSchema, JSON.parse(text));
-      if (parsed.success) message = parsed.output.errors.join("; ");
-    } catch {
-      message = text.slice(0, 200);
-    }
+    const message = await vendorMessage(error, (body) => {
+      const parsed = v.safeParse(ErrorsSchema, body);
+      return parsed.success ? parsed.output.errors.join("; ") : undefined;
+    });
     const upstream = { system, status, vendorMessage: message };
     if (status === 401 || status === 403)
       return new UpstreamAuthError(upstream, "Redmine refused the bridge's API key", { cause: error });

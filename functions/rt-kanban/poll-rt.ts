@@ -1,0 +1,10 @@
+import { logger } from "../../lib/core/logger.ts";
+import { jobRuntime } from "../../lib/jobs/runtime.ts";
+import { pollRt } from "../../lib/sync/rt-kanban/poller.ts";
+
+/** Scheduled: queues a job for every RT ticket changed since the last poll (what Scrip calls missed). */
+export const handler = async () => {
+  if (!jobRuntime().config.integrations.rtKanban)
+    return { queued: 0, cursor: undefined, reason: "integration not configured" };
+  return pollRt(logger);
+};

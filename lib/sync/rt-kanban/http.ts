@@ -1,0 +1,17 @@
+import { checkSharedSecret } from "../../core/auth.ts";
+import type { HttpRequest } from "../../core/http.ts";
+import type { ScripEvent } from "../../systems/rt/schemas.ts";
+import { rtKanbanSettings } from "./deps.ts";
+
+/** Checks the secret the RT Scrip sends (a header, HTTP Basic's password, or `?token=` where allowed). */
+export function authenticateRt(request: HttpRequest): Promise<void> {
+  return checkSharedSecret(request, rtKanbanSettings().auth);
+}
+
+/**
+ * Whether a transaction is the bridge writing the card id back: RT's Scrips fire for it like for any
+ * change, and re-reading the ticket would find nothing to do.
+ */
+export function isBridgeEcho(event: Pick<ScripEvent, "type" | "creator">, bridgeUser: string): boolean {
+  return event.type === "CustomField" && event.creator === bridgeUser;
+}
