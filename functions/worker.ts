@@ -6,13 +6,15 @@ import { createTicketJob } from "../lib/sync/glpi-forms/create-ticket-job.ts";
 import { itopSyncJob } from "../lib/sync/itop-pair/sync-job.ts";
 import { issueJob } from "../lib/sync/otrs-redmine/issue-job.ts";
 import { ticketJob } from "../lib/sync/otrs-redmine/ticket-job.ts";
+import { livechatJob } from "../lib/sync/rocketchat-otrs/livechat-job.ts";
+import { notifyJob } from "../lib/sync/rocketchat-otrs/notify-job.ts";
 import { rtTicketJob } from "../lib/sync/rt-kanban/ticket-job.ts";
 
 const runtime = jobRuntime();
 
 /** The jobs-queue consumer: runs every kind of sync job, with retries, backoff and dead letters. */
 export const handler = createWorker({
-  handlers: [createTicketJob, ticketJob, issueJob, itopSyncJob, rtTicketJob],
+  handlers: [createTicketJob, ticketJob, issueJob, itopSyncJob, rtTicketJob, livechatJob, notifyJob],
   queue: runtime.queue,
   records: runtime.records,
   sqs: sqs(),

@@ -1,8 +1,9 @@
+import { mkdirSync, writeFileSync } from "node:fs";
 import * as v from "valibot";
 import type { Config } from "../../lib/core/config-schema.ts";
 import type { GlpiFake } from "../../test/fakes/glpi.ts";
 import { listHttpRoutes } from "./routes.ts";
-import type { SandboxFakes } from "./sandbox.ts";
+import { SANDBOX_LIVECHAT, type SandboxFakes } from "./sandbox.ts";
 
 /** The demo form submission printed in the curl examples (a CNPJ of a sandbox demo entity). */
 export const DEMO_SUBMISSION = {
@@ -53,10 +54,12 @@ export async function printRoutes({ base, config, sandboxSecrets, fakes }: Print
 
   const itop = itopExamples(base, config, sandboxSecrets, fakes);
   const rt = rtExamples(base, config, sandboxSecrets);
+  const chat = chatExamples(base, config, sandboxSecrets, fakes);
 
   const examples: Record<string, string> = {
     ...itop,
     ...rt,
+    ...chat,
     "POST /glpi/tickets": `curl -s -X POST ${base}/glpi/tickets -H 'Content-Type: application/json' -H '${tokenHeader}: ${token}' -d ${body}`,
     "POST /criar-chamado": forms?.auth.allowQueryToken
       ? `curl -s -X POST '${base}/criar-chamado?token=${token}' -H 'Content-Type: application/json' -d ${body}`
@@ -178,6 +181,54 @@ function rtExamples(
   return {
     "POST /rt/ticket-events": `curl -s -X POST ${base}/rt/ticket-events -H 'Content-Type: application/json' -H '${settings.auth.header}: ${token}' -d ${shellQuote(payload)}`,
   };
+}
+
+/**
+ * The Rocket.Chat ↔ OTRS examples. The sandbox's visitor has just closed a chat with the Suporte
+ * department (no ticket named: a new ticket); OTRS has just created its demo ticket 2. Both payloads
+ * are long, so they are written to `.local/` and the curls send the files.
+ */
+function chatExamples(
+  base: string,
+  config: Readonly<Config>,
+  sandboxSecrets: Record<string, string>,
+  fakes: SandboxFakes,
+): Record<string, string> {
+  const settings = config.integrations.rocketchatOtrs;
+  if (!settings) return {};
+  const examples: Record<string, string> = {};
+  mkdirSync(".local", { recursive: true });
+  const rocketchat = fakes.rocketchat;
+  if (settings.livechat && rocketchat) {
+    const room = rocketchat.openRoom({
+      visitor: { name: "Joana Cliente", email: "joana@cliente.example", phone: "+55 11 91234-5678" },
+      departmentId: SANDBOX_LIVECHAT.department._id,
+      agentUsername: SANDBOX_LIVECHAT.agent.username,
+      topic: "Segunda via de boleto",
+    });
+    rocketchat.navigates(room._id, { title: "Boletos", href: "https://loja.example/boletos" });
+    rocketchat.visitorSays(room._id, "Olá, preciso da segunda via do boleto de novembro");
+    rocketchat.agentSays(room._id, "Claro! Vou abrir um chamado para o financeiro enviar por e-mail.");
+    rocketchat.close(room._id, { closer: "user", comment: "Chamado aberto" });
+    const close = rocketchat.takeWebhooks().find((payload) => payload.type === "LivechatSession");
+    writeFileSync(".local/demo-livechat-close.json", `${JSON.stringify(close, null, 2)}\n`);
+    const token = sandboxSecrets[settings.livechat.secret] ?? `$${settings.livechat.secret}`;
+    examples["POST /rocketchat/livechat"] =
+      `curl -s -X POST ${base}/rocketchat/livechat -H 'Content-Type: application/json' -H 'X-RocketChat-Livechat-Token: ${token}' -d @.local/demo-livechat-close.json`;
+  }
+  const otrs = fakes.otrs[settings.otrs];
+  const notify = settings.notifications;
+  const demo = otrs?.tickets.find((ticket) => ticket.Queue === "Suporte") ?? otrs?.tickets[0];
+  if (notify && otrs && demo) {
+    writeFileSync(
+      ".local/demo-otrs-ticket-create.json",
+      `${JSON.stringify(otrs.eventPayload(demo.TicketID, "TicketCreate", "Ticket::Generic"), null, 2)}\n`,
+    );
+    const token = sandboxSecrets[notify.auth.secret] ?? `$${notify.auth.secret}`;
+    examples["POST /otrs/notifications"] =
+      `curl -s -X POST ${base}/otrs/notifications -H 'Content-Type: application/json' -H '${notify.auth.header}: ${token}' -d @.local/demo-otrs-ticket-create.json`;
+  }
+  return examples;
 }
 
 /** JSON in single quotes for a POSIX shell. */

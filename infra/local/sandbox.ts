@@ -7,6 +7,7 @@ import { ITOP_SEEDS } from "../../test/fakes/itop-seeds.ts";
 import { type KanboardFake, startKanboardFake } from "../../test/fakes/kanboard.ts";
 import { demoTickets, type OtrsFake, startOtrsFake } from "../../test/fakes/otrs.ts";
 import { type RedmineFake, startRedmineFake } from "../../test/fakes/redmine.ts";
+import { type RocketChatFake, startRocketChatFake } from "../../test/fakes/rocketchat.ts";
 import { type RtFake, startRtFake } from "../../test/fakes/rt.ts";
 import { KANBOARD_SEEDS, RT_SEEDS } from "../../test/fakes/rt-kanban-seeds.ts";
 
@@ -26,7 +27,15 @@ export interface SandboxFakes {
   itop: Record<string, ItopFake>;
   rt: Record<string, RtFake>;
   kanboard: Record<string, KanboardFake>;
+  /** The sandbox Rocket.Chat (Incoming WebHooks, and the Livechat simulator), when one was started. */
+  rocketchat?: RocketChatFake;
 }
+
+/** The sandbox Rocket.Chat's Livechat department, its agent, and the department's OTRS queue. */
+export const SANDBOX_LIVECHAT = {
+  department: { _id: "SupportDept000001", name: "Suporte" },
+  agent: { _id: "AgentAna000000001", username: "ana", name: "Ana Atendente" },
+} as const;
 
 /** A person on the sandbox RT with her own token, for driving RT as an agent would. */
 export const SANDBOX_RT_AGENT = { name: "alice", token: "sandbox-alice-token" } as const;
@@ -94,6 +103,13 @@ export async function startSandboxFakes(
       password: requireEnv(instance.password.secret),
       port: Number(url.port),
       webservice,
+      // The ticket fields the integrations write (the Redmine issue id, the chat's room).
+      dynamicFields: [
+        config.integrations.otrsRedmine?.otrsDynamicField ?? "RedmineID",
+        ...(config.integrations.rocketchatOtrs?.livechat?.roomDynamicField
+          ? [config.integrations.rocketchatOtrs.livechat.roomDynamicField]
+          : []),
+      ],
     });
     for (const ticket of demoTickets) fake.addTicket(ticket);
     fakes.otrs[name] = fake;
@@ -155,6 +171,8 @@ export async function startSandboxFakes(
     stops.push(() => fake.close());
     console.log(`Kanboard "${name}" sandbox ${fake.url} (project 1 "Helpdesk"; API user jsonrpc)`);
   }
+  const chat = config.integrations.rocketchatOtrs;
+  if (chat) fakes.rocketchat = await startSandboxRocketChat(chat, stops);
   const pair = config.integrations.itopPair;
   for (const [name, instance] of Object.entries(config.systems.itop)) {
     const url = await sandboxUrl(instance.url, `iTop "${name}"`);
@@ -185,6 +203,50 @@ export async function startSandboxFakes(
     console.log(`iTop "${name}" sandbox   ${fake.url} (${role}; agent ${agent.login} / ${agent.password})`);
   }
   return fakes;
+}
+
+/**
+ * The sandbox Rocket.Chat: it serves the Incoming WebHooks whose URLs (secrets, from config/sandbox.env)
+ * point at an idle loopback port, logs what is posted to them, and simulates the Livechat.
+ */
+async function startSandboxRocketChat(
+  chat: NonNullable<Config["integrations"]["rocketchatOtrs"]>,
+  stops: (() => unknown)[],
+): Promise<RocketChatFake | undefined> {
+  const hooks = Object.entries(chat.notifications?.hooks ?? {}).flatMap(([name, ref]) => {
+    const match = /^http:\/\/(?:127\.0\.0\.1|localhost):(\d+)\/hooks\/([^/]+)\/([^/]+)$/.exec(
+      process.env[ref.secret] ?? "",
+    );
+    return match?.[1] && match[2] && match[3]
+      ? [{ name, port: Number(match[1]), id: match[2], token: match[3] }]
+      : [];
+  });
+  const port = hooks[0]?.port;
+  if (port === undefined || (await portInUse(port))) return undefined;
+  const fake = await startRocketChatFake({
+    port,
+    integrations: hooks
+      .filter((hook) => hook.port === port)
+      .map((hook) => ({ id: hook.id, token: hook.token, channel: `#${hook.name}` })),
+    livechat: {
+      ...(chat.livechat ? { secretToken: requireEnv(chat.livechat.secret) } : {}),
+      on: { close: true, offline: true, navigation: true },
+    },
+    departments: [SANDBOX_LIVECHAT.department],
+    agents: [SANDBOX_LIVECHAT.agent],
+  });
+  stops.push(() => fake.close());
+  let shown = 0;
+  const timer = setInterval(() => {
+    for (const message of fake.messages.slice(shown))
+      console.log(`Rocket.Chat ${message.channel} ← ${message.text.replace(/\n/g, " ⏎ ")}`);
+    shown = fake.messages.length;
+  }, 300);
+  stops.push(() => clearInterval(timer));
+  console.log(
+    `Rocket.Chat sandbox    ${fake.url} (Incoming WebHooks: ${hooks.map((hook) => `#${hook.name}`).join(", ")}; posted messages are logged here)`,
+  );
+  return fake;
 }
 
 /** A call a sandbox system would make to the bridge: its path and JSON body. */

@@ -68,6 +68,23 @@ export function parseConfig(raw: unknown, source = "config"): Readonly<Config> {
       });
     }
   }
+  const chat = config.integrations.rocketchatOtrs;
+  if (chat && !config.systems.otrs[chat.otrs]) {
+    problems.push({
+      path: "integrations.rocketchatOtrs.otrs",
+      message: "names no instance under systems.otrs",
+    });
+  }
+  for (const [i, rule] of (chat?.notifications?.rules ?? []).entries()) {
+    for (const hook of rule.hooks) {
+      if (!chat?.notifications?.hooks[hook]) {
+        problems.push({
+          path: `integrations.rocketchatOtrs.notifications.rules.${i}.hooks`,
+          message: `names ${hook}, which is not under notifications.hooks`,
+        });
+      }
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems, source);
   return deepFreeze(config);
 }

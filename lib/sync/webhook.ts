@@ -22,14 +22,46 @@ export function readEvent<const S extends v.GenericSchema>(
   }
 }
 
+/** How a sender wants each outcome answered; the default suits OTRS and most webhook senders. */
+export interface EventAnswers {
+  done(result: Record<string, unknown>): HttpResponse;
+  queued(jobId: string): HttpResponse;
+  failed(jobId: string, error: ErrorSummary): HttpResponse;
+}
+
+/** What a sender is told of a job the target refused for good (never a secret; the vendor's words). */
+export interface ErrorSummary {
+  code: string;
+  message: string;
+  upstream?: {
+    system: string;
+    status?: number | undefined;
+    code?: string | undefined;
+    message?: string | undefined;
+  };
+}
+
 /**
- * Runs a sync job for a webhook inline and answers its sender: 200 `{}` when done (OTRS needs a
- * non-empty body, and must never get `OTRS_*` keys back: Ticket::Generic would run them as commands),
- * 202 `{"job_id"}` when the job was queued. A permanent failure (the target refused for good) is kept
- * in the dead-letter queue with its reason and answered 202 `{"job_id", "status": "failed", "error"}`: the
- * sender could not fix it, an operator can, then replay it.
+ * 200 `{}` when done (OTRS needs a non-empty body, and must never get `OTRS_*` keys back:
+ * Ticket::Generic would run them as commands), 202 `{"job_id"}` when queued, and 202 `{"job_id",
+ * "status": "failed", "error"}` for a permanent failure: the sender could not fix it, an operator can,
+ * then replay it from the dead-letter queue.
  */
-export async function runEventJob(job: JobMessage, handler: JobHandler): Promise<HttpResponse> {
+const DEFAULT_ANSWERS: EventAnswers = {
+  done: () => json(200, {}),
+  queued: (jobId) => json(202, { job_id: jobId }),
+  failed: (jobId, error) => json(202, { job_id: jobId, status: "failed", error }),
+};
+
+/**
+ * Runs a sync job for a webhook inline and answers its sender in its own terms (`answers`). A
+ * permanent failure is kept in the dead-letter queue with its reason before it is answered.
+ */
+export async function runEventJob(
+  job: JobMessage,
+  handler: JobHandler,
+  answers: EventAnswers = DEFAULT_ANSWERS,
+): Promise<HttpResponse> {
   const runtime = jobRuntime();
   const outcome = await runInline(job, handler, {
     queue: runtime.queue,
@@ -38,25 +70,21 @@ export async function runEventJob(job: JobMessage, handler: JobHandler): Promise
     budgetMs: runtime.config.jobs.inlineBudgetMs,
     onPermanent: "dead-letter",
   });
-  if (outcome.kind === "done") return json(200, {});
-  if (outcome.kind === "queued") return json(202, { job_id: outcome.jobId });
+  if (outcome.kind === "done") return answers.done(outcome.result);
+  if (outcome.kind === "queued") return answers.queued(outcome.jobId);
   const { error } = outcome;
-  return json(202, {
-    job_id: outcome.jobId,
-    status: "failed",
-    error: {
-      code: error.code,
-      message: error.message,
-      ...(error instanceof UpstreamError
-        ? {
-            upstream: {
-              system: error.upstream.system,
-              status: error.upstream.status,
-              code: error.upstream.vendorCode,
-              message: error.upstream.vendorMessage,
-            },
-          }
-        : {}),
-    },
+  return answers.failed(outcome.jobId, {
+    code: error.code,
+    message: error.message,
+    ...(error instanceof UpstreamError
+      ? {
+          upstream: {
+            system: error.upstream.system,
+            status: error.upstream.status,
+            code: error.upstream.vendorCode,
+            message: error.upstream.vendorMessage,
+          },
+        }
+      : {}),
   });
 }

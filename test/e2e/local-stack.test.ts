@@ -63,6 +63,8 @@ beforeAll(async () => {
     DYNAMODB_PORT: String(dynamoPort),
     SQS_PORT: String(sqsPort),
     LOG_LEVEL: "WARN",
+    // The sandbox Rocket.Chat listens where its Incoming WebHook URL (a secret) points.
+    ROCKETCHAT_HOOK_SERVICEDESK: `http://127.0.0.1:${await freePort()}/hooks/ServiceDeskHook01/sandbox-servicedesk-token`,
   };
   for (const name of [
     "FORMS_TOKEN",
@@ -246,6 +248,20 @@ describe("npm start", () => {
     expect((await backfill()).stdout).toContain(
       "2 ticket(s): 0 card(s) created, 0 updated, 0 removed, 2 unchanged, 0 failed.",
     );
+  });
+
+  it("puts the sandbox's closed chat on record and posts an OTRS event to #servicedesk, as printed", async () => {
+    const answer = JSON.parse(await sh(printedCurl("POST /rocketchat/livechat"))) as {
+      ticketNumbers: string[];
+    };
+    expect(answer.ticketNumbers).toHaveLength(1);
+    expect(JSON.parse(await sh(printedCurl("POST /rocketchat/livechat")))).toMatchObject({
+      ticketNumbers: answer.ticketNumbers,
+    });
+    expect(JSON.parse(await sh(printedCurl("POST /otrs/notifications")))).toEqual({});
+    for (let i = 0; i < 20 && !output.includes("Rocket.Chat #servicedesk ←"); i++)
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(output).toMatch(/Rocket\.Chat #servicedesk ← \*TicketCreate\* \[Ticket#\d+\]/);
   });
 
   it("answers 400 naming the fields over HTTP, through serverless-offline", async () => {

@@ -67,6 +67,11 @@ export interface OtrsTicketSeed {
   Queue: string;
   State: string;
   CustomerUserID?: string;
+  /** The customer's company (default: the customer user id). */
+  CustomerID?: string;
+  /** The customer's real name, shown in the From of their articles (default: the login). */
+  CustomerName?: string;
+  Priority?: string;
   Articles?: { Subject: string; Body: string }[];
   DynamicFields?: Record<string, string>;
 }
@@ -85,6 +90,16 @@ export interface OtrsFake {
     state: string,
     agent?: string,
   ): { TicketID: string; OldTicketData: Record<string, unknown> };
+  /**
+   * What OTRS POSTs for a ticket event (§1.10): `Ticket::Generic` (Znuny: the event and the whole
+   * ticket, dynamic fields as flat `DynamicField_<Name>` keys, its articles), `Test::TestSimple` (the
+   * raw event data: just the TicketID), or Znuny's "Web service" notification transport.
+   */
+  eventPayload(
+    ticketId: string,
+    event: string,
+    kind: "Ticket::Generic" | "Test::TestSimple" | "Notification",
+  ): Record<string, unknown>;
   expireSessions(): void; // invalidate every SessionID (SessionMaxTime passed)
   /** The next `times` matching requests get the fault (a string body is sent verbatim as text/html). */
   failNext(times: number, fault: OtrsFault, match?: { operation?: string }): void;
@@ -116,6 +131,7 @@ export const demoTickets: OtrsTicketSeed[] = [
     Queue: "Desenvolvimento",
     State: "Em Atendimento",
     CustomerUserID: "maria.souza",
+    CustomerName: "Maria Souza",
     Articles: [
       {
         Subject: "Erro ao emitir nota fiscal",
@@ -128,6 +144,7 @@ export const demoTickets: OtrsTicketSeed[] = [
     Queue: "Suporte",
     State: "Aberto",
     CustomerUserID: "joao.lima",
+    CustomerName: "João Lima",
     Articles: [
       { Subject: "Impressora parada", Body: "A impressora do caixa não imprime os boletos desde ontem." },
     ],
@@ -137,6 +154,7 @@ export const demoTickets: OtrsTicketSeed[] = [
     Queue: "Raw",
     State: "Novo",
     CustomerUserID: "ana.costa",
+    CustomerName: "Ana Costa",
     Articles: [{ Subject: "Acesso ao portal", Body: "Esqueci minha senha do portal do cliente." }],
   },
 ];
@@ -750,10 +768,10 @@ export async function startOtrsFake(options: OtrsFakeOptions): Promise<OtrsFake>
         Title: seed.Title,
         Queue: seed.Queue,
         State: seed.State,
-        Priority: "3 normal",
+        Priority: seed.Priority ?? "3 normal",
         Owner: "root@localhost",
         CustomerUserID: customer,
-        CustomerID: customer,
+        CustomerID: seed.CustomerID ?? customer,
         ChangedBy: "customer",
         DynamicFields: { ...seed.DynamicFields },
       });
@@ -762,7 +780,7 @@ export async function startOtrsFake(options: OtrsFakeOptions): Promise<OtrsFake>
           ArticleID: String(nextArticleId++),
           Subject: article.Subject,
           Body: article.Body,
-          From: `${customer} <${customer}@example.com>`,
+          From: `${seed.CustomerName ? `"${seed.CustomerName}"` : customer} <${customer}@example.com>`,
           SenderType: "customer",
           CommunicationChannel: "Phone",
           IsVisibleForCustomer: 1,
@@ -783,6 +801,30 @@ export async function startOtrsFake(options: OtrsFakeOptions): Promise<OtrsFake>
       ticket.Changed = otrsDate(new Date());
       ticket.ChangedBy = agent;
       return { TicketID: ticket.TicketID, OldTicketData: old };
+    },
+    eventPayload: (ticketId, event, kind) => {
+      const ticket = tickets.find((t) => t.TicketID === ticketId);
+      if (!ticket) throw new Error(`OTRS fake: no ticket ${ticketId}`);
+      if (kind === "Test::TestSimple") return { TicketID: ticket.TicketID };
+      if (kind === "Notification") {
+        // Kernel/System/Ticket/Event/NotificationEvent/Transport/Webservice.pm: one call per recipient.
+        const body = ticket.Articles[0]?.Body ?? "";
+        return {
+          TicketID: ticket.TicketID,
+          TicketNumber: ticket.TicketNumber,
+          NotificationSubject: `[Ticket#${ticket.TicketNumber}] ${ticket.Title}`,
+          NotificationBody: body,
+          NotificationPlainBody: body,
+          NotificationContentType: "text/plain",
+          Attachments: [],
+          Recipient: { UserLogin: "root@localhost", UserEmail: "root@localhost" },
+        };
+      }
+      // Kernel/GenericInterface/Invoker/Ticket/Generic.pm: flat DynamicField_<Name>, all articles.
+      const flat: Data = { ...flatTicket(ticket) };
+      for (const [name, value] of Object.entries(ticket.DynamicFields)) flat[`DynamicField_${name}`] = value;
+      flat.Articles = ticket.Articles.map((article) => articleView(ticket, article));
+      return { Event: { Event: event, TicketID: ticket.TicketID }, Ticket: flat };
     },
     expireSessions: () => sessions.clear(),
     failNext: (times, fault, match = {}) => plans.add(times, fault, match),

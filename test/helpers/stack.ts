@@ -20,6 +20,7 @@ import { ITOP_SEEDS } from "../fakes/itop-seeds.ts";
 import { type KanboardFake, startKanboardFake } from "../fakes/kanboard.ts";
 import { type OtrsFake, startOtrsFake } from "../fakes/otrs.ts";
 import { type RedmineFake, startRedmineFake } from "../fakes/redmine.ts";
+import { type RocketChatFake, startRocketChatFake } from "../fakes/rocketchat.ts";
 import { type RtFake, startRtFake } from "../fakes/rt.ts";
 import { KANBOARD_SEEDS, RT_SEEDS } from "../fakes/rt-kanban-seeds.ts";
 import { lambdaContext } from "./events.ts";
@@ -37,7 +38,11 @@ export const SECRETS = {
   RT_WEBHOOK_TOKEN: "test-rt-webhook-token",
   RT_TOKEN: "test-rt-token",
   KANBOARD_TOKEN: "test-kanboard-token",
+  ROCKETCHAT_LIVECHAT_TOKEN: "test-livechat-token",
+  OTRS_NOTIFY_TOKEN: "test-otrs-notify-token",
 } as const;
+/** The sandbox Rocket.Chat's department that maps to the OTRS queue "Suporte". */
+export const SUPPORT_DEPARTMENT = "SupportDept000001";
 /** A developer's API key on the Redmine fake (a person, not the bridge). */
 export const DEVELOPER_KEY = "test-jane-key";
 export const CNPJ_SEARCH_OPTION = 76674;
@@ -50,6 +55,8 @@ export interface Stack {
   itop: { external: ItopFake; internal: ItopFake };
   rt: RtFake;
   kanboard: KanboardFake;
+  /** Incoming WebHooks "servicedesk" and "vip", and the Livechat simulator. */
+  rocketchat: RocketChatFake;
   resources: LocalResources;
   sqs: SQSClient;
   dynamo: DynamoDBClient;
@@ -72,6 +79,8 @@ export interface StackOptions {
   internalTicketUpdateWebhook?: boolean;
   /** Overrides merged into integrations.rtKanban. */
   rtKanban?: Record<string, unknown>;
+  /** Overrides merged into integrations.rocketchatOtrs. */
+  rocketchatOtrs?: Record<string, unknown>;
 }
 
 /**
@@ -94,7 +103,11 @@ export async function setupStack(options: StackOptions = {}): Promise<Stack> {
     cnpjSearchOptionId: CNPJ_SEARCH_OPTION,
     entities: demoEntities,
   });
-  const otrs = await startOtrsFake({ login: "deskbridge", password: SECRETS.OTRS_PASSWORD });
+  const otrs = await startOtrsFake({
+    login: "deskbridge",
+    password: SECRETS.OTRS_PASSWORD,
+    dynamicFields: ["RedmineID", "RocketChatRoom"],
+  });
   const redmine = await startRedmineFake({
     apiKey: SECRETS.REDMINE_API_KEY,
     users: [
@@ -137,6 +150,23 @@ export async function setupStack(options: StackOptions = {}): Promise<Stack> {
     users: KANBOARD_SEEDS.users,
     projects: KANBOARD_SEEDS.projects,
   });
+  const rocketchat = await startRocketChatFake({
+    integrations: [
+      { id: "ServiceDeskHook01", token: "servicedesk-hook-token", channel: "#servicedesk" },
+      { id: "VipHook0000000001", token: "vip-hook-token", channel: "#vip" },
+    ],
+    livechat: {
+      secretToken: SECRETS.ROCKETCHAT_LIVECHAT_TOKEN,
+      timeoutMs: 2000,
+      retryDelayMs: 50,
+      on: { close: true, offline: true, navigation: true },
+    },
+    departments: [{ _id: SUPPORT_DEPARTMENT, name: "Suporte" }],
+    agents: [{ _id: "AgentAna000000001", username: "ana", name: "Ana Atendente" }],
+  });
+  // Incoming WebHook URLs hold their token: they are secrets, like in a real deployment.
+  process.env.ROCKETCHAT_HOOK_SERVICEDESK = rocketchat.hookUrl("ServiceDeskHook01");
+  process.env.ROCKETCHAT_HOOK_VIP = rocketchat.hookUrl("VipHook0000000001");
   const sqs = new SQSClient(SQS_OPTIONS);
   const dynamo = new DynamoDBClient({});
   const suffix = randomUUID().slice(0, 8);
@@ -193,6 +223,7 @@ export async function setupStack(options: StackOptions = {}): Promise<Stack> {
     itop,
     rt,
     kanboard,
+    rocketchat,
     resources,
     sqs,
     dynamo,
@@ -238,6 +269,7 @@ export async function setupStack(options: StackOptions = {}): Promise<Stack> {
         itop.internal.close(),
         rt.close(),
         kanboard.close(),
+        rocketchat.close(),
       ]);
     },
   };
@@ -273,7 +305,13 @@ function testConfig(urls: FakeUrls, options: StackOptions) {
         },
       },
       otrs: {
-        main: { url: urls.otrs, login: "deskbridge", password: { secret: "OTRS_PASSWORD" }, timeoutMs: 1000 },
+        main: {
+          url: urls.otrs,
+          login: "deskbridge",
+          password: { secret: "OTRS_PASSWORD" },
+          timeoutMs: 1000,
+          agentUrl: "https://otrs.example.com/otrs/index.pl",
+        },
       },
       redmine: { main: { url: urls.redmine, apiKey: { secret: "REDMINE_API_KEY" }, timeoutMs: 1000 } },
       itop: {
@@ -366,6 +404,42 @@ function testConfig(urls: FakeUrls, options: StackOptions) {
           rejected: "Done",
         },
         ...options.rtKanban,
+      },
+      rocketchatOtrs: {
+        otrs: "main",
+        livechat: {
+          secret: "ROCKETCHAT_LIVECHAT_TOKEN",
+          departments: { [SUPPORT_DEPARTMENT]: "Suporte" },
+          defaultQueue: "Raw",
+          defaultCustomerUser: "livechat-visitor",
+          ticket: { state: "new", priority: "3 normal", lock: "unlock", owner: "agent1" },
+          roomDynamicField: "RocketChatRoom",
+          timeZone: "America/Sao_Paulo",
+        },
+        notifications: {
+          auth: { header: "X-Deskbridge-Token", secret: "OTRS_NOTIFY_TOKEN", allowQueryToken: true },
+          hooks: {
+            servicedesk: { secret: "ROCKETCHAT_HOOK_SERVICEDESK" },
+            vip: { secret: "ROCKETCHAT_HOOK_VIP" },
+          },
+          rules: [
+            { events: ["TicketCreate"], queues: ["Suporte"], hooks: ["servicedesk"] },
+            {
+              events: ["TicketCreate"],
+              customers: ["VIPCORP"],
+              hooks: ["vip"],
+              template: "*VIP* {link}: {title}",
+            },
+            {
+              events: ["EscalationSolutionTimeNotifyBefore"],
+              priorities: ["5 very high"],
+              hooks: ["servicedesk", "vip"],
+              template: ":warning: *Solution time almost over* {link} {title} ({priority})",
+            },
+          ],
+          alias: "OTRS",
+        },
+        ...options.rocketchatOtrs,
       },
     },
   };

@@ -2,7 +2,8 @@ import type { OtrsRedmineConfig } from "../../core/config-schema.ts";
 import { loadSecrets, secret } from "../../core/secrets.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import type { LinkStore } from "../../links/store.ts";
-import { OtrsClient } from "../../systems/otrs/client.ts";
+import type { OtrsClient } from "../../systems/otrs/client.ts";
+import { otrsClientFromConfig } from "../../systems/otrs/from-config.ts";
 import { RedmineClient } from "../../systems/redmine/client.ts";
 import { buildOnce, integrationSettings, systemInstance } from "../integration.ts";
 
@@ -27,20 +28,13 @@ export const otrsRedmineDeps = buildOnce(async (): Promise<OtrsRedmineDeps> => {
   const settings = otrsRedmineSettings();
   const otrs = systemInstance("otrs", settings.otrs, "integrations.otrsRedmine.otrs");
   const redmine = systemInstance("redmine", settings.redmine, "integrations.otrsRedmine.redmine");
-  await loadSecrets([otrs.password.secret, redmine.apiKey.secret]);
+  await loadSecrets([redmine.apiKey.secret]);
   return {
     settings,
     otrsInstance: settings.otrs,
     redmineInstance: settings.redmine,
     otrsLogin: otrs.login,
-    otrs: new OtrsClient({
-      instance: settings.otrs,
-      url: otrs.url,
-      login: otrs.login,
-      password: secret(otrs.password.secret),
-      credentialsIn: otrs.credentialsIn,
-      timeoutMs: otrs.timeoutMs,
-    }),
+    otrs: await otrsClientFromConfig(settings.otrs, otrs),
     redmine: new RedmineClient({
       instance: settings.redmine,
       url: redmine.url,

@@ -6,6 +6,7 @@ import {
   GiErrorSchema,
   SessionCreateSchema,
   type Ticket,
+  TicketCreateSchema,
   TicketGetSchema,
   TicketSearchSchema,
   TicketUpdateSchema,
@@ -27,6 +28,24 @@ export interface ArticleInput {
   Body: string;
   /** Internal notes must say so explicitly: OTRS defaults IsVisibleForCustomer to 1. */
   IsVisibleForCustomer: 0 | 1;
+  From?: string;
+  /** Default `agent`. */
+  SenderType?: "agent" | "customer" | "system";
+  /** Default `Internal` (OTRS 6 / Znuny; `Chat` exists only with a chat module). */
+  CommunicationChannel?: string;
+}
+
+/** A new ticket (TicketCreate): what OTRS requires, and what the bridge may set. */
+export interface TicketInput {
+  Title: string;
+  Queue: string;
+  State: string;
+  Priority: string;
+  CustomerUser: string;
+  CustomerID?: string;
+  Lock?: string;
+  Owner?: string;
+  Type?: string;
 }
 
 export interface TicketUpdate {
@@ -83,6 +102,40 @@ export class OtrsClient {
     return v.parse(TicketSearchSchema, body).TicketID;
   }
 
+  /** TicketCreate (`POST /Ticket`): a ticket with its first article and dynamic fields. */
+  async createTicket(
+    ticket: TicketInput,
+    article: ArticleInput,
+    dynamicFields: { Name: string; Value: string }[] = [],
+    signal?: AbortSignal,
+  ): Promise<{ ticketId: string; ticketNumber: string; articleId?: string }> {
+    const payload: Record<string, unknown> = { Ticket: ticket, Article: articlePayload(article) };
+    if (dynamicFields.length > 0) payload.DynamicField = dynamicFields;
+    const body = await this.call("post", "Ticket", {}, payload, signal);
+    const out = v.parse(TicketCreateSchema, body);
+    return {
+      ticketId: out.TicketID,
+      ticketNumber: out.TicketNumber,
+      ...(out.ArticleID ? { articleId: out.ArticleID } : {}),
+    };
+  }
+
+  /**
+   * TicketSearch for tickets whose dynamic field equals a value. Dynamic-field criteria are nested
+   * objects, which a GET cannot carry (OTRS ignores GET bodies): this uses the `POST /TicketSearch`
+   * route the Znuny manual recommends adding to the web service.
+   */
+  async findTicketIdsByDynamicField(name: string, value: string, signal?: AbortSignal): Promise<string[]> {
+    const body = await this.call(
+      "post",
+      "TicketSearch",
+      {},
+      { [`DynamicField_${name}`]: { Equals: value }, Limit: 2 },
+      signal,
+    );
+    return v.parse(TicketSearchSchema, body).TicketID;
+  }
+
   /** TicketUpdate (`PATCH /Ticket/:TicketID`): state, dynamic fields, an article. */
   async updateTicket(
     ticketId: string,
@@ -92,14 +145,7 @@ export class OtrsClient {
     const payload: Record<string, unknown> = {};
     if (update.State) payload.Ticket = { State: update.State };
     if (update.DynamicField) payload.DynamicField = update.DynamicField;
-    if (update.Article) {
-      payload.Article = {
-        CommunicationChannel: "Internal",
-        SenderType: "agent",
-        ContentType: "text/plain; charset=utf8",
-        ...update.Article,
-      };
-    }
+    if (update.Article) payload.Article = articlePayload(update.Article);
     const body = await this.call("patch", `Ticket/${encodeURIComponent(ticketId)}`, {}, payload, signal);
     const out = v.parse(TicketUpdateSchema, body);
     return out.ArticleID ? { articleId: out.ArticleID } : {};
@@ -191,4 +237,14 @@ export class OtrsClient {
       throw await translateOtrsHttpError(error, this.options.instance);
     }
   }
+}
+
+/** An article as TicketCreate and TicketUpdate take it: plain text, an internal channel unless told. */
+function articlePayload(article: ArticleInput): Record<string, unknown> {
+  return {
+    CommunicationChannel: "Internal",
+    SenderType: "agent",
+    ContentType: "text/plain; charset=utf8",
+    ...article,
+  };
 }

@@ -37,6 +37,11 @@ export const TicketGetSchema = v.object({
         State: v.string(),
         StateType: v.optional(v.string()),
         Queue: v.string(),
+        Priority: v.optional(v.string(), ""),
+        Owner: v.optional(v.string(), ""),
+        CustomerID: v.optional(v.nullable(v.string()), ""),
+        CustomerUserID: v.optional(v.nullable(v.string()), ""),
+        Created: v.optional(v.string()),
         Changed: v.optional(v.string()),
         DynamicField: v.optional(v.array(DynamicFieldSchema), []),
         Article: v.optional(v.array(ArticleSchema), []),
@@ -49,6 +54,13 @@ export type Ticket = v.InferOutput<typeof TicketGetSchema>["Ticket"][number];
 
 /** `GET /Ticket?…` → `{"TicketID": ["12", "15"]}`, or `{}` when nothing matched. */
 export const TicketSearchSchema = v.object({ TicketID: v.optional(v.array(IdString), []) });
+
+/** `POST /Ticket` → `{"TicketID", "TicketNumber", "ArticleID"}`. */
+export const TicketCreateSchema = v.object({
+  TicketID: IdString,
+  TicketNumber: v.pipe(v.union([v.string(), v.number()]), v.transform(String)),
+  ArticleID: v.optional(IdString),
+});
 
 /** `PATCH /Ticket/:TicketID` → `{"TicketID", "TicketNumber", "ArticleID"?}`. */
 export const TicketUpdateSchema = v.object({ TicketID: IdString, ArticleID: v.optional(IdString) });

@@ -1,0 +1,8 @@
+import { httpRoute } from "../../lib/core/http.ts";
+import { authenticateLivechat, receiveLivechat } from "../../lib/sync/rocketchat-otrs/livechat.ts";
+
+/** POST /rocketchat/livechat: Rocket.Chat's Omnichannel webhook; a closed chat is put on record in OTRS. */
+export const handler = httpRoute(
+  { name: "rocketchat.livechat", authenticate: authenticateLivechat },
+  receiveLivechat,
+);

@@ -1,0 +1,11 @@
+import { httpRoute } from "../../lib/core/http.ts";
+import {
+  authenticateNotifications,
+  receiveNotification,
+} from "../../lib/sync/rocketchat-otrs/notifications.ts";
+
+/** POST /otrs/notifications: an OTRS ticket event is posted to the Rocket.Chat channels its rules pick. */
+export const handler = httpRoute(
+  { name: "otrs.notifications", authenticate: authenticateNotifications },
+  receiveNotification,
+);

@@ -1,0 +1,69 @@
+import { createHash } from "node:crypto";
+import * as v from "valibot";
+import { checkSharedSecret } from "../../core/auth.ts";
+import { ConfigError, ValidationError } from "../../core/errors.ts";
+import { type HttpRequest, type HttpResponse, json, readJsonBody } from "../../core/http.ts";
+import { newJob } from "../../jobs/queue.ts";
+import { jobRuntime } from "../../jobs/runtime.ts";
+import { runEventJob } from "../webhook.ts";
+import { rocketchatOtrsSettings } from "./deps.ts";
+import { NOTIFY_JOB, notifyJob } from "./notify-job.ts";
+
+const Id = v.pipe(
+  v.union([v.string(), v.number()]),
+  v.transform(String),
+  v.regex(/^\d+$/, "must be a numeric TicketID"),
+);
+
+/**
+ * What OTRS posts for a ticket event, from any of the invokers that can send one: `Ticket::Generic`
+ * (Znuny: `{"Event": {"Event", "TicketID"}, "Ticket": {…}}`), `Test::TestSimple` / `Generic::Tunnel`
+ * (`{"TicketID", …}`: the event name then comes from `?event=` in the invoker's controller), and
+ * Znuny's "Web service" notification transport (`{"TicketID", "TicketNumber", "NotificationSubject", …}`).
+ */
+const NotificationEventSchema = v.looseObject({
+  Event: v.optional(
+    v.union([v.string(), v.looseObject({ Event: v.optional(v.string()), TicketID: v.optional(Id) })]),
+  ),
+  TicketID: v.optional(Id),
+  Ticket: v.optional(v.looseObject({ TicketID: v.optional(Id) })),
+});
+
+export function notificationSettings() {
+  const settings = rocketchatOtrsSettings().notifications;
+  if (!settings)
+    throw new ConfigError(
+      [{ path: "integrations.rocketchatOtrs.notifications", message: "is required for this route" }],
+      "config",
+    );
+  return settings;
+}
+
+export function authenticateNotifications(request: HttpRequest): Promise<void> {
+  return checkSharedSecret(request, notificationSettings().auth);
+}
+
+/** `POST /otrs/notifications`: an OTRS ticket event goes to the Rocket.Chat channels its rules pick. */
+export async function receiveNotification(request: HttpRequest): Promise<HttpResponse> {
+  const settings = notificationSettings();
+  const body = readJsonBody(request, NotificationEventSchema, jobRuntime().config.http.maxBodyBytes);
+  const event = (typeof body.Event === "object" ? body.Event.Event : body.Event) ?? request.query.event;
+  const ticketId =
+    body.Ticket?.TicketID ??
+    body.TicketID ??
+    (typeof body.Event === "object" ? body.Event.TicketID : undefined);
+  const problems = [
+    ...(event
+      ? []
+      : [{ path: "Event", message: "is required (in the body, or as ?event= in the invoker's controller)" }]),
+    ...(ticketId ? [] : [{ path: "TicketID", message: "is required" }]),
+  ];
+  if (problems.length > 0 || !event || !ticketId) throw new ValidationError(problems);
+  // No rule for this event: nothing to read, nothing to post.
+  if (!settings.rules.some((rule) => rule.events.includes(event))) return json(200, {});
+  const eventKey = createHash("sha256")
+    .update(`${event}\u0000${request.body}`)
+    .digest("base64url")
+    .slice(0, 32);
+  return runEventJob(newJob(NOTIFY_JOB, { ticketId, event, eventKey }), notifyJob);
+}

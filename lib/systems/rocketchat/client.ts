@@ -1,0 +1,74 @@
+import ky, { HTTPError } from "ky";
+import * as v from "valibot";
+import {
+  transportError,
+  UpstreamAuthError,
+  UpstreamPermanentError,
+  UpstreamRetryableError,
+} from "../../core/errors.ts";
+import { vendorMessage } from "../http-error.ts";
+import { HookAnswerSchema } from "./schemas.ts";
+
+/** A channel message (Rocket.Chat Markdown) as an Incoming WebHook takes it. */
+export interface HookMessage {
+  text: string;
+  alias?: string | undefined;
+  emoji?: string | undefined;
+}
+
+/**
+ * Posts to a Rocket.Chat Incoming WebHook (`/hooks/<id>/<token>`: the token in the path is the secret,
+ * so the URL never reaches a log). 200 `{"success":true}` is done; 400 `{"success":false,"error"}` is a
+ * message Rocket.Chat refused (permanent); 401/403/404 a wrong URL or token; 503 a disabled
+ * integration, 5xx, 429, timeouts and connection errors are retried by the jobs queue.
+ * Reference: https://docs.rocket.chat/docs/integrations#incoming-webhook-script
+ */
+export async function postToHook(
+  url: string,
+  hookName: string,
+  message: HookMessage,
+  options: { timeoutMs: number; signal?: AbortSignal; fetch?: typeof fetch },
+): Promise<void> {
+  const system = `rocketchat:${hookName}`;
+  const body: Record<string, unknown> = { text: message.text };
+  if (message.alias) body.alias = message.alias;
+  if (message.emoji) body.emoji = message.emoji;
+  try {
+    const answer = await ky
+      .post(url, {
+        json: body,
+        timeout: options.timeoutMs,
+        retry: 0,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      })
+      .json();
+    const parsed = v.safeParse(HookAnswerSchema, answer);
+    if (parsed.success && !parsed.output.success) {
+      throw new UpstreamPermanentError(
+        { system, status: 200, vendorMessage: parsed.output.error },
+        `Rocket.Chat refused the message: ${parsed.output.error ?? "no reason given"}`,
+      );
+    }
+  } catch (error) {
+    if (error instanceof UpstreamPermanentError) throw error;
+    if (error instanceof HTTPError) {
+      const status = error.response.status;
+      const reason = await vendorMessage(error, (json) => {
+        const parsed = v.safeParse(HookAnswerSchema, json);
+        return parsed.success ? parsed.output.error : undefined;
+      });
+      const upstream = { system, status, vendorMessage: reason };
+      if (status === 429 || status >= 500)
+        throw new UpstreamRetryableError(upstream, `Rocket.Chat answered ${status}`, { cause: error });
+      if (status === 401 || status === 403 || status === 404)
+        throw new UpstreamAuthError(upstream, `Rocket.Chat refused the hook ${hookName}: check its URL`, {
+          cause: error,
+        });
+      throw new UpstreamPermanentError(upstream, `Rocket.Chat refused the message: ${reason || status}`, {
+        cause: error,
+      });
+    }
+    throw transportError(error, system, "Rocket.Chat");
+  }
+}
