@@ -22,6 +22,18 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // Fault matrices, process crashes, the soak, fuzzing: `npm run test:reliability` runs them at
+          // full size (SOAK_EVENTS=1000); `npm test` runs them sized for CI.
+          name: "reliability",
+          include: ["test/reliability/**/*.test.ts"],
+          globalSetup: ["test/helpers/global-setup.ts"],
+          testTimeout: 600_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           globalSetup: ["test/helpers/global-setup.ts"],

@@ -226,6 +226,8 @@ export const ItopPairSchema = v.strictObject({
   stateFields: v.optional(v.record(v.string(), v.record(v.string(), ItopFieldValue)), {}),
   /** The change-tracking comment of every write (iTop requires one). */
   comment: v.optional(v.string(), "deskbridge synchronisation"),
+  /** Attachments and log images larger than this are not copied (the other side's entry says so). */
+  maxAttachmentBytes: v.optional(PositiveInt, 10 * 1024 * 1024),
 });
 export type ItopPairConfig = v.InferOutput<typeof ItopPairSchema>;
 

@@ -1,6 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
-import { FaultPlans, listen, methodAndPath, type NetworkFault } from "./faults.ts";
+import {
+  type FaultChaos,
+  type FaultCounts,
+  type FaultPlanOptions,
+  FaultPlans,
+  listen,
+  methodAndPath,
+  type NetworkFault,
+} from "./faults.ts";
 
 /**
  * An in-process fake of GLPI 10's legacy REST API (apirest.php) for integration tests and the local
@@ -33,7 +41,7 @@ export interface GlpiCall {
   method: string;
   path: string; // after basePath, e.g. "/initSession"
   query: URLSearchParams;
-  status: number; // 0 for reset, hang and drop-response
+  status: number; // 0 for reset, hang, drop-response and crash
 }
 
 export interface GlpiTicket {
@@ -51,10 +59,22 @@ export interface GlpiFake {
   sessions(): number; // number of currently valid session tokens
   expireSessions(): void; // invalidate every session token (PHP session garbage collection)
   addEntity(entity: GlpiEntitySeed): void;
-  /** The next `times` matching requests get the fault (a string body is sent verbatim as text/html). */
-  failNext(times: number, fault: GlpiFault, match?: { method?: string; path?: string | RegExp }): void;
+  /**
+   * The `times` matching requests after the first `options.after` ones (default 0) get the fault (a string
+   * body is sent verbatim as text/html).
+   */
+  failNext(
+    times: number,
+    fault: GlpiFault,
+    match?: { method?: string; path?: string | RegExp },
+    options?: FaultPlanOptions,
+  ): void;
+  /** Seeded random faults for the matching calls no plan takes (undefined: off); reset() turns them off. */
+  setChaos(chaos: FaultChaos<GlpiFault, { method?: string; path?: string | RegExp }> | undefined): void;
+  /** The faults applied since the last reset(), plans and chaos alike, by kind. */
+  faultsInjected(): FaultCounts;
   setDown(down: boolean): void; // while down, every request's socket is destroyed (a crashed server)
-  reset(): void; // forget tickets, calls, sessions, fault plans, added entities and the down flag
+  reset(): void; // forget tickets, calls, sessions, fault plans, chaos, fault counts, added entities and the down flag
   close(): Promise<void>; // close the server and any hung socket
 }
 
@@ -527,7 +547,9 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
     sessions: () => sessions.size,
     expireSessions: () => sessions.clear(),
     addEntity,
-    failNext: (times, fault, match = {}) => plans.add(times, fault, match),
+    failNext: (times, fault, match = {}, options = {}) => plans.add(times, fault, match, options),
+    setChaos: (chaos) => plans.setChaos(chaos),
+    faultsInjected: () => plans.injected(),
     setDown: (value) => {
       down = value;
     },

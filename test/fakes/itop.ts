@@ -1,7 +1,14 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
-import { FaultPlans, listen, type NetworkFault } from "./faults.ts";
+import {
+  type FaultChaos,
+  type FaultCounts,
+  type FaultPlanOptions,
+  FaultPlans,
+  listen,
+  type NetworkFault,
+} from "./faults.ts";
 
 /**
  * An in-process fake of the iTop REST/JSON API (versions 1.0–1.4) for integration tests and the local
@@ -160,9 +167,19 @@ export interface ItopFake {
   /** Stores an InlineImage and returns the `<img>` iTop puts in the HTML. */
   pasteImage(itemClass: string, itemId: number, image: { mimetype: string; data: string }): string;
   takeWebhooks(): ItopWebhook[]; // returns and clears the outbox
-  failNext(times: number, fault: ItopFault, match?: { operation?: string; class?: string }): void;
+  /** The `times` matching requests after the first `options.after` ones (default 0) get the fault. */
+  failNext(
+    times: number,
+    fault: ItopFault,
+    match?: { operation?: string; class?: string },
+    options?: FaultPlanOptions,
+  ): void;
+  /** Seeded random faults for the matching calls no plan takes (undefined: off); reset() turns them off. */
+  setChaos(chaos: FaultChaos<ItopFault, { operation?: string; class?: string }> | undefined): void;
+  /** The faults applied since the last reset(), plans and chaos alike, by kind. */
+  faultsInjected(): FaultCounts;
   setDown(down: boolean): void; // while down, every request's socket is destroyed
-  reset(): void; // forget tickets, attachments, images, calls, plans, webhooks, down; ids keep counting
+  reset(): void; // forget tickets, attachments, images, calls, plans, chaos, fault counts, webhooks, down; ids keep counting
   close(): Promise<void>;
 }
 
@@ -1283,7 +1300,9 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
       outbox = [];
       return taken;
     },
-    failNext: (times, fault, match = {}) => plans.add(times, fault, match),
+    failNext: (times, fault, match = {}, options = {}) => plans.add(times, fault, match, options),
+    setChaos: (chaos) => plans.setChaos(chaos),
+    faultsInjected: () => plans.injected(),
     setDown: (value) => {
       down = value;
     },

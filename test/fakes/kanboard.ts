@@ -1,7 +1,16 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
-import { FaultPlans, listen, type NetworkFault, readBody } from "./faults.ts";
+import {
+  type AnswerFault,
+  type FaultChaos,
+  type FaultCounts,
+  type FaultPlanOptions,
+  FaultPlans,
+  listen,
+  type NetworkFault,
+  readBody,
+} from "./faults.ts";
 
 /**
  * An in-process fake of Kanboard's JSON-RPC API (`POST /jsonrpc.php`) for integration tests and the local
@@ -122,11 +131,21 @@ export interface KanboardFake {
   }): KanboardTask;
   /** A person closes the task (task view → Close this task). */
   personClosesTask(taskId: number): void;
-  failNext(times: number, fault: KanboardFault, match?: { method?: string }): void; // per procedure call
+  /** Per procedure call: the `times` matching calls after the first `options.after` ones get the fault. */
+  failNext(
+    times: number,
+    fault: KanboardFault,
+    match?: { method?: string },
+    options?: FaultPlanOptions,
+  ): void;
+  /** Seeded random faults for the matching calls no plan takes (undefined: off); reset() turns them off. */
+  setChaos(chaos: FaultChaos<KanboardFault, { method?: string }> | undefined): void;
+  /** The faults applied since the last reset(), plans and chaos alike, by kind. */
+  faultsInjected(): FaultCounts;
   setDown(down: boolean): void; // every request's socket destroyed while down
   /** Moves the fake's clock forward (date_* stamps, lockouts, search dates), for poller tests. */
   advanceClock(seconds: number): void;
-  reset(): void; // forget tasks, calls, plans, down, failed logins; ids keep counting; projects/columns/users stay
+  reset(): void; // forget tasks, calls, plans, chaos, fault counts, down, failed logins; ids keep counting; projects/columns/users stay
   close(): Promise<void>;
 }
 
@@ -437,7 +456,7 @@ interface HttpReply {
 }
 interface UnitReply {
   status: number;
-  ok: boolean; // the procedure did its work (a drop-response plan waits otherwise)
+  ok: boolean; // the procedure did its work (a drop-response or crash plan waits otherwise)
   output?: unknown; // the response object; undefined for a notification
   http?: HttpReply; // replaces the whole HTTP answer
 }
@@ -549,7 +568,7 @@ export async function startKanboardFake(options: KanboardFakeOptions): Promise<K
     // Fault plans are per procedure call: each call of a batch goes through them in turn.
     const outputs: unknown[] = [];
     let http: HttpReply | undefined;
-    let lost = false; // a drop-response destroyed the socket: the rest of the batch still runs
+    let lost = false; // a drop-response or crash destroyed the socket: the rest of the batch still runs
     for (const [index, unit] of units.entries()) {
       const entry = entries[index]!;
       if (lost) {
@@ -638,7 +657,7 @@ export async function startKanboardFake(options: KanboardFakeOptions): Promise<K
     unit: Unit,
     entry: KanboardCall,
     credentials: { username: string; password: string } | undefined,
-    fault: Exclude<KanboardFault, { kind: "reset" | "hang" | "delay" | "drop-response" }> | undefined,
+    fault: AnswerFault<KanboardFault> | undefined,
   ): UnitReply {
     const p = unit.payload;
     const id = isRecord(p) && p.id !== undefined ? p.id : null;
@@ -1786,7 +1805,9 @@ export async function startKanboardFake(options: KanboardFakeOptions): Promise<K
       rowOf(taskId);
       changeStatus(taskId, 0, now());
     },
-    failNext: (times, fault, match = {}) => plans.add(times, fault, match),
+    failNext: (times, fault, match = {}, options = {}) => plans.add(times, fault, match, options),
+    setChaos: (chaos) => plans.setChaos(chaos),
+    faultsInjected: () => plans.injected(),
     setDown: (value) => {
       down = value;
     },

@@ -1,6 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
-import { FaultPlans, listen, type NetworkFault } from "./faults.ts";
+import {
+  type FaultChaos,
+  type FaultCounts,
+  type FaultPlanOptions,
+  FaultPlans,
+  listen,
+  type NetworkFault,
+} from "./faults.ts";
 
 /**
  * An in-process fake of the OTRS 6 / Znuny GenericInterface REST provider (the GenericTicketConnectorREST
@@ -58,7 +65,7 @@ export interface OtrsCall {
   method: string;
   path: string; // after the base path, e.g. "/Ticket/12"
   query: URLSearchParams;
-  status: number; // 0 for reset, hang and drop-response
+  status: number; // 0 for reset, hang, drop-response and crash
   operation?: string; // "SessionCreate" | "TicketGet" | "TicketSearch" | "TicketUpdate" | "TicketCreate"
 }
 
@@ -101,10 +108,17 @@ export interface OtrsFake {
     kind: "Ticket::Generic" | "Test::TestSimple" | "Notification",
   ): Record<string, unknown>;
   expireSessions(): void; // invalidate every SessionID (SessionMaxTime passed)
-  /** The next `times` matching requests get the fault (a string body is sent verbatim as text/html). */
-  failNext(times: number, fault: OtrsFault, match?: { operation?: string }): void;
+  /**
+   * The `times` matching requests after the first `options.after` ones (default 0) get the fault (a string
+   * body is sent verbatim as text/html).
+   */
+  failNext(times: number, fault: OtrsFault, match?: { operation?: string }, options?: FaultPlanOptions): void;
+  /** Seeded random faults for the matching calls no plan takes (undefined: off); reset() turns them off. */
+  setChaos(chaos: FaultChaos<OtrsFault, { operation?: string }> | undefined): void;
+  /** The faults applied since the last reset(), plans and chaos alike, by kind. */
+  faultsInjected(): FaultCounts;
   setDown(down: boolean): void; // while down, every request's socket is destroyed (a crashed server)
-  reset(): void; // forget tickets, calls, fault plans and the down flag; sessions stay valid
+  reset(): void; // forget tickets, calls, fault plans, chaos, fault counts and the down flag; sessions stay valid
   close(): Promise<void>; // close the server and any hung socket
 }
 
@@ -827,7 +841,9 @@ export async function startOtrsFake(options: OtrsFakeOptions): Promise<OtrsFake>
       return { Event: { Event: event, TicketID: ticket.TicketID }, Ticket: flat };
     },
     expireSessions: () => sessions.clear(),
-    failNext: (times, fault, match = {}) => plans.add(times, fault, match),
+    failNext: (times, fault, match = {}, options = {}) => plans.add(times, fault, match, options),
+    setChaos: (chaos) => plans.setChaos(chaos),
+    faultsInjected: () => plans.injected(),
     setDown: (value) => {
       down = value;
     },

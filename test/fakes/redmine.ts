@@ -1,6 +1,14 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { FaultPlans, listen, methodAndPath, type NetworkFault } from "./faults.ts";
+import {
+  type FaultChaos,
+  type FaultCounts,
+  type FaultPlanOptions,
+  FaultPlans,
+  listen,
+  methodAndPath,
+  type NetworkFault,
+} from "./faults.ts";
 
 /**
  * An in-process fake of Redmine 5's REST API for integration tests and the local sandbox, on 127.0.0.1
@@ -62,7 +70,7 @@ export interface RedmineCall {
   method: string;
   path: string; // e.g. "/issues/3.json"
   query: URLSearchParams;
-  status: number; // 0 for reset, hang, drop-response and while down
+  status: number; // 0 for reset, hang, drop-response, crash and while down
   headers: Record<string, string | undefined>; // lower-case names, e.g. "x-skip-webhooks"
 }
 
@@ -86,12 +94,24 @@ export interface RedmineFake {
     status_id?: number;
     userId?: number;
   }): { issue: RedmineIssue; payload: unknown };
-  /** The next `times` matching requests get the fault (a string body is sent verbatim as text/html). */
-  failNext(times: number, fault: RedmineFault, match?: { method?: string; path?: string | RegExp }): void;
+  /**
+   * The `times` matching requests after the first `options.after` ones (default 0) get the fault (a string
+   * body is sent verbatim as text/html).
+   */
+  failNext(
+    times: number,
+    fault: RedmineFault,
+    match?: { method?: string; path?: string | RegExp },
+    options?: FaultPlanOptions,
+  ): void;
+  /** Seeded random faults for the matching calls no plan takes (undefined: off); reset() turns them off. */
+  setChaos(chaos: FaultChaos<RedmineFault, { method?: string; path?: string | RegExp }> | undefined): void;
+  /** The faults applied since the last reset(), plans and chaos alike, by kind. */
+  faultsInjected(): FaultCounts;
   setDown(down: boolean): void; // while down, every request's socket is destroyed (a crashed server)
   /** Moves the fake's clock (updated_on stamps) forward, for poller tests. */
   advanceClock(seconds: number): void;
-  reset(): void; // forget issues, calls, fault plans and the down flag; ids keep counting
+  reset(): void; // forget issues, calls, fault plans, chaos, fault counts and the down flag; ids keep counting
   close(): Promise<void>; // close the server and any hung socket
 }
 
@@ -960,7 +980,9 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
       ).length,
     personUpdates,
     personCreates,
-    failNext: (times, fault, match = {}) => plans.add(times, fault, match),
+    failNext: (times, fault, match = {}, options = {}) => plans.add(times, fault, match, options),
+    setChaos: (chaos) => plans.setChaos(chaos),
+    faultsInjected: () => plans.injected(),
     setDown: (value) => {
       down = value;
     },

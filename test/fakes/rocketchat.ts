@@ -1,6 +1,14 @@
 import { randomInt } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { FaultPlans, listen, methodAndPath, type NetworkFault } from "./faults.ts";
+import {
+  type FaultChaos,
+  type FaultCounts,
+  type FaultPlanOptions,
+  FaultPlans,
+  listen,
+  methodAndPath,
+  type NetworkFault,
+} from "./faults.ts";
 
 /**
  * An in-process fake of Rocket.Chat for integration tests and the local sandbox, on 127.0.0.1 only
@@ -117,7 +125,7 @@ export interface Delivery {
 export interface RocketChatCall {
   method: string;
   path: string; // the token masked: "/hooks/<id>/***"
-  status: number; // 0 for reset, hang, drop-response and while down
+  status: number; // 0 for reset, hang, drop-response, crash and while down
 }
 
 /** The running fake. */
@@ -154,9 +162,19 @@ export interface RocketChatFake {
   deliver(payload: Record<string, unknown>, url?: string): Promise<Delivery>;
   /** takeWebhooks() and deliver() each, in order. */
   deliverAll(url?: string): Promise<Delivery[]>;
-  failNext(times: number, fault: NetworkFault, match?: { path?: string | RegExp }): void; // for the Incoming WebHook server
+  /** For the Incoming WebHook server: the `times` matching requests after the first `options.after` ones get the fault. */
+  failNext(
+    times: number,
+    fault: NetworkFault,
+    match?: { path?: string | RegExp },
+    options?: FaultPlanOptions,
+  ): void;
+  /** Seeded random faults for the matching calls no plan takes (undefined: off); reset() turns them off. */
+  setChaos(chaos: FaultChaos<NetworkFault, { path?: string | RegExp }> | undefined): void;
+  /** The faults applied since the last reset(), plans and chaos alike, by kind. */
+  faultsInjected(): FaultCounts;
   setDown(down: boolean): void;
-  reset(): void; // forget rooms, messages, calls, plans, outbox, down; ids keep counting
+  reset(): void; // forget rooms, messages, calls, plans, chaos, fault counts, outbox, down; ids keep counting
   /** The Livechat simulator's close: an agent ("user", default) or the visitor ends the chat. */
   close(roomId: string, options?: { closer?: "user" | "visitor"; comment?: string }): void;
   /** Without arguments: stops the server (and any hung socket). */
@@ -989,7 +1007,9 @@ export async function startRocketChatFake(options: RocketChatFakeOptions = {}): 
       for (const payload of taken) results.push(await deliver(payload, target));
       return results;
     },
-    failNext: (times, fault, match = {}) => plans.add(times, fault, match),
+    failNext: (times, fault, match = {}, options = {}) => plans.add(times, fault, match, options),
+    setChaos: (chaos) => plans.setChaos(chaos),
+    faultsInjected: () => plans.injected(),
     setDown: (value) => {
       down = value;
     },

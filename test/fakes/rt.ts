@@ -1,5 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { FaultPlans, listen, methodAndPath, type NetworkFault } from "./faults.ts";
+import {
+  type FaultChaos,
+  type FaultCounts,
+  type FaultPlanOptions,
+  FaultPlans,
+  listen,
+  methodAndPath,
+  type NetworkFault,
+} from "./faults.ts";
 
 /**
  * An in-process fake of Request Tracker 5.0.8's REST2 API (`/REST/2.0`) for integration tests and the
@@ -38,8 +46,12 @@ export interface RtFakeOptions {
   priorityAsString?: boolean;
 }
 
-/** What `failNext` can do instead of answering normally. */
-export type RtFault = NetworkFault;
+/**
+ * What `failNext` can do instead of answering normally. `messages` is RT's 200 with an embedded error:
+ * the call is answered 200 with exactly that JSON array of sentences (`["Permission Denied"]`) and does
+ * not do the work, as RT's PUT answers when a change failed.
+ */
+export type RtFault = NetworkFault | { kind: "messages"; messages: string[] };
 
 /** A ticket as the fake stores it, names resolved. */
 export interface RtTicket {
@@ -75,7 +87,7 @@ export interface RtCall {
   method: string;
   path: string; // below /REST/2.0, decoded, e.g. "/ticket/3"; a request outside /REST/2.0 keeps its full path
   query: URLSearchParams;
-  status: number; // 0 for reset, hang, drop-response and while down
+  status: number; // 0 for reset, hang, drop-response, crash and while down
   user?: string; // the authenticated user's name
   body?: unknown; // the parsed JSON body, or the form fields of POST /tickets
   fullPath: string; // the request's path as sent, e.g. "/REST/2.0/ticket/3"
@@ -124,10 +136,20 @@ export interface RtFake {
   personMerges(id: number, intoId: number, by?: string): void;
   personDeletes(id: number, by?: string): void; // Status → deleted
   takeScripCalls(): RtScripCall[]; // returns and clears the outbox
-  failNext(times: number, fault: RtFault, match?: { method?: string; path?: string | RegExp }): void;
+  /** The `times` matching requests after the first `options.after` ones (default 0) get the fault. */
+  failNext(
+    times: number,
+    fault: RtFault,
+    match?: { method?: string; path?: string | RegExp },
+    options?: FaultPlanOptions,
+  ): void;
+  /** Seeded random faults for the matching calls no plan takes (undefined: off); reset() turns them off. */
+  setChaos(chaos: FaultChaos<RtFault, { method?: string; path?: string | RegExp }> | undefined): void;
+  /** The faults applied since the last reset(), plans and chaos alike, by kind. */
+  faultsInjected(): FaultCounts;
   setDown(down: boolean): void; // every request's socket destroyed while down
   advanceClock(seconds: number): void; // moves the fake clock used for Created/LastUpdated
-  reset(): void; // forget tickets, transactions, calls, plans, scrip outbox, down; ids keep counting
+  reset(): void; // forget tickets, transactions, calls, plans, chaos, fault counts, scrip outbox, down; ids keep counting
   close(): Promise<void>;
 }
 
@@ -523,6 +545,7 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
     if (down) return void req.socket.destroy();
     const reply = await plans.serve(req, call, (raw, fault): Reply => {
       if (fault?.kind === "status") return faultReply(fault);
+      if (fault?.kind === "messages") return jsonReply(200, fault.messages);
       return inside ? answer(call, headers, raw, req.headers.host ?? `127.0.0.1:${port}`) : outsideRest();
     });
     if (reply) send(res, reply);
@@ -1934,7 +1957,9 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
       outbox = [];
       return taken;
     },
-    failNext: (times, fault, match = {}) => plans.add(times, fault, match),
+    failNext: (times, fault, match = {}, options = {}) => plans.add(times, fault, match, options),
+    setChaos: (chaos) => plans.setChaos(chaos),
+    faultsInjected: () => plans.injected(),
     setDown: (value) => {
       down = value;
     },

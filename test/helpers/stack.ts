@@ -81,6 +81,8 @@ export interface StackOptions {
   rtKanban?: Record<string, unknown>;
   /** Overrides merged into integrations.rocketchatOtrs. */
   rocketchatOtrs?: Record<string, unknown>;
+  /** The jobs queue's visibility timeout (30 s): how long a message held by a crashed worker waits. */
+  visibilityTimeoutSeconds?: number;
 }
 
 /**
@@ -173,7 +175,7 @@ export async function setupStack(options: StackOptions = {}): Promise<Stack> {
   const resources = await createLocalResources(
     { dynamo, sqs },
     { table: `links-${suffix}`, jobsQueue: `jobs-${suffix}`, deadLetterQueue: `jobs-dlq-${suffix}` },
-    { maxReceiveCount: 10, visibilityTimeoutSeconds: 30 },
+    { maxReceiveCount: 10, visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30 },
   );
   const config = testConfig(
     {

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { MAX_ID } from "../../core/ids.ts";
 import { isValidCnpj, normalizeCnpj } from "./cnpj.ts";
 
 /** A required text field; old clients sometimes send phone or AnyDesk numbers as JSON numbers. */
@@ -34,6 +35,7 @@ export const FormSubmissionSchema = v.object({
       ),
       v.transform(Number),
       v.minValue(1, "must be a category id (a positive integer)"),
+      v.maxValue(MAX_ID, "must be a category id (a positive integer)"),
     ),
   ),
 });

@@ -10,6 +10,19 @@ interface AttachmentPair {
   hash: string;
 }
 export const IMAGE = "img";
+/** On one side of a pair: the attachment was too large to copy (maxAttachmentBytes); it stays uncopied. */
+export const SKIPPED = "skipped";
+
+/** The decoded size of base64 data, without decoding it. */
+export function base64Bytes(data: string): number {
+  const padding = data.endsWith("==") ? 2 : data.endsWith("=") ? 1 : 0;
+  return Math.floor((data.length * 3) / 4) - padding;
+}
+
+/** Whether contents may be copied: within integrations.itopPair.maxAttachmentBytes. */
+export function withinLimit(sync: PairSync, contents: Pick<ItopAttachment["contents"], "data">): boolean {
+  return base64Bytes(contents.data) <= sync.deps.settings.maxAttachmentBytes;
+}
 
 const encode = (pair: AttachmentPair) => `${pair.external}|${pair.internal}|${pair.hash}`;
 function decode(id: string): AttachmentPair | undefined {
@@ -91,6 +104,15 @@ export async function syncAttachments(sync: PairSync): Promise<void> {
     };
     paired.external.add(pair.external);
     paired.internal.add(pair.internal);
+    const skippedSide = SIDES.find((side) => pair[side] === SKIPPED);
+    if (skippedSide) {
+      // Too large to copy: forget it once deleted; copy it if it shrank below the limit.
+      const original = present[otherSide(skippedSide)];
+      if (!original || withinLimit(sync, original.contents)) pairs = await drop(sync, pairs, pair);
+      if (original && withinLimit(sync, original.contents))
+        paired[otherSide(skippedSide)].delete(pair[otherSide(skippedSide)]);
+      continue;
+    }
     const imageSide = SIDES.find((side) => pair[side] === IMAGE);
     if (imageSide) {
       // Made from a log image: it lives on its own; forget it once deleted.
@@ -114,6 +136,13 @@ export async function syncAttachments(sync: PairSync): Promise<void> {
     if (!from) continue;
     const to = otherSide(from);
     const source = present[from] as ItopAttachment;
+    if (!withinLimit(sync, source.contents)) {
+      // The new version is too large: the copy keeps the last version that fitted.
+      sync.job.logger.warn("updated attachment too large to copy", { side: from, attachment_id: pair[from] });
+      pairs = pairs.map((p) => (p === pair ? { ...pair, hash: contentDigest(source) } : p));
+      await savePairs(sync, pairs);
+      continue;
+    }
     await sync.deps.clients[to].update(
       "Attachment",
       Number(pair[to]),
@@ -137,6 +166,22 @@ export async function syncAttachments(sync: PairSync): Promise<void> {
     const to = otherSide(from);
     for (const attachment of lists[from]) {
       if (paired[from].has(attachment.id)) continue;
+      if (!withinLimit(sync, attachment.contents)) {
+        sync.job.logger.warn("attachment too large to copy", {
+          side: from,
+          attachment_id: attachment.id,
+          bytes: base64Bytes(attachment.contents.data),
+          limit: sync.deps.settings.maxAttachmentBytes,
+        });
+        const skipped =
+          from === "external"
+            ? { external: attachment.id, internal: SKIPPED, hash: contentDigest(attachment) }
+            : { external: SKIPPED, internal: attachment.id, hash: contentDigest(attachment) };
+        pairs = [...pairs, skipped];
+        await savePairs(sync, pairs);
+        sync.changes.push(`attachment ${attachment.id} on ${from} not copied: over the size limit`);
+        continue;
+      }
       const copyId = await attach(sync, to, attachment.contents);
       const pair =
         from === "external"

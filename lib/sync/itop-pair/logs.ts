@@ -1,6 +1,6 @@
 import type { CaseLogEntry } from "../../systems/itop/schemas.ts";
 import { toTicket } from "../../systems/itop/schemas.ts";
-import { attach, hasImageAttachment, recordImageAttachment } from "./attachments.ts";
+import { attach, hasImageAttachment, recordImageAttachment, withinLimit } from "./attachments.ts";
 import type { PairSync } from "./context.ts";
 import { flowsFrom, otherSide, SIDES, type Side } from "./deps.ts";
 import { digest } from "./memory.ts";
@@ -63,7 +63,9 @@ async function withoutImages(
     const imageKey = digest(key, String(index));
     const contents = await imageOf(sync, from, tag);
     let note = "[image not available]";
-    if (contents) {
+    if (contents && !withinLimit(sync, contents)) {
+      note = `[image too large to copy: ${escapeHtml(contents.filename || "image")}]`;
+    } else if (contents) {
       const extension = contents.mimetype.split("/")[1]?.replace(/[^a-z0-9]/gi, "") || "bin";
       const filename = contents.filename || `log-image-${imageKey}.${extension}`;
       if (!hasImageAttachment(sync, imageKey)) {

@@ -3,17 +3,14 @@ import * as v from "valibot";
 import { checkSharedSecret } from "../../core/auth.ts";
 import { ConfigError, ValidationError } from "../../core/errors.ts";
 import { type HttpRequest, type HttpResponse, json, readJsonBody } from "../../core/http.ts";
+import { idText } from "../../core/ids.ts";
 import { newJob } from "../../jobs/queue.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import { runEventJob } from "../webhook.ts";
 import { rocketchatOtrsSettings } from "./deps.ts";
 import { NOTIFY_JOB, notifyJob } from "./notify-job.ts";
 
-const Id = v.pipe(
-  v.union([v.string(), v.number()]),
-  v.transform(String),
-  v.regex(/^\d+$/, "must be a numeric TicketID"),
-);
+const Id = idText("a numeric TicketID");
 
 /**
  * What OTRS posts for a ticket event, from any of the invokers that can send one: `Ticket::Generic`

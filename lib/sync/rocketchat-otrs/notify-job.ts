@@ -128,10 +128,14 @@ export const notifyJob = defineJob({
         { text, alias: settings.alias, emoji: settings.emoji },
         { timeoutMs: HOOK_TIMEOUT_MS, signal: context.signal },
       );
-      const saved = await deps.links.replaceTarget(
-        claim.link,
-        { system: "rocketchat", instance: "hook", type: "message", id: hook },
-        { posted: { syncedAt: new Date().toISOString() } },
+      // The message is out and cannot be taken back or looked up through a webhook: a job failing now
+      // would post it again on its retry. A passing table error gets a few more tries first.
+      const saved = await persistently(() =>
+        deps.links.replaceTarget(
+          claim.link,
+          { system: "rocketchat", instance: "hook", type: "message", id: hook },
+          { posted: { syncedAt: new Date().toISOString() } },
+        ),
       );
       if (saved.outcome === "stale") throw new InProgressError("the notification was claimed by another job");
       posted++;
@@ -140,6 +144,18 @@ export const notifyJob = defineJob({
     return { event, ticket: ticket.TicketNumber, matched: posts.length, posted };
   },
 });
+
+/** Runs a write up to three times, 200 ms apart, for a transient failure of the table. */
+async function persistently<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
 
 function hookSecret(settings: Notifications, hook: string): string {
   const ref = settings.hooks[hook];

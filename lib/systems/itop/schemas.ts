@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { idText } from "../../core/ids.ts";
 
 /**
  * iTop REST/JSON answers (API 1.3+). Every answer is HTTP 200 with a `code`; `objects` is null when
@@ -84,7 +85,7 @@ export function toAttachment(object: ItopObject): ItopAttachment {
  * The payloads the iTop webhooks send (Combodo "Webhook integration", placeholders: every value a
  * string). They are hints: the bridge reads the ticket again through the REST API.
  */
-const Id = v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, "must be a numeric iTop id"));
+const Id = idText("a numeric iTop id");
 const ClassName = v.pipe(v.string(), v.trim(), v.regex(/^[A-Za-z][A-Za-z0-9_]*$/, "must be an iTop class"));
 
 export const TicketEventSchema = v.object({

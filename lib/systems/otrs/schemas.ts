@@ -1,11 +1,8 @@
 import * as v from "valibot";
+import { idText } from "../../core/ids.ts";
 
 /** OTRS sends ids and numbers as strings or numbers, depending on the operation: accept both. */
-export const IdString = v.pipe(
-  v.union([v.string(), v.number()]),
-  v.transform((value) => String(value)),
-  v.regex(/^\d+$/, "must be a numeric id"),
-);
+export const IdString = idText("a numeric id");
 
 /** Every GI answer may carry `{"Error": {ErrorCode, ErrorMessage}}`, even with HTTP 200. */
 export const GiErrorSchema = v.object({

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { idNumber } from "../../core/ids.ts";
 
 const Named = v.object({ id: v.number(), name: v.optional(v.string()) });
 
@@ -62,11 +63,14 @@ export function customFieldValue(issue: Issue, fieldId: number): string {
  * the job re-reads the issue.
  */
 const PluginEventSchema = v.looseObject({
-  payload: v.looseObject({ action: v.optional(v.string()), issue: v.looseObject({ id: v.number() }) }),
+  payload: v.looseObject({
+    action: v.optional(v.string()),
+    issue: v.looseObject({ id: idNumber("an issue id") }),
+  }),
 });
 const NativeEventSchema = v.looseObject({
   type: v.string(),
-  data: v.looseObject({ issue: v.looseObject({ id: v.number() }) }),
+  data: v.looseObject({ issue: v.looseObject({ id: idNumber("an issue id") }) }),
 });
 export const IssueEventSchema = v.union(
   [PluginEventSchema, NativeEventSchema],

@@ -11,6 +11,12 @@ const DateString = v.pipe(
   v.check((value) => !Number.isNaN(Date.parse(value)), "must be an ISO-8601 date"),
 );
 const Text = v.pipe(v.string(), v.maxLength(100_000, "is too long"));
+/** Rocket.Chat's room ids are 17 characters; anything beyond 128 is not one. */
+const RoomId = v.pipe(
+  v.string(),
+  v.minLength(1, "is required"),
+  v.maxLength(128, "is not a Rocket.Chat room id"),
+);
 
 const EmailSchema = v.optional(v.nullable(v.union([v.array(v.object({ address: v.string() })), v.string()])));
 const PhoneSchema = v.optional(
@@ -47,7 +53,7 @@ export type LivechatMessage = v.InferOutput<typeof LivechatMessageSchema>;
 /** A closed chat (`type: "LivechatSession"`): the room, its visitor and every visible message. */
 export const LivechatSessionSchema = v.object({
   type: v.literal("LivechatSession"),
-  _id: v.pipe(v.string(), v.minLength(1, "is required")),
+  _id: RoomId,
   label: v.optional(v.nullable(v.string())),
   topic: v.optional(v.nullable(v.string())),
   tags: v.optional(v.nullable(v.array(v.string())), []),
@@ -84,7 +90,7 @@ export type OfflineMessage = v.InferOutput<typeof OfflineMessageSchema>;
 /** Any Omnichannel webhook call: its type decides what the rest must be. */
 export const LivechatEventSchema = v.object({
   type: v.pipe(v.string(), v.minLength(1, "is required")),
-  _id: v.optional(v.string()),
+  _id: v.optional(RoomId),
   crmData: v.optional(v.unknown()),
 });
 

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { idText } from "../../core/ids.ts";
 
 /**
  * Request Tracker 5 REST2 answers (lib/RT/REST2/Util.pm serialize_record): records point at each other
@@ -122,11 +123,7 @@ export const ErrorBodySchema = v.object({ message: v.string() });
  * bridge reads the ticket again. `ticket_id` must be the transaction's ObjectId: a Scrip's TicketObj of
  * a merged-away ticket is already the surviving one (RT::Ticket::Load follows merges).
  */
-const Numeric = v.pipe(
-  v.union([v.string(), v.number()]),
-  v.transform((value) => String(value).trim()),
-  v.regex(/^\d+$/, "must be a numeric RT id"),
-);
+const Numeric = idText("a numeric RT id");
 export const ScripEventSchema = v.object({
   ticket_id: Numeric,
   transaction_id: v.optional(Numeric),

@@ -1,0 +1,108 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { PurgeQueueCommand } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Stack, setupStack } from "../helpers/stack.ts";
+import { failDynamoWrite } from "./dynamo-faults.ts";
+import { type Scenario, type ScenarioKey, scenarios } from "./scenarios.ts";
+
+/**
+ * A crash between two steps: the worker process is killed (SIGKILL) the moment the target has done
+ * the work of a step, before the next step (saving the link, writing back) runs. Its message stays in
+ * flight, comes back after the visibility timeout, and the next attempt must find the work done:
+ * exactly one object, back-references written, link saved.
+ */
+const CRASHES: { key: ScenarioKey; after: string; twice?: string }[] = [
+  { key: "glpiForms", after: "create the ticket" },
+  { key: "otrsRedmine", after: "create the issue" },
+  { key: "otrsRedmine", after: "write the issue id back to OTRS" },
+  { key: "itopPair", after: "create the internal ticket" },
+  { key: "rtKanban", after: "create the card" },
+  { key: "rtKanban", after: "write the card id back to RT" },
+  { key: "livechat", after: "create the ticket" },
+  {
+    key: "notifications",
+    after: "post to Rocket.Chat",
+    twice:
+      "the message was posted and the process died before recording it: the next attempt posts again (at least once)",
+  },
+];
+
+let stack: Stack;
+let all: Record<ScenarioKey, Scenario>;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  stack = await setupStack({ jobs: { maxAttempts: 5 }, visibilityTimeoutSeconds: 3 });
+  all = await scenarios(stack);
+});
+afterAll(async () => {
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  await stack.close();
+});
+
+/** Starts the worker in its own process and waits until it polls the queue. */
+async function startWorker(): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ["node_modules/tsx/dist/cli.mjs", "test/reliability/worker-process.ts"],
+    {
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: "SILENT" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the worker process did not start")), 30_000);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      if (chunk.toString().includes("ready")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once("exit", () => reject(new Error("the worker process exited before it was ready")));
+  });
+  return child;
+}
+
+const exited = (child: ChildProcess, ms: number) =>
+  new Promise<string | null>((resolve, reject) => {
+    if (child.signalCode !== null || child.exitCode !== null) return resolve(child.signalCode);
+    const timer = setTimeout(
+      () => reject(new Error("the worker process was never killed: the step did not run")),
+      ms,
+    );
+    child.once("exit", (_code, signal) => {
+      clearTimeout(timer);
+      resolve(signal);
+    });
+  });
+
+describe("a worker killed between two steps", () => {
+  for (const crash of CRASHES) {
+    it(`${crash.key}: killed right after "${crash.after}", the job converges${crash.twice ? " (delivered twice)" : " once"}`, async () => {
+      const scenario = all[crash.key];
+      scenario.reset();
+      failDynamoWrite(undefined);
+      await stack.sqs.send(new PurgeQueueCommand({ QueueUrl: stack.resources.deadLetterQueueUrl }));
+      const [first] = scenario.steps;
+      const step = scenario.steps.find((s) => s.name === crash.after);
+      if (!first?.raw || !step?.raw) throw new Error("the steps take no raw fault");
+      // The inline attempt fails its first step, so the job goes to the queue and the worker process.
+      first.raw({ kind: "status", status: 503, body: "Service Unavailable" });
+      const worker = await startWorker();
+      step.raw({ kind: "crash", onServed: () => worker.kill("SIGKILL") });
+      const { handle, send } = await scenario.prepare();
+      const status = await send();
+      expect(status).toBeLessThan(300);
+      expect(await exited(worker, 30_000)).toBe("SIGKILL");
+      // After the visibility timeout the message is back; this process's worker takes it.
+      await stack.drainJobs({ timeoutMs: 60_000, idleMs: 4000 });
+      const outcome = await scenario.converged(handle);
+      expect(outcome.objects, `${outcome.detail}${crash.twice ? ` (${crash.twice})` : ""}`).toBe(
+        crash.twice ? 2 : 1,
+      );
+      if (!crash.twice) expect(outcome.complete, outcome.detail).toBe(true);
+    }, 120_000);
+  }
+});
