@@ -73,6 +73,16 @@ describe("a new ticket", () => {
     expect(board.tasks().filter((task) => task.reference === `RT#${ticket.id}`)).toHaveLength(1);
   }, 60_000);
 
+  it("takes a search that answers false for a failure, not for a missing card", async () => {
+    const ticket = rt.personCreates({ queue: "General", subject: "False search" });
+    // The card is made but its answer lost; the retry's search then fails with Kanboard's `false`.
+    board.failNext(1, { kind: "drop-response" }, { method: "createTask" });
+    board.failNext(1, { kind: "result", value: false }, { method: "getTaskByReference" }, { after: 1 });
+    await deliverScrips();
+    await stack.drainJobs({ timeoutMs: 30_000 });
+    expect(board.tasks().filter((task) => task.reference === `RT#${ticket.id}`)).toHaveLength(1);
+  }, 60_000);
+
   it("adopts the card an attempt made before its answer was lost instead of making a second one", async () => {
     const ticket = rt.personCreates({ queue: "General", subject: "Scanner" });
     board.failNext(1, { kind: "drop-response" }, { method: "createTask" });

@@ -438,6 +438,9 @@ describe("the soak", () => {
         deadLettered,
         lost,
         duplicated,
+        duplicates: duplicatedEvents
+          .filter((event) => event.kind !== "notify")
+          .map((event) => ({ kind: event.kind, handle: event.handle, objects: objectsOf(event) })),
         notificationsRepostedAfterLostAnswer: reposts,
         lostAnswersToRocketChat,
         replayed,

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import type { BoardPort, Card, CardContent } from "../../boards/port.ts";
-import { NotFoundError, UpstreamPermanentError } from "../../core/errors.ts";
+import { NotFoundError, UpstreamPermanentError, UpstreamRetryableError } from "../../core/errors.ts";
 import type { KanboardClient, RpcCall } from "./client.ts";
 import {
   ColumnSchema,
@@ -37,12 +37,16 @@ export class KanboardBoard implements BoardPort {
       { project_id: this.projectId, reference },
       signal,
     );
-    return task ? this.toCard(v.parse(TaskSchema, task), signal) : undefined;
+    const found = this.taskOrNone("getTaskByReference", task);
+    return found ? this.toCard(found, signal) : undefined;
   }
 
   async getCard(id: string, signal?: AbortSignal): Promise<Card | undefined> {
-    const task = await this.client.call("getTask", { task_id: Number(id) }, signal);
-    return task ? this.toCard(v.parse(TaskSchema, task), signal) : undefined;
+    const task = this.taskOrNone(
+      "getTask",
+      await this.client.call("getTask", { task_id: Number(id) }, signal),
+    );
+    return task ? this.toCard(task, signal) : undefined;
   }
 
   async listCards(options: { closed: boolean }, signal?: AbortSignal): Promise<Card[]> {
@@ -52,7 +56,10 @@ export class KanboardBoard implements BoardPort {
     if (options.closed)
       calls.push({ method: "getAllTasks", params: { project_id: this.projectId, status_id: 0 } });
     const pages = await this.client.batch(calls, signal);
-    const tasks = pages.flatMap((page) => v.parse(v.array(TaskSchema), page ?? []));
+    const tasks = pages.flatMap((page) => {
+      if (!Array.isArray(page)) throw this.failed("getAllTasks");
+      return v.parse(v.array(TaskSchema), page);
+    });
     const cards: Card[] = [];
     for (const task of tasks) cards.push(await this.toCard(task, signal));
     return cards;
@@ -215,6 +222,23 @@ export class KanboardBoard implements BoardPort {
       open: task.is_active === 1,
       url: task.url,
     };
+  }
+
+  /**
+   * A task read's answer: `null` is "no such task" (TaskApiFormatter formats nothing); `false` is a
+   * procedure that failed, never an answer to trust: taking it for "no card" would create a second one.
+   */
+  private taskOrNone(procedure: string, answer: unknown): KanboardTask | undefined {
+    if (answer === null) return undefined;
+    if (answer === false) throw this.failed(procedure);
+    return v.parse(TaskSchema, answer);
+  }
+
+  private failed(procedure: string): UpstreamRetryableError {
+    return new UpstreamRetryableError(
+      { system: this.name, status: 200, vendorMessage: `${procedure} answered false` },
+      `Kanboard: ${procedure} failed (it answered false)`,
+    );
   }
 
   private refused(procedure: string, message: string): UpstreamPermanentError {
