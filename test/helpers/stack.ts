@@ -89,13 +89,24 @@ export interface StackOptions {
  * A fresh stack for one test file: its own table and queues on the shared emulators, a GLPI fake, a
  * config file pointing at it, and the environment the functions read. Import handlers after this.
  */
-export async function setupStack(options: StackOptions = {}): Promise<Stack> {
+export function setupStack(options: StackOptions = {}): Promise<Stack> {
+  return buildStack({ dynamo: inject("dynamoEndpoint"), sqs: inject("sqsEndpoint") }, options);
+}
+
+/**
+ * The same stack on emulators the caller started (the benchmarks, which run outside vitest): the
+ * fakes, a table and queues, the config, the environment.
+ */
+export async function buildStack(
+  endpoints: { dynamo: string; sqs: string },
+  options: StackOptions = {},
+): Promise<Stack> {
   Object.assign(process.env, {
     AWS_REGION: "us-east-1",
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",
-    AWS_ENDPOINT_URL_DYNAMODB: inject("dynamoEndpoint"),
-    AWS_ENDPOINT_URL_SQS: inject("sqsEndpoint"),
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamo,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "SILENT",
     ...SECRETS,
   });

@@ -196,6 +196,7 @@ export async function syncAttachments(sync: PairSync): Promise<void> {
 }
 
 function listAttachments(sync: PairSync, side: Side): Promise<ItopAttachment[]> {
+  if (sync.created === side) return Promise.resolve([]);
   const ticket = sync.tickets[side];
   return sync.deps.clients[side].attachments(ticket.class, ticket.id, sync.job.signal);
 }

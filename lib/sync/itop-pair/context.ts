@@ -11,6 +11,8 @@ export interface PairSync {
   job: JobContext;
   /** What was written, for the job's result and the log. */
   changes: string[];
+  /** A side whose ticket this job has just created: it has no attachments yet, none to list. */
+  created?: Side | undefined;
 }
 
 /** An external key or text that holds no value (iTop reads an empty external key as "0"). */

@@ -36,7 +36,17 @@ export const itopSyncJob = defineJob({
     const leased = await takeLease(deps.links, found.link, context.jobId);
     const memory = new LinkMemory(deps.links, leased);
     try {
-      const sync = await readBoth(deps, memory, context);
+      // A twin just made: both tickets are as this job read and created them, no need to read again.
+      const sync: PairSync = found.created?.tickets
+        ? {
+            deps,
+            memory,
+            tickets: found.created.tickets,
+            job: context,
+            changes: [],
+            ...(found.created.made ? { created: "internal" as const } : {}),
+          }
+        : await readBoth(deps, memory, context);
       await syncForm(sync);
       await syncPrivateLog(sync);
       await syncAttachments(sync);
@@ -67,7 +77,10 @@ async function findLink(
   ticketId: string,
   ticketClass: string | undefined,
   context: JobContext,
-): Promise<{ link: Link; created?: boolean } | { skip: string }> {
+): Promise<
+  | { link: Link; created?: { tickets: Record<Side, ItopTicket> | undefined; made: boolean } }
+  | { skip: string }
+> {
   if (side === "internal") {
     const [hit] = await deps.links.findByTarget(ticketRef(deps.instances.internal, ticketId));
     // The index is eventually consistent: read the link itself for its current version.
@@ -80,7 +93,8 @@ async function findLink(
   if (link && link.target.id !== PENDING) return { link };
   const cls = ticketClass ?? (await deps.clients.external.ticketClass(ticketId, context.signal));
   if (!deps.settings.classes.includes(cls)) return { skip: `class ${cls} is not shared` };
-  return { link: await createInternal(deps, cls, ticketId, context), created: true };
+  const made = await createInternal(deps, cls, ticketId, context);
+  return { link: made.link, created: { tickets: made.tickets, made: made.made ?? false } };
 }
 
 /**
@@ -103,10 +117,11 @@ async function createInternal(deps: ItopPairDeps, cls: string, externalId: strin
     ticketRef(instances.internal, PENDING),
     context.jobId,
   );
-  if (claim.kind === "linked") return claim.link;
+  if (claim.kind === "linked") return { link: claim.link, tickets: undefined };
 
   const refField = settings.externalRefField;
   let internal: ItopTicket | undefined;
+  let made = false;
   if (refField) {
     const oql = `SELECT ${cls} WHERE ${refField} = ${oqlString(external.ref)}`;
     const [found] = await clients.internal.get(cls, oql, outputFields(deps, "internal"), context.signal);
@@ -125,6 +140,7 @@ async function createInternal(deps: ItopPairDeps, cls: string, externalId: strin
     internal = toTicket(
       await clients.internal.create(cls, fields, outputFields(deps, "internal"), context.signal),
     );
+    made = true;
     context.logger.info("internal iTop ticket created", {
       external_ticket: external.ref,
       internal_ticket: internal.ref,
@@ -145,9 +161,11 @@ async function createInternal(deps: ItopPairDeps, cls: string, externalId: strin
   });
   if (saved.outcome === "stale") {
     const current = await deps.links.get(source);
-    if (current) return current;
+    if (current) return { link: current, tickets: undefined };
   }
-  return saved.outcome === "updated" ? saved.link : claim.link;
+  return saved.outcome === "updated"
+    ? { link: saved.link, tickets: { external, internal }, made }
+    : { link: claim.link, tickets: undefined };
 }
 
 /** Both tickets as they are now. */

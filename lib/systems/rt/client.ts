@@ -153,14 +153,24 @@ export class RtClient {
       ),
     );
     const failed = failedMessages(messages);
-    const ticket = await this.getTicket(id, signal);
-    const stored = ticket.customFields[field] ?? null;
-    if (failed.length > 0 || stored !== value) {
+    const upstream = {
+      system: `rt:${this.options.instance}`,
+      status: 200,
+      vendorMessage: messages.join("; "),
+    };
+    if (failed.length > 0)
       throw new UpstreamPermanentError(
-        { system: `rt:${this.options.instance}`, status: 200, vendorMessage: messages.join("; ") },
-        failed.length > 0
-          ? `RT did not set ${field} on ticket ${id}: ${failed.join("; ")}`
-          : `RT did not store ${field} on ticket ${id}: is the custom field applied to queue ${ticket.queue}?`,
+        upstream,
+        `RT did not set ${field} on ticket ${id}: ${failed.join("; ")}`,
+      );
+    // RT says what it changed; only when it says nothing (the same value, or a field it skipped
+    // silently) is the ticket read back to tell which.
+    if (confirms(messages, field, value)) return;
+    const ticket = await this.getTicket(id, signal);
+    if ((ticket.customFields[field] ?? null) !== value) {
+      throw new UpstreamPermanentError(
+        upstream,
+        `RT did not store ${field} on ticket ${id}: is the custom field applied to queue ${ticket.queue}?`,
       );
     }
   }
@@ -172,6 +182,21 @@ export class RtClient {
       throw await translateRtError(error, this.options.instance);
     }
   }
+}
+
+/**
+ * Whether PUT's sentences report the value stored (RT::Record::_AddCustomFieldValue and
+ * DeleteCustomFieldValue): "FlowIO-id 12 added", "FlowIO-id 11 changed to 12", "12 is no longer a value
+ * for custom field FlowIO-id", "FlowIO-id 12 deleted".
+ */
+function confirms(messages: readonly string[], field: string, value: string | null): boolean {
+  return messages.some((message) =>
+    value === null
+      ? message.endsWith(`is no longer a value for custom field ${field}`) ||
+        (message.startsWith(`${field} `) && message.endsWith(" deleted"))
+      : message === `${field} ${value} added` ||
+        (message.startsWith(`${field} `) && message.endsWith(` changed to ${value}`)),
+  );
 }
 
 /** A TicketSQL / TransactionSQL date: `YYYY-MM-DD HH:MM:SS`, UTC. */
