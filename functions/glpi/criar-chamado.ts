@@ -1,3 +1,4 @@
+import { useIntegrations } from "../../lib/core/config.ts";
 import { httpRoute, json } from "../../lib/core/http.ts";
 import {
   authenticateForms,
@@ -6,6 +7,8 @@ import {
   readSubmission,
 } from "../../lib/sync/glpi-forms/http.ts";
 import { requestTicket } from "../../lib/sync/glpi-forms/service.ts";
+
+useIntegrations("glpiForms");
 
 /**
  * POST /criar-chamado: the old Flask app's path, answering as it did (200 `{"ticket_id": n}`, errors

@@ -1,7 +1,10 @@
+import { useIntegrations } from "../../lib/core/config.ts";
 import { httpRoute } from "../../lib/core/http.ts";
 import { authenticateItop, sideOfSource, syncTicket } from "../../lib/sync/itop-pair/http.ts";
 import { readEvent } from "../../lib/sync/webhook.ts";
 import { AttachmentEventSchema } from "../../lib/systems/itop/schemas.ts";
+
+useIntegrations("itopPair");
 
 /** POST /api/v1/update-attachment: either iTop's webhook on attachment create, update or delete. */
 export const handler = httpRoute(

@@ -1,7 +1,10 @@
+import { useIntegrations } from "../../lib/core/config.ts";
 import { httpRoute } from "../../lib/core/http.ts";
 import { authenticateItop, sideOfSource, syncTicket } from "../../lib/sync/itop-pair/http.ts";
 import { readEvent } from "../../lib/sync/webhook.ts";
 import { TicketEventSchema } from "../../lib/systems/itop/schemas.ts";
+
+useIntegrations("itopPair");
 
 /**
  * POST /api/v1/update-ticket: the external iTop's webhook on any ticket update (and, with `source`, the

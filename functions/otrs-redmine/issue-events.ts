@@ -1,8 +1,11 @@
+import { useIntegrations } from "../../lib/core/config.ts";
 import { httpRoute } from "../../lib/core/http.ts";
 import { newJob } from "../../lib/jobs/queue.ts";
 import { authenticateOtrsRedmine, readEvent, runEventJob } from "../../lib/sync/otrs-redmine/http.ts";
 import { ISSUE_JOB, issueJob } from "../../lib/sync/otrs-redmine/issue-job.ts";
 import { IssueEventSchema, issueIdOf } from "../../lib/systems/redmine/schemas.ts";
+
+useIntegrations("otrsRedmine");
 
 /** POST /redmine/issue-events: the Redmine webhook plugin (or Redmine 7's webhooks) reports an issue change. */
 export const handler = httpRoute(

@@ -1,6 +1,9 @@
+import { useIntegrations } from "../../lib/core/config.ts";
 import { logger } from "../../lib/core/logger.ts";
 import { jobRuntime } from "../../lib/jobs/runtime.ts";
 import { pollRedmine } from "../../lib/sync/otrs-redmine/poller.ts";
+
+useIntegrations("otrsRedmine");
 
 /** Scheduled: queues a sync job for every Redmine issue changed since the last poll. */
 export const handler = async () => {

@@ -1,8 +1,11 @@
+import { useIntegrations } from "../../lib/core/config.ts";
 import { httpRoute } from "../../lib/core/http.ts";
 import {
   authenticateNotifications,
   receiveNotification,
 } from "../../lib/sync/rocketchat-otrs/notifications.ts";
+
+useIntegrations("rocketchatOtrs");
 
 /** POST /otrs/notifications: an OTRS ticket event is posted to the Rocket.Chat channels its rules pick. */
 export const handler = httpRoute(

@@ -1,6 +1,9 @@
+import { useIntegrations } from "../../lib/core/config.ts";
 import { logger } from "../../lib/core/logger.ts";
 import { jobRuntime } from "../../lib/jobs/runtime.ts";
 import { pollRt } from "../../lib/sync/rt-kanban/poller.ts";
+
+useIntegrations("rtKanban");
 
 /** Scheduled: queues a job for every RT ticket changed since the last poll (what Scrip calls missed). */
 export const handler = async () => {

@@ -11,6 +11,13 @@ export interface ThroughputRow {
   jobsPerSecond: number;
 }
 
+/** Self time by what it belongs to: the bridge's code, the AWS SDK, the stand-ins of the systems… */
+export interface Area {
+  area: string;
+  selfMs: number;
+  share: number;
+}
+
 export interface HotSpot {
   fn: string;
   where: string;
@@ -56,9 +63,10 @@ async function drain(stack: Stack, batchSize: number, expected: number): Promise
 export async function measureThroughput(
   stack: Stack,
   options: { jobs: number; batchSizes: number[] },
-): Promise<{ rows: ThroughputRow[]; hotSpots: HotSpot[] }> {
+): Promise<{ rows: ThroughputRow[]; hotSpots: HotSpot[]; areas: Area[] }> {
   const rows: ThroughputRow[] = [];
   let hotSpots: HotSpot[] = [];
+  let areas: Area[] = [];
   for (const [i, batchSize] of options.batchSizes.entries()) {
     await queueJobs(stack, options.jobs);
     const profile = i === options.batchSizes.length - 1;
@@ -73,10 +81,11 @@ export async function measureThroughput(
       const { profile: cpu } = await session.post("Profiler.stop");
       session.disconnect();
       hotSpots = topFunctions(cpu, 12);
+      areas = byArea(cpu);
     }
     rows.push({ batchSize, jobs: options.jobs, seconds, jobsPerSecond: options.jobs / seconds });
   }
-  return { rows, hotSpots };
+  return { rows, hotSpots, areas };
 }
 
 interface CpuProfile {
@@ -115,4 +124,39 @@ function topFunctions(profile: CpuProfile, count: number): HotSpot[] {
       selfMs: entry.us / 1000,
       share: total ? entry.us / total : 0,
     }));
+}
+
+/** Which part of the process a frame's code belongs to. */
+function areaOf(url: string, fn: string): string {
+  if (fn === "(garbage collector)") return "garbage collection";
+  if (fn === "(idle)" || fn === "(program)") return "idle / V8";
+  if (!url) return "Node.js natives (sockets, timers, crypto)";
+  if (/\/(lib|functions)\//.test(url) && !url.includes("node_modules"))
+    return "deskbridge (lib/, functions/)";
+  if (url.includes("/test/fakes/") || url.includes("/test/helpers/")) return "system fakes (test/fakes)";
+  if (/node_modules\/(@aws-sdk|@smithy|@aws-crypto)/.test(url)) return "AWS SDK";
+  if (/node_modules\/(dynalite|fauxqs|levelup|leveldown|memdown|lazy)/.test(url))
+    return "emulators (dynalite, fauxqs)";
+  if (/node_modules\/(undici|ky)/.test(url) || url.startsWith("node:internal/deps/undici"))
+    return "HTTP client (ky, undici)";
+  if (/node_modules\/(valibot|@aws-lambda-powertools)/.test(url)) return "valibot, Powertools";
+  if (url.startsWith("node:")) return "Node.js internals";
+  if (url.includes("/infra/")) return "local event source (infra/local)";
+  return "other dependencies";
+}
+
+function byArea(profile: CpuProfile): Area[] {
+  const byNode = new Map(profile.nodes.map((node) => [node.id, node]));
+  const totals = new Map<string, number>();
+  let total = 0;
+  for (const [i, id] of (profile.samples ?? []).entries()) {
+    const node = byNode.get(id);
+    const us = profile.timeDeltas?.[i] ?? 0;
+    total += us;
+    const area = node ? areaOf(node.callFrame.url, node.callFrame.functionName) : "other dependencies";
+    totals.set(area, (totals.get(area) ?? 0) + us);
+  }
+  return [...totals.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([area, us]) => ({ area, selfMs: us / 1000, share: total ? us / total : 0 }));
 }

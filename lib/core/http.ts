@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import * as v from "valibot";
-import { toFieldProblems } from "./config.ts";
 import {
   asBridgeError,
   type BridgeError,
@@ -12,6 +11,7 @@ import {
   UpstreamRetryableError,
   ValidationError,
 } from "./errors.ts";
+import { toFieldProblems } from "./field-problems.ts";
 import { logger } from "./logger.ts";
 
 /** What a route handler sees of an API Gateway HTTP API (payload v2) event. */

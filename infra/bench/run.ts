@@ -1,0 +1,191 @@
+/**
+ * `npm run bench`: every performance figure of deskbridge against its floor, measured in this run on
+ * this machine, printed as tables and written to docs/performance.md.
+ *   BENCH_REQUESTS (100)   events a route and concurrency level, for ack latency
+ *   BENCH_JOBS (300)       jobs a batch size, for worker throughput
+ *   BENCH_COLD_RUNS (15)   fresh processes a function, for cold start
+ *   BENCH_SKIP=cold        skip a part (cold, latency, throughput; comma-separated)
+ * It starts its own emulators and system fakes on 127.0.0.1; nothing reaches further.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus, platform, release, totalmem } from "node:os";
+import { buildStack } from "../../test/helpers/stack.ts";
+import { startEmulators } from "../local/emulators.ts";
+import { type CostRow, costPerMillion, PRICES } from "./cost.ts";
+import { UPSTREAM_FLOORS } from "./floors.ts";
+import { type EventProfile, type LatencyRow, measureLatency } from "./latency.ts";
+import { benchRoutes } from "./routes.ts";
+import { type HotSpot, measureThroughput, type ThroughputRow } from "./throughput.ts";
+
+process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+const skip = new Set((process.env.BENCH_SKIP ?? "").split(",").filter(Boolean));
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100);
+const JOBS = Number(process.env.BENCH_JOBS ?? 300);
+const COLD_TARGET = 1.15;
+const LATENCY_TARGET = 1.3;
+
+type Row = Record<string, string | number>;
+
+/** A Markdown table (also what is printed). */
+function table(rows: Row[]): string {
+  const [first] = rows;
+  if (!first) return "(no rows)\n";
+  const heads = Object.keys(first);
+  const cell = (value: string | number | undefined) =>
+    typeof value === "number"
+      ? Number.isInteger(value)
+        ? String(value)
+        : value.toFixed(2)
+      : String(value ?? "");
+  const numeric = heads.map((head) => rows.every((row) => typeof row[head] === "number"));
+  return [
+    `| ${heads.join(" | ")} |`,
+    `| ${heads.map((_, i) => (numeric[i] ? "---:" : "---")).join(" | ")} |`,
+    ...rows.map((row) => `| ${heads.map((head) => cell(row[head])).join(" | ")} |`),
+  ].join("\n");
+}
+
+const verdict = (ratio: number, target: number) => (ratio <= target ? "yes" : "**no**");
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const sections: string[] = [];
+
+  if (!skip.has("cold")) {
+    const { measureColdStart } = await import("./cold-start.ts");
+    const rows = await measureColdStart({ runs: Number(process.env.BENCH_COLD_RUNS ?? 15) });
+    const shown: Row[] = rows.map((row) => ({
+      function: row.name,
+      "bundle KB": row.bundleBytes / 1024,
+      "floor KB": row.floorBytes / 1024,
+      "import ms": row.importMs,
+      "floor ms": row.floorImportMs,
+      "cold request ms": row.coldRequestMs,
+      "floor cold ms": row.floorColdRequestMs,
+      ratio: row.coldRequestRatio,
+      [`≤ ${COLD_TARGET}`]: verdict(row.coldRequestRatio, COLD_TARGET),
+      adapters: row.adapters.join(", ") || "none",
+      unexpected: row.unexpected.join(", ") || "none",
+    }));
+    sections.push(
+      `## Cold start\n\nPer function: the bundle as serverless-esbuild builds it, and a fresh Node process importing it and answering one request that needs no network (an HTTP route's answer without credentials: config, secrets and clients are all built), against its floor: a bundle that only creates the AWS SDK clients its IAM role allows, and answers at once. Medians of ${process.env.BENCH_COLD_RUNS ?? 15} runs each, function and floor interleaved. Target: the cold-request ratio ≤ ${COLD_TARGET}; no adapter or SDK client a function does not use.\n\n${table(shown)}`,
+    );
+    console.log(`\nCold start\n${table(shown)}`);
+  }
+
+  const emulators = await startEmulators({ dynamo: 0, sqs: 0 });
+  const stack = await buildStack(
+    { dynamo: emulators.dynamoEndpoint, sqs: emulators.sqsEndpoint },
+    { jobs: { inlineBudgetMs: 3000 } },
+  );
+  try {
+    let profiles: EventProfile[] = [];
+    if (!skip.has("latency")) {
+      const routes = await benchRoutes(stack);
+      const measured = await measureLatency(stack, routes, {
+        concurrency: [1, 10, 50],
+        requests: REQUESTS,
+        warmup: 5,
+      });
+      profiles = measured.profiles;
+      const latency: Row[] = measured.rows.map((row: LatencyRow) => ({
+        route: row.route,
+        concurrency: row.concurrency,
+        "p50 ms": row.p50,
+        "p99 ms": row.p99,
+        "floor p50": row.floorP50,
+        "floor p99": row.floorP99,
+        "p99 ratio": row.ratio,
+        ...(row.concurrency === 10
+          ? { [`≤ ${LATENCY_TARGET}`]: verdict(row.ratio, LATENCY_TARGET) }
+          : { [`≤ ${LATENCY_TARGET}`]: "" }),
+      }));
+      sections.push(
+        `## Ack latency\n\nEach webhook route's handler (what API Gateway waits for), ${REQUESTS} fresh events a concurrency level, against the local emulators and the fakes (which answer at once, in this process), against its floor: the same DynamoDB and SQS calls the route makes, one after another, and nothing else. Target: p99 ≤ ${LATENCY_TARGET}× the floor at concurrency 10.\n\n${table(latency)}`,
+      );
+      console.log(`\nAck latency\n${table(latency)}`);
+
+      const calls: Row[] = profiles.map((profile) => {
+        const measuredCalls = Object.values(profile.upstream).reduce((a, b) => a + b, 0);
+        const floor = UPSTREAM_FLOORS[profile.route];
+        return {
+          route: profile.route,
+          "calls by system":
+            Object.entries(profile.upstream)
+              .map(([system, n]) => `${system} ${n}`)
+              .join(", ") || "none",
+          calls: measuredCalls,
+          floor: floor?.calls ?? 0,
+          ratio: floor ? measuredCalls / floor.calls : 0,
+          "the floor is": floor?.why ?? "",
+        };
+      });
+      sections.push(
+        `## Upstream calls per synced event\n\nCalls each event makes to the external systems, counted by the fakes, with warm caches (sessions, entities, board columns), against the fewest the sync needs.\n\n${table(calls)}`,
+      );
+      console.log(`\nUpstream calls per synced event\n${table(calls)}`);
+
+      const costs: CostRow[] = profiles.map(costPerMillion);
+      const costRows: Row[] = costs.map((cost) => ({
+        route: cost.route,
+        "Lambda $": cost.lambda,
+        "API Gateway $": cost.apiGateway,
+        "DynamoDB $": cost.dynamo,
+        "SQS $": cost.sqs,
+        "total $ per 1M events": cost.total,
+        "one event": cost.basis,
+      }));
+      sections.push(
+        `## Cost per million events\n\nAt AWS list prices (us-east-1, on-demand, no free tier): Lambda arm64 $${(PRICES.lambdaRequest * 1e6).toFixed(2)} per million requests and $${PRICES.lambdaGbSecondArm} per GB-s at 256 MB; API Gateway HTTP API $${(PRICES.httpApiRequest * 1e6).toFixed(2)} per million; DynamoDB on-demand $${(PRICES.dynamoWriteUnit * 1e6).toFixed(3)} per million write units and $${(PRICES.dynamoReadUnit * 1e6).toFixed(3)} per million read units; SQS $${(PRICES.sqsRequest * 1e6).toFixed(2)} per million requests. One event = one HTTP API request and one invocation billed at its measured duration, with its DynamoDB and SQS calls (a queued event adds the worker's share). Durations are against local fakes: a real helpdesk's latency adds Lambda time to the routes that work inline.\n\n${table(costRows)}`,
+      );
+      console.log(`\nCost per million events\n${table(costRows)}`);
+    }
+
+    if (!skip.has("throughput")) {
+      const { rows, hotSpots, areas } = await measureThroughput(stack, {
+        jobs: JOBS,
+        batchSizes: [1, 5, 10],
+      });
+      const areaRows: Row[] = areas.map((area) => ({
+        area: area.area,
+        "self ms": area.selfMs,
+        share: `${(area.share * 100).toFixed(1)}%`,
+      }));
+      const shown: Row[] = rows.map((row: ThroughputRow) => ({
+        "batch size": row.batchSize,
+        jobs: row.jobs,
+        seconds: row.seconds,
+        "jobs/s": row.jobsPerSecond,
+      }));
+      const spots: Row[] = hotSpots.map((spot: HotSpot) => ({
+        function: spot.fn,
+        where: spot.where,
+        "self ms": spot.selfMs,
+        share: `${(spot.share * 100).toFixed(1)}%`,
+      }));
+      sections.push(
+        `## Worker throughput\n\n${JOBS} RT ticket jobs (read the ticket, search the board, create the card, write its id back) drained from the jobs queue by the worker in this process, the fakes answering at once, by batch size (messages a Lambda invocation).\n\n${table(shown)}\n\nWhere the time goes (CPU profile of the last drain; the fakes and the emulators run in this process too), by area:\n\n${table(areaRows)}\n\nand the top functions by self time:\n\n${table(spots)}`,
+      );
+      console.log(
+        `\nWorker throughput\n${table(shown)}\n\nBy area\n${table(areaRows)}\n\nHot spots\n${table(spots)}`,
+      );
+    }
+  } finally {
+    await stack.close();
+    await emulators.stop();
+  }
+
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  const machine = `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}, Node ${process.version}`;
+  const changes = readFileSync(new URL("./changes.md", import.meta.url), "utf8");
+  const doc = `# Performance\n\nWritten by \`npm run bench\` (infra/bench/run.ts) on ${started.toISOString().slice(0, 10)}, on ${machine}. Every figure is measured in the same run as its floor, so the ratios hold across machines even where the milliseconds do not. Rerun it to refresh this page.\n\n${sections.join("\n\n")}\n\n${changes.trim()}\n`;
+  writeFileSync("docs/performance.md", doc);
+  console.log("\nWrote docs/performance.md");
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+});
