@@ -42,27 +42,30 @@ afterAll(async () => {
 });
 
 /** Starts the worker in its own process and waits until it polls the queue. */
-async function startWorker(): Promise<ChildProcess> {
+async function startWorker(): Promise<ChildProcess & { runnerPid: number }> {
   const child = spawn(
     process.execPath,
-    ["node_modules/tsx/dist/cli.mjs", "test/reliability/worker-process.ts"],
+    // tsx's loader in this very process: the tsx CLI would run the worker in a child of its own,
+    // which a SIGKILL of the CLI leaves running (and taking the jobs the test means to strand).
+    ["--import", "tsx", "test/reliability/worker-process.ts"],
     {
       env: { ...process.env, POWERTOOLS_LOG_LEVEL: "SILENT" },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
   children.push(child);
-  await new Promise<void>((resolve, reject) => {
+  const runnerPid = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("the worker process did not start")), 30_000);
     child.stdout?.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("ready")) {
+      const ready = /ready (\d+)/.exec(chunk.toString());
+      if (ready) {
         clearTimeout(timer);
-        resolve();
+        resolve(Number(ready[1]));
       }
     });
     child.once("exit", () => reject(new Error("the worker process exited before it was ready")));
   });
-  return child;
+  return Object.assign(child, { runnerPid });
 }
 
 const exited = (child: ChildProcess, ms: number) =>
@@ -96,6 +99,9 @@ describe("a worker killed between two steps", () => {
       const status = await send();
       expect(status).toBeLessThan(300);
       expect(await exited(worker, 30_000)).toBe("SIGKILL");
+      // The process that ran the job is the one killed (not a launcher whose child would run on).
+      expect(worker.runnerPid).toBe(worker.pid);
+      expect(() => process.kill(worker.runnerPid, 0)).toThrow(expect.objectContaining({ code: "ESRCH" }));
       // After the visibility timeout the message is back; this process's worker takes it.
       await stack.drainJobs({ timeoutMs: 60_000, idleMs: 4000 });
       const outcome = await scenario.converged(handle);

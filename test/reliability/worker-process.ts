@@ -17,4 +17,5 @@ const source = new SqsEventSource({
   waitSeconds: 1,
 });
 source.start();
-process.stdout.write("ready\n");
+// The pid that runs the jobs: the test checks that its SIGKILL ended this very process.
+process.stdout.write(`ready ${process.pid}\n`);
