@@ -8,6 +8,7 @@ import {
   ValidationError,
 } from "../../lib/core/errors.ts";
 import { errorResponse, type HttpRequest, httpRoute, readJsonBody } from "../../lib/core/http.ts";
+import { idText } from "../../lib/core/ids.ts";
 import { httpEvent } from "../helpers/events.ts";
 
 const request = (body: string, contentType = "application/json"): HttpRequest => ({
@@ -48,6 +49,13 @@ describe("HTTP envelope", () => {
     } catch (error) {
       expect((error as ValidationError).fields.map((f) => f.path)).toEqual(["a", "b"]);
     }
+  });
+
+  it("names a field's problem once, however many steps of its pipe found it", () => {
+    const Id = v.object({ id: idText("a numeric id") });
+    expect(() => readJsonBody(request(JSON.stringify({ id: "abc" })), Id, 100)).toThrow(
+      expect.objectContaining({ fields: [{ path: "id", message: "must be a numeric id" }] }),
+    );
   });
 });
 
