@@ -606,6 +606,12 @@ export function configSchema(scope?: ConfigScope) {
         maxAttempts: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(50)), 6),
         /** How long a route may work inline before it queues the job and answers 202. */
         inlineBudgetMs: v.optional(positiveInt(), 3000),
+        /**
+         * How a webhook is answered: `queue` (the job is queued and the sender answered at once; the
+         * worker syncs) or `inline` (the route tries the sync first, within inlineBudgetMs). Routes whose
+         * answer is the result (GLPI forms, Rocket.Chat livechat) always work inline.
+         */
+        webhookAck: v.optional(v.picklist(["queue", "inline"]), "queue"),
         backoffBaseSeconds: v.optional(positiveInt(), 2),
         backoffMaxSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(43200)), 900),
         /** How long job status records (GET …/jobs/{id}) are kept. */

@@ -68,18 +68,42 @@ export async function runInline<R extends Record<string, unknown>>(
     const queued: JobMessage = conflict
       ? { ...job, maybeRan: true, deferrals: (job.deferrals ?? 0) + 1 }
       : { ...job, priorAttempts: job.priorAttempts + 1, maybeRan: true };
-    try {
-      await deps.queue.send(queued, conflict ? deferralSeconds() : 0);
-    } catch (sendError) {
-      log.error("could not queue the job", { reason: (sendError as Error).message });
-      throw new UpstreamRetryableError({ system: "sqs" }, "the jobs queue is unavailable", {
-        cause: sendError,
-      });
-    }
-    await deps.records.pending(job.id, job.type, queued.priorAttempts).catch((recordError: unknown) => {
-      // The job is safely queued; only its status record is missing until the worker writes one.
-      log.error("could not record the queued job", { reason: (recordError as Error).message });
-    });
+    await sendToWorker(queued, deps, log, conflict ? deferralSeconds() : 0);
     return { kind: "queued", jobId: job.id };
   }
+}
+
+/**
+ * Queues a job for the worker without trying it first (a webhook answered at once): its input is
+ * validated here, so a payload the job cannot take is the caller's 400, not a dead letter.
+ */
+export async function enqueueJob(
+  job: JobMessage,
+  handler: JobHandler<v.GenericSchema, Record<string, unknown>>,
+  deps: Pick<InlineDeps, "queue" | "records" | "logger">,
+): Promise<{ kind: "queued"; jobId: string }> {
+  validate(handler.input, job.input);
+  await sendToWorker(job, deps, deps.logger, 0);
+  return { kind: "queued", jobId: job.id };
+}
+
+/** Sends the job to the jobs queue, then records it as pending (GET …/jobs/{id}). */
+async function sendToWorker(
+  job: JobMessage,
+  deps: Pick<InlineDeps, "queue" | "records">,
+  log: Logger,
+  delaySeconds: number,
+): Promise<void> {
+  try {
+    await deps.queue.send(job, delaySeconds);
+  } catch (sendError) {
+    log.error("could not queue the job", { job_id: job.id, reason: (sendError as Error).message });
+    throw new UpstreamRetryableError({ system: "sqs" }, "the jobs queue is unavailable", {
+      cause: sendError,
+    });
+  }
+  await deps.records.pending(job.id, job.type, job.priorAttempts).catch((recordError: unknown) => {
+    // The job is safely queued; only its status record is missing until the worker writes one.
+    log.error("could not record the queued job", { job_id: job.id, reason: (recordError as Error).message });
+  });
 }

@@ -1,9 +1,10 @@
 import type * as v from "valibot";
+import { getConfig } from "../core/config.ts";
 import { UpstreamError, ValidationError } from "../core/errors.ts";
 import { type HttpRequest, type HttpResponse, json, readJsonBody } from "../core/http.ts";
 import { logger } from "../core/logger.ts";
 import type { JobHandler, JobMessage } from "../jobs/model.ts";
-import { runInline } from "../jobs/runner.ts";
+import { enqueueJob, runInline } from "../jobs/runner.ts";
 import { jobRuntime } from "../jobs/runtime.ts";
 
 /** Reads a webhook body; a payload without the id the job needs is a 400 naming the field. */
@@ -13,7 +14,7 @@ export function readEvent<const S extends v.GenericSchema>(
   idPath: string,
 ): v.InferOutput<S> {
   try {
-    return readJsonBody(request, schema, jobRuntime().config.http.maxBodyBytes);
+    return readJsonBody(request, schema, getConfig().http.maxBodyBytes);
   } catch (error) {
     if (error instanceof ValidationError && error.fields.some((f) => f.path === "(root)")) {
       throw new ValidationError([{ path: idPath, message: "is required" }]);
@@ -54,15 +55,23 @@ const DEFAULT_ANSWERS: EventAnswers = {
 };
 
 /**
- * Runs a sync job for a webhook inline and answers its sender in its own terms (`answers`). A
- * permanent failure is kept in the dead-letter queue with its reason before it is answered.
+ * Turns a webhook's job into its sender's answer (`answers`). With `jobs.webhookAck: "queue"` (the
+ * default) the job is queued for the worker and the sender answered at once; with `"inline"`, or for a
+ * route whose answer is the job's result (`ack: "inline"`), the job runs here first, within the inline
+ * budget, and is queued only on a retryable failure. A permanent failure is kept in the dead-letter
+ * queue with its reason before it is answered.
  */
 export async function runEventJob(
   job: JobMessage,
   handler: JobHandler,
   answers: EventAnswers = DEFAULT_ANSWERS,
+  options: { ack?: "queue" | "inline" } = {},
 ): Promise<HttpResponse> {
   const runtime = jobRuntime();
+  if ((options.ack ?? runtime.config.jobs.webhookAck) === "queue") {
+    const queued = await enqueueJob(job, handler, { queue: runtime.queue, records: runtime.records, logger });
+    return answers.queued(queued.jobId);
+  }
   const outcome = await runInline(job, handler, {
     queue: runtime.queue,
     records: runtime.records,

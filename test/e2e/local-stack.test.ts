@@ -114,6 +114,19 @@ function printedCurl(route: string): string {
 
 const sh = async (command: string) => (await run("bash", ["-c", command], { timeout: 30_000 })).stdout;
 
+/** A webhook's answer with `jobs.webhookAck: "queue"` (the sandbox's default): the job is queued. */
+const QUEUED = { job_id: expect.stringMatching(/^[\w-]+$/) };
+
+/** Polls until `read` returns something `done` accepts (the worker runs queued jobs within a second or two). */
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  let value = await read();
+  for (let i = 0; i < 60 && !done(value); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    value = await read();
+  }
+  return value;
+}
+
 describe("npm start", () => {
   it("prints every route of serverless.yml with its URL and a curl command", () => {
     for (const route of listHttpRoutes()) {
@@ -145,12 +158,35 @@ describe("npm start", () => {
   });
 
   it("creates the sandbox's Redmine issue and links the hand-made one with the printed webhook calls", async () => {
-    expect(JSON.parse(await sh(printedCurl("POST /otrs/ticket-events")))).toEqual({});
-    expect(JSON.parse(await sh(printedCurl("POST /redmine/issue-events")))).toEqual({});
+    expect(JSON.parse(await sh(printedCurl("POST /otrs/ticket-events")))).toEqual(QUEUED);
+    expect(JSON.parse(await sh(printedCurl("POST /redmine/issue-events")))).toEqual(QUEUED);
+    // The worker syncs both: the development ticket gets a new issue, the other one the hand-made one.
+    const config = JSON.parse(readFileSync(configFile, "utf8"));
+    const otrsUrl: string = config.systems.otrs.main.url;
+    const redmineIds = async () => {
+      const response = await fetch(
+        `${otrsUrl}/Ticket/1,2?UserLogin=deskbridge&Password=sandbox-otrs-password&DynamicFields=1`,
+      );
+      const body = (await response.json()) as {
+        Ticket?: { DynamicField?: { Name: string; Value: unknown }[] }[];
+      };
+      return (body.Ticket ?? []).map(
+        (ticket) => ticket.DynamicField?.find((field) => field.Name === "RedmineID")?.Value ?? "",
+      );
+    };
+    const ids = await eventually(
+      redmineIds,
+      (values) => values.length === 2 && values.every((id) => id !== ""),
+    );
+    expect(new Set(ids).size).toBe(2);
+    const issues = await fetch(`${config.systems.redmine.main.url}/issues.json?status_id=*`, {
+      headers: { "x-redmine-api-key": "sandbox-redmine-api-key" },
+    });
+    expect(((await issues.json()) as { total_count: number }).total_count).toBe(2);
   });
 
   it("shares the sandbox's iTop ticket with the printed curl, and an internal change comes back", async () => {
-    expect(JSON.parse(await sh(printedCurl("POST /api/v1/create-ticket")))).toEqual({});
+    expect(JSON.parse(await sh(printedCurl("POST /api/v1/create-ticket")))).toEqual(QUEUED);
     const rest = async (url: string, user: string, password: string, operation: unknown) => {
       const form = new URLSearchParams({
         json_data: JSON.stringify(operation),
@@ -165,12 +201,16 @@ describe("npm start", () => {
     };
     const asRina = (operation: unknown) => rest(internalItop, "rina", "sandbox-rina-password", operation);
     const asBudi = (operation: unknown) => rest(externalItop, "budi", "sandbox-budi-password", operation);
-    const twins = await asRina({
-      operation: "core/get",
-      class: "UserRequest",
-      key: "SELECT UserRequest",
-      output_fields: "ref,external_ref,org_id",
-    });
+    const twins = await eventually(
+      () =>
+        asRina({
+          operation: "core/get",
+          class: "UserRequest",
+          key: "SELECT UserRequest",
+          output_fields: "ref,external_ref,org_id",
+        }),
+      (answer) => Object.keys(answer.objects ?? {}).length > 0,
+    );
     expect(Object.values(twins.objects ?? {}).map((o) => o.fields)).toEqual([
       { ref: "R-000001", external_ref: "R-000001", org_id: "2" },
     ]);
@@ -200,7 +240,7 @@ describe("npm start", () => {
   });
 
   it("projects the sandbox's RT ticket with the printed curl, follows RT, and backfills the rest twice", async () => {
-    expect(JSON.parse(await sh(printedCurl("POST /rt/ticket-events")))).toEqual({});
+    expect(JSON.parse(await sh(printedCurl("POST /rt/ticket-events")))).toEqual(QUEUED);
     const rpc = async (method: string, params: Record<string, unknown>) => {
       const response = await fetch(kanboardUrl, {
         method: "POST",
@@ -211,10 +251,10 @@ describe("npm start", () => {
       });
       return ((await response.json()) as { result: unknown }).result;
     };
-    const card = (await rpc("getTaskByReference", { project_id: 1, reference: "RT#1" })) as {
-      id: string;
-      column_id: string;
-    };
+    const card = (await eventually(
+      () => rpc("getTaskByReference", { project_id: 1, reference: "RT#1" }),
+      (task) => Boolean(task),
+    )) as { id: string; column_id: string };
     expect(card.column_id).toBe("1");
     // The README's walk-through: alice resolves ticket 1; the sandbox delivers the Scrip call.
     const put = await fetch(`${rtUrl}/ticket/1`, {
@@ -258,7 +298,7 @@ describe("npm start", () => {
     expect(JSON.parse(await sh(printedCurl("POST /rocketchat/livechat")))).toMatchObject({
       ticketNumbers: answer.ticketNumbers,
     });
-    expect(JSON.parse(await sh(printedCurl("POST /otrs/notifications")))).toEqual({});
+    expect(JSON.parse(await sh(printedCurl("POST /otrs/notifications")))).toEqual(QUEUED);
     for (let i = 0; i < 20 && !output.includes("Rocket.Chat #servicedesk ←"); i++)
       await new Promise((resolve) => setTimeout(resolve, 250));
     expect(output).toMatch(/Rocket\.Chat #servicedesk ← \*TicketCreate\* \[Ticket#\d+\]/);

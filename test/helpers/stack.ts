@@ -303,6 +303,8 @@ function testConfig(urls: FakeUrls, options: StackOptions) {
     jobs: {
       maxAttempts: 3,
       inlineBudgetMs: 1500,
+      // Most tests follow one event through its sync inline; queue acks have their own tests.
+      webhookAck: "inline",
       backoffBaseSeconds: 1,
       backoffMaxSeconds: 1,
       ...options.jobs,

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import * as v from "valibot";
 import { checkSharedSecret } from "../../core/auth.ts";
+import { getConfig } from "../../core/config.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { type HttpRequest, type HttpResponse, json, readJsonBody, validate } from "../../core/http.ts";
 import { newJob } from "../../jobs/queue.ts";
@@ -59,7 +60,7 @@ export async function receiveLivechat(request: HttpRequest): Promise<HttpRespons
   const body = readJsonBody(
     request,
     v.looseObject(LivechatEventSchema.entries),
-    jobRuntime().config.http.maxBodyBytes,
+    getConfig().http.maxBodyBytes,
   );
   if (body.type === "LivechatSession") {
     const chat = validate(LivechatSessionSchema, body);
@@ -77,7 +78,8 @@ export async function receiveLivechat(request: HttpRequest): Promise<HttpRespons
       subject: `Livechat${chat.topic ? `: ${chat.topic}` : ` with ${visitor}`}`,
       body: renderChat(chat, { timeZone: settings.timeZone, key, ...(department ? { department } : {}) }),
     };
-    return runEventJob(newJob(LIVECHAT_JOB, input), livechatJob, ANSWERS);
+    // Rocket.Chat keeps the answer as the room's crmData: it must carry the ticket, so this one is inline.
+    return runEventJob(newJob(LIVECHAT_JOB, input), livechatJob, ANSWERS, { ack: "inline" });
   }
   if (body.type === "LivechatOfflineMessage" && settings.offlineMessages) {
     const message = validate(OfflineMessageSchema, body);
