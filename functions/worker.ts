@@ -1,4 +1,5 @@
 import { requiredEnv, sqs } from "../lib/core/aws.ts";
+import { useIntegrations } from "../lib/core/config.ts";
 import { logger } from "../lib/core/logger.ts";
 import { jobRuntime } from "../lib/jobs/runtime.ts";
 import { createWorker } from "../lib/jobs/worker.ts";
@@ -10,6 +11,10 @@ import { livechatJob } from "../lib/sync/rocketchat-otrs/livechat-job.ts";
 import { notifyJob } from "../lib/sync/rocketchat-otrs/notify-job.ts";
 import { rtTicketJob } from "../lib/sync/rt-kanban/ticket-job.ts";
 
+// The worker runs every integration's jobs, but checks at cold start only the settings it uses itself
+// (jobs, http): each integration's part of the config is validated when its first job reads it, so a
+// mistake in one integration fails that integration's jobs (with the path and the problem), not all.
+useIntegrations();
 const runtime = jobRuntime();
 
 /** The jobs-queue consumer: runs every kind of sync job, with retries, backoff and dead letters. */

@@ -1,7 +1,7 @@
 import { useIntegrations } from "../../lib/core/config.ts";
 import { httpRoute, json } from "../../lib/core/http.ts";
 import { authenticateForms } from "../../lib/sync/glpi-forms/http.ts";
-import { ticketJobStatus } from "../../lib/sync/glpi-forms/service.ts";
+import { ticketJobStatus } from "../../lib/sync/glpi-forms/job-status.ts";
 
 useIntegrations("glpiForms");
 

@@ -14,23 +14,38 @@ export interface JobRuntime {
   idempotency: IdempotencyStore;
   cursors: CursorStore;
   records: JobRecords;
-  queue: JobQueue;
+  /** Built on first use: a route that only reads (a job's status) never creates the SQS client. */
+  readonly queue: JobQueue;
 }
 
 let runtime: JobRuntime | undefined;
+let records: JobRecords | undefined;
 
 /** Builds the runtime from config and the environment (LINKS_TABLE, JOBS_QUEUE_URL, DEAD_LETTER_QUEUE_URL). */
 export function jobRuntime(): JobRuntime {
   if (runtime) return runtime;
   const config = getConfig();
   const table = requiredEnv("LINKS_TABLE");
+  let queue: JobQueue | undefined;
   runtime = {
     config,
     links: new LinkStore(dynamo(), table),
     idempotency: new IdempotencyStore(dynamo(), table),
     cursors: new CursorStore(dynamo(), table),
-    records: new JobRecords(dynamo(), table, config.jobs.recordTtlDays),
-    queue: new JobQueue(sqs(), requiredEnv("JOBS_QUEUE_URL"), requiredEnv("DEAD_LETTER_QUEUE_URL")),
+    records: jobRecords(),
+    get queue() {
+      queue ??= new JobQueue(sqs(), requiredEnv("JOBS_QUEUE_URL"), requiredEnv("DEAD_LETTER_QUEUE_URL"));
+      return queue;
+    },
   };
   return runtime;
+}
+
+/**
+ * The job status records alone, for a function that only reads them: it imports neither the queue
+ * nor the SQS client (the bundler leaves out what this module's other exports use).
+ */
+export function jobRecords(): JobRecords {
+  records ??= new JobRecords(dynamo(), requiredEnv("LINKS_TABLE"), getConfig().jobs.recordTtlDays);
+  return records;
 }

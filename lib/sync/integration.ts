@@ -1,13 +1,13 @@
+import { getConfig } from "../core/config.ts";
 import type { Config } from "../core/config-schema.ts";
 import { ConfigError } from "../core/errors.ts";
-import { jobRuntime } from "../jobs/runtime.ts";
 
 type Integrations = Config["integrations"];
 type Systems = Config["systems"];
 
 /** One integration's settings; a ConfigError naming it when the deployment's config does not enable it. */
 export function integrationSettings<K extends keyof Integrations>(name: K): NonNullable<Integrations[K]> {
-  const settings = jobRuntime().config.integrations[name];
+  const settings = getConfig().integrations[name];
   if (!settings)
     throw new ConfigError(
       [{ path: `integrations.${name}`, message: "is required for this route" }],
@@ -22,7 +22,7 @@ export function systemInstance<S extends keyof Systems>(
   name: string,
   path: string,
 ): NonNullable<Systems[S][string]> {
-  const instance = jobRuntime().config.systems[system][name];
+  const instance = getConfig().systems[system][name];
   if (!instance)
     throw new ConfigError([{ path, message: `names no instance under systems.${system}` }], "config");
   return instance as NonNullable<Systems[S][string]>;
@@ -31,6 +31,8 @@ export function systemInstance<S extends keyof Systems>(
 /**
  * An integration's clients and caches, built once per container on first use (so a route pays only
  * for what it touches); a build that failed (a secret not yet in SSM) is tried again on the next call.
+ * Mark each call pure (a `@__PURE__` comment before it): then the bundle of a function that never
+ * asks for the clients leaves them, and the adapters behind them, out.
  */
 export function buildOnce<T>(build: () => Promise<T>): () => Promise<T> {
   let built: Promise<T> | undefined;

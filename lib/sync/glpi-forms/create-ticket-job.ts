@@ -2,10 +2,11 @@ import * as v from "valibot";
 import { defineJob } from "../../jobs/model.ts";
 import type { Ref } from "../../links/refs.ts";
 import { glpiFormsDeps } from "./deps.ts";
+import { CREATE_TICKET_JOB } from "./job-status.ts";
 import { FormSubmissionSchema } from "./submission.ts";
 import { buildTicketInput, externalIdFor } from "./ticket.ts";
 
-export const CREATE_TICKET_JOB = "glpi-forms.create-ticket";
+export { CREATE_TICKET_JOB };
 
 /** The form submission, as the source of the link to the GLPI ticket it opened. */
 export function submissionRef(jobId: string): Ref {

@@ -20,7 +20,7 @@ export interface GlpiFormsDeps {
 export const glpiFormsSettings = () => integrationSettings("glpiForms");
 
 /** Builds the GLPI client (one session per container) and the entity cache on first use. */
-export const glpiFormsDeps = buildOnce(async (): Promise<GlpiFormsDeps> => {
+export const glpiFormsDeps = /* @__PURE__ */ buildOnce(async (): Promise<GlpiFormsDeps> => {
   const runtime = jobRuntime();
   const settings = glpiFormsSettings();
   const instance = systemInstance("glpi", settings.glpi, "integrations.glpiForms.glpi");

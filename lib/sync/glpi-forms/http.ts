@@ -1,4 +1,5 @@
 import { checkSharedSecret } from "../../core/auth.ts";
+import { getConfig } from "../../core/config.ts";
 import {
   AuthenticationError,
   type BridgeError,
@@ -16,7 +17,6 @@ import {
   json,
   readJsonBody,
 } from "../../core/http.ts";
-import { jobRuntime } from "../../jobs/runtime.ts";
 import { glpiFormsSettings } from "./deps.ts";
 import { type FormSubmission, FormSubmissionSchema } from "./submission.ts";
 
@@ -27,7 +27,7 @@ export function authenticateForms(request: HttpRequest): Promise<void> {
 
 /** Reads and validates a form submission body (415, 413 or 400 naming every bad field). */
 export function readSubmission(request: HttpRequest): FormSubmission {
-  return readJsonBody(request, FormSubmissionSchema, jobRuntime().config.http.maxBodyBytes);
+  return readJsonBody(request, FormSubmissionSchema, getConfig().http.maxBodyBytes);
 }
 
 /** The answer when the ticket is queued: 202 with the job id and where to ask about it. */

@@ -1,11 +1,8 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import * as v from "valibot";
-import { ConflictError, NotFoundError, ValidationError } from "../../core/errors.ts";
-import { JobIdSchema } from "../../core/ids.ts";
+import { ConflictError, ValidationError } from "../../core/errors.ts";
 import { logger } from "../../core/logger.ts";
 import { newJob } from "../../jobs/queue.ts";
-import type { JobRecord } from "../../jobs/records.ts";
 import { type InlineOutcome, runInline } from "../../jobs/runner.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import type { IdempotencyRecord } from "../../links/idempotency.ts";
@@ -69,18 +66,6 @@ export async function requestTicket(
     await idempotency.release(SCOPE, idempotencyKey);
     throw error;
   }
-}
-
-/** The status of a queued ticket job, for `GET /glpi/tickets/jobs/{id}`. */
-export async function ticketJobStatus(jobId: string): Promise<JobRecord> {
-  const id = v.safeParse(JobIdSchema, jobId);
-  if (!id.success)
-    throw new ValidationError([
-      { path: "id", message: "must be a job id (at most 128 letters, digits, - and _)" },
-    ]);
-  const record = await jobRuntime().records.get(id.output);
-  if (!record || record.type !== CREATE_TICKET_JOB) throw new NotFoundError("no ticket job has this id");
-  return record;
 }
 
 /** Waits for the first request with this key to finish, then answers what it answered. */

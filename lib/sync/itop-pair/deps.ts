@@ -35,7 +35,7 @@ export const ticketRef = (instance: string, id: string): Ref => ({
 export const itopPairSettings = () => integrationSettings("itopPair");
 
 /** Builds both iTop clients on first use. */
-export const itopPairDeps = buildOnce(async (): Promise<ItopPairDeps> => {
+export const itopPairDeps = /* @__PURE__ */ buildOnce(async (): Promise<ItopPairDeps> => {
   const runtime = jobRuntime();
   const settings = itopPairSettings();
   const instances = { external: settings.external, internal: settings.internal };

@@ -23,7 +23,7 @@ export interface OtrsRedmineDeps {
 export const otrsRedmineSettings = () => integrationSettings("otrsRedmine");
 
 /** Builds both clients on first use. */
-export const otrsRedmineDeps = buildOnce(async (): Promise<OtrsRedmineDeps> => {
+export const otrsRedmineDeps = /* @__PURE__ */ buildOnce(async (): Promise<OtrsRedmineDeps> => {
   const runtime = jobRuntime();
   const settings = otrsRedmineSettings();
   const otrs = systemInstance("otrs", settings.otrs, "integrations.otrsRedmine.otrs");

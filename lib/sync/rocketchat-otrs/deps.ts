@@ -19,7 +19,7 @@ export interface RocketchatOtrsDeps {
 export const rocketchatOtrsSettings = () => integrationSettings("rocketchatOtrs");
 
 /** Builds the OTRS client on first use. */
-export const rocketchatOtrsDeps = buildOnce(async (): Promise<RocketchatOtrsDeps> => {
+export const rocketchatOtrsDeps = /* @__PURE__ */ buildOnce(async (): Promise<RocketchatOtrsDeps> => {
   const settings = rocketchatOtrsSettings();
   const otrs = systemInstance("otrs", settings.otrs, "integrations.rocketchatOtrs.otrs");
   return {

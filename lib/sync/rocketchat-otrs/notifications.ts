@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import * as v from "valibot";
 import { checkSharedSecret } from "../../core/auth.ts";
+import { getConfig } from "../../core/config.ts";
 import { ConfigError, ValidationError } from "../../core/errors.ts";
 import { type HttpRequest, type HttpResponse, json, readJsonBody } from "../../core/http.ts";
 import { idText } from "../../core/ids.ts";
 import { newJob } from "../../jobs/queue.ts";
-import { jobRuntime } from "../../jobs/runtime.ts";
 import { runEventJob } from "../webhook.ts";
 import { rocketchatOtrsSettings } from "./deps.ts";
 import { NOTIFY_JOB, notifyJob } from "./notify-job.ts";
@@ -43,7 +43,7 @@ export function authenticateNotifications(request: HttpRequest): Promise<void> {
 /** `POST /otrs/notifications`: an OTRS ticket event goes to the Rocket.Chat channels its rules pick. */
 export async function receiveNotification(request: HttpRequest): Promise<HttpResponse> {
   const settings = notificationSettings();
-  const body = readJsonBody(request, NotificationEventSchema, jobRuntime().config.http.maxBodyBytes);
+  const body = readJsonBody(request, NotificationEventSchema, getConfig().http.maxBodyBytes);
   const event = (typeof body.Event === "object" ? body.Event.Event : body.Event) ?? request.query.event;
   const ticketId =
     body.Ticket?.TicketID ??

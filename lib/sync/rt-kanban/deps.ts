@@ -39,7 +39,7 @@ export const cardRef = (board: BoardPort, id: string): Ref => {
 export const rtKanbanSettings = () => integrationSettings("rtKanban");
 
 /** Builds the RT client and the board on first use. */
-export const rtKanbanDeps = buildOnce(async (): Promise<RtKanbanDeps> => {
+export const rtKanbanDeps = /* @__PURE__ */ buildOnce(async (): Promise<RtKanbanDeps> => {
   const runtime = jobRuntime();
   const settings = rtKanbanSettings();
   const rt = systemInstance("rt", settings.rt, "integrations.rtKanban.rt");

@@ -1,5 +1,6 @@
-import ky, { HTTPError, type KyInstance } from "ky";
+import type { KyInstance } from "ky";
 import * as v from "valibot";
+import { isHttpError, lazyHttp } from "../http.ts";
 import { readGlpiError, SESSION_INVALID, translateGlpiError } from "./errors.ts";
 import {
   CreatedItemSchema,
@@ -37,12 +38,12 @@ export interface Criterion {
  * API reference: https://github.com/glpi-project/glpi/blob/main/apirest.md
  */
 export class GlpiClient {
-  private readonly http: KyInstance;
+  private readonly http: () => Promise<KyInstance>;
   private session: Promise<string> | undefined;
   private currentToken: string | undefined;
 
   constructor(private readonly options: GlpiClientOptions) {
-    this.http = ky.create({
+    this.http = lazyHttp({
       prefixUrl: options.url.replace(/\/+$/, ""),
       timeout: options.timeoutMs,
       // Idempotent reads are retried once in-process; writes are retried by the jobs queue.
@@ -79,7 +80,7 @@ export class GlpiClient {
     params.set("range", `${start}-${end}`);
     // 200 when complete, 206 when the range holds only part of the results: both are success.
     return this.call(options.signal, async (headers) => {
-      const body = await this.http
+      const body = await (await this.http())
         .get(`search/${itemtype}`, { searchParams: params, headers, signal: options.signal })
         .json();
       return v.parse(SearchResultSchema, body);
@@ -97,7 +98,7 @@ export class GlpiClient {
     const params = new URLSearchParams({ range: "0-49", expand_dropdowns: "false", get_hateoas: "false" });
     for (const [field, text] of Object.entries(searchText)) params.set(`searchText[${field}]`, text);
     return this.call(options.signal, async (headers) => {
-      const body = await this.http
+      const body = await (await this.http())
         .get("Ticket", { searchParams: params, headers, signal: options.signal })
         .json();
       return v.parse(TicketListSchema, body);
@@ -114,7 +115,7 @@ export class GlpiClient {
     options: { signal?: AbortSignal } = {},
   ): Promise<number> {
     return this.call(options.signal, async (headers) => {
-      const body = await this.http
+      const body = await (await this.http())
         .post(itemtype, { json: { input }, headers, signal: options.signal })
         .json();
       return v.parse(CreatedItemSchema, body).id;
@@ -129,7 +130,9 @@ export class GlpiClient {
     if (!session) return;
     const token = await session.catch(() => undefined);
     if (token)
-      await this.http.get("killSession", { headers: { "Session-Token": token } }).catch(() => undefined);
+      await (await this.http())
+        .get("killSession", { headers: { "Session-Token": token } })
+        .catch(() => undefined);
   }
 
   /** Runs a call with the session token, logging in (again) when needed; translates every failure. */
@@ -142,7 +145,7 @@ export class GlpiClient {
       try {
         return await run({ "Session-Token": token });
       } catch (error) {
-        if (!(error instanceof HTTPError) || error.response.status !== 401) throw error;
+        if (!isHttpError(error) || error.response.status !== 401) throw error;
         const info = await readGlpiError(error);
         if (info.code !== SESSION_INVALID) throw error;
         // GLPI rejected the request before doing anything, so repeating it once is safe.
@@ -172,13 +175,13 @@ export class GlpiClient {
    * https://github.com/glpi-project/glpi/blob/main/apirest.md#init-session
    */
   private async login(signal: AbortSignal | undefined): Promise<string> {
-    const body = await this.http
+    const body = await (await this.http())
       .get("initSession", { headers: { Authorization: `user_token ${this.options.userToken}` }, signal })
       .json();
     const token = v.parse(InitSessionSchema, body).session_token;
     this.currentToken = token;
     if (this.options.activateAllEntities) {
-      await this.http.post("changeActiveEntities", {
+      await (await this.http()).post("changeActiveEntities", {
         json: { entities_id: "all", is_recursive: true },
         headers: { "Session-Token": token },
         signal,

@@ -1,4 +1,4 @@
-import { HTTPError } from "ky";
+import type { HTTPError } from "ky";
 import * as v from "valibot";
 import {
   type BridgeError,
@@ -7,6 +7,7 @@ import {
   UpstreamPermanentError,
   UpstreamRetryableError,
 } from "../../core/errors.ts";
+import { isHttpError } from "../http.ts";
 import { GlpiErrorBodySchema } from "./schemas.ts";
 
 /** GLPI error codes that mean the bridge's own credentials or API client setup are wrong. */
@@ -58,7 +59,7 @@ export async function readGlpiError(error: HTTPError): Promise<GlpiErrorInfo> {
  */
 export async function translateGlpiError(error: unknown, instance: string): Promise<BridgeError> {
   const system = `glpi:${instance}`;
-  if (error instanceof HTTPError) {
+  if (isHttpError(error)) {
     const info = await readGlpiError(error);
     const upstream = { system, status: info.status, vendorCode: info.code, vendorMessage: info.message };
     if (info.code && SETUP_ERRORS.has(info.code)) {

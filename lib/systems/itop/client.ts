@@ -1,6 +1,7 @@
-import ky, { type KyInstance } from "ky";
+import type { KyInstance } from "ky";
 import * as v from "valibot";
 import { NotFoundError } from "../../core/errors.ts";
+import { lazyHttp } from "../http.ts";
 import { ItopCodeError, translateItopError } from "./errors.ts";
 import {
   type Blob,
@@ -37,10 +38,10 @@ export type ItopFields = Record<string, unknown>;
  * Reference: https://www.itophub.io/wiki/page?id=latest:advancedtopics:rest_json
  */
 export class ItopClient {
-  private readonly http: KyInstance;
+  private readonly http: () => Promise<KyInstance>;
 
   constructor(private readonly options: ItopClientOptions) {
-    this.http = ky.create({
+    this.http = lazyHttp({
       timeout: options.timeoutMs,
       retry: 0, // writes are not idempotent: the job runtime retries, after reading again
       ...(options.token ? { headers: { "Auth-Token": options.token } } : {}),
@@ -163,7 +164,7 @@ export class ItopClient {
       form.set("auth_pwd", this.options.password);
     }
     try {
-      const body = await this.http
+      const body = await (await this.http())
         .post(this.options.url, { searchParams: { version: this.options.version }, body: form, signal })
         .json();
       const answer = v.parse(EnvelopeSchema, body);

@@ -1,4 +1,3 @@
-import { HTTPError } from "ky";
 import {
   type BridgeError,
   NotFoundError,
@@ -7,6 +6,7 @@ import {
   UpstreamPermanentError,
   UpstreamRetryableError,
 } from "../../core/errors.ts";
+import { isHttpError } from "../http.ts";
 
 /** iTop's RestResult codes. */
 export const ItopCode = {
@@ -45,7 +45,7 @@ export async function translateItopError(error: unknown, instance: string): Prom
     if (/No item found/i.test(error.itopMessage)) return new NotFoundError(`iTop: ${error.itopMessage}`);
     return new UpstreamPermanentError(upstream, `iTop refused the request: ${error.itopMessage}`);
   }
-  if (error instanceof HTTPError) {
+  if (isHttpError(error)) {
     const status = error.response.status;
     const upstream = { system, status };
     if (status === 401 || status === 403)

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import ky, { HTTPError, type KyInstance } from "ky";
+import type { KyInstance } from "ky";
 import * as v from "valibot";
+import { isHttpError, lazyHttp } from "../http.ts";
 import { RpcError, translateKanboardError } from "./errors.ts";
 import { type RpcResponse, RpcResponseSchema } from "./schemas.ts";
 
@@ -28,11 +29,11 @@ export interface RpcCall {
  * Reference: https://docs.kanboard.org/v1/api/
  */
 export class KanboardClient {
-  private readonly http: KyInstance;
+  private readonly http: () => Promise<KyInstance>;
 
   constructor(private readonly options: KanboardClientOptions) {
     const basic = Buffer.from(`${options.user}:${options.token}`).toString("base64");
-    this.http = ky.create({
+    this.http = lazyHttp({
       timeout: options.timeoutMs,
       retry: 0, // most procedures write; the jobs queue retries after reading again
       headers: { Authorization: `Basic ${basic}` },
@@ -62,7 +63,7 @@ export class KanboardClient {
     const names = calls.map((call) => call.method).join(",");
     let answers: RpcResponse[];
     try {
-      const raw = await this.http
+      const raw = await (await this.http())
         .post(this.options.url, { json: body.length === 1 ? body[0] : body, signal })
         .json();
       answers = v.parse(v.union([v.array(RpcResponseSchema), RpcResponseSchema]), raw) as RpcResponse[];
@@ -93,7 +94,7 @@ export class KanboardClient {
 
 /** A 401 comes with a JSON-RPC error body; read it so the error names what Kanboard said. */
 async function rpcErrorOf(error: unknown, procedure: string): Promise<unknown> {
-  if (!(error instanceof HTTPError)) return error;
+  if (!isHttpError(error)) return error;
   try {
     const body = v.safeParse(RpcResponseSchema, await error.response.clone().json());
     if (body.success && body.output.error && error.response.status === 401)

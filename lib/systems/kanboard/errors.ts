@@ -1,4 +1,3 @@
-import { HTTPError } from "ky";
 import {
   type BridgeError,
   transportError,
@@ -6,6 +5,7 @@ import {
   UpstreamPermanentError,
   UpstreamRetryableError,
 } from "../../core/errors.ts";
+import { isHttpError } from "../http.ts";
 
 /** A JSON-RPC `error` object in an answer (HTTP 200 for protocol errors, 401/403 for auth). */
 export class RpcError extends Error {
@@ -33,7 +33,7 @@ export function translateKanboardError(error: unknown, instance: string, procedu
       return new UpstreamRetryableError(upstream, `Kanboard failed in ${procedure}: ${error.rpcMessage}`);
     return new UpstreamPermanentError(upstream, `Kanboard refused ${procedure}: ${error.rpcMessage}`);
   }
-  if (error instanceof HTTPError) {
+  if (isHttpError(error)) {
     const status = error.response.status;
     const upstream = { system, status };
     if (status === 401 || status === 403)

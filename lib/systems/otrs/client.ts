@@ -1,6 +1,7 @@
-import ky, { type KyInstance } from "ky";
+import type { KyInstance } from "ky";
 import * as v from "valibot";
 import { BridgeError, UpstreamAuthError } from "../../core/errors.ts";
+import { lazyHttp } from "../http.ts";
 import { translateGiError, translateOtrsHttpError } from "./errors.ts";
 import {
   GiErrorSchema,
@@ -61,11 +62,11 @@ export interface TicketUpdate {
  * Reference: https://doc.znuny.org/manual/admin/7.0/processes_automation/web_services.html
  */
 export class OtrsClient {
-  private readonly http: KyInstance;
+  private readonly http: () => Promise<KyInstance>;
   private session: Promise<string> | undefined;
 
   constructor(private readonly options: OtrsClientOptions) {
-    this.http = ky.create({
+    this.http = lazyHttp({
       prefixUrl: options.url.replace(/\/+$/, ""),
       timeout: options.timeoutMs,
       retry: { limit: 1, methods: ["get"], statusCodes: [429, 502, 503, 504], backoffLimit: 1000 },
@@ -186,7 +187,7 @@ export class OtrsClient {
     else json = { ...body, SessionID: sessionId };
     let answer: unknown;
     try {
-      answer = await this.http(path, {
+      answer = await (await this.http())(path, {
         method,
         searchParams,
         headers,
@@ -221,7 +222,7 @@ export class OtrsClient {
   private async login(signal: AbortSignal | undefined): Promise<string> {
     let answer: unknown;
     try {
-      answer = await this.http
+      answer = await (await this.http())
         .post("Session", {
           json: { UserLogin: this.options.login, Password: this.options.password },
           ...(signal ? { signal } : {}),

@@ -1,4 +1,3 @@
-import { HTTPError } from "ky";
 import {
   type BridgeError,
   NotFoundError,
@@ -7,6 +6,7 @@ import {
   UpstreamPermanentError,
   UpstreamRetryableError,
 } from "../../core/errors.ts";
+import { isHttpError } from "../http.ts";
 import { vendorMessage } from "../http-error.ts";
 
 /** OTRS error kinds (`<Operation>.<Kind>`) that mean the ticket is not there or not ours to see. */
@@ -35,7 +35,7 @@ export function translateGiError(
 /** Translates a transport failure: 5xx (OTRS answers operation and routing failures with 500), 429, timeouts. */
 export async function translateOtrsHttpError(error: unknown, instance: string): Promise<BridgeError> {
   const system = `otrs:${instance}`;
-  if (error instanceof HTTPError) {
+  if (isHttpError(error)) {
     const status = error.response.status;
     const upstream = { system, status, vendorMessage: await vendorMessage(error) };
     if (status === 429 || status >= 500)

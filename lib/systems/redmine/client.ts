@@ -1,5 +1,6 @@
-import ky, { type KyInstance } from "ky";
+import type { KyInstance } from "ky";
 import * as v from "valibot";
+import { lazyHttp } from "../http.ts";
 import { translateRedmineError } from "./errors.ts";
 import { type Issue, IssueEnvelopeSchema, IssueListSchema } from "./schemas.ts";
 
@@ -30,10 +31,10 @@ export interface IssueFields {
  * Reference: https://www.redmine.org/projects/redmine/wiki/Rest_Issues
  */
 export class RedmineClient {
-  private readonly http: KyInstance;
+  private readonly http: () => Promise<KyInstance>;
 
   constructor(private readonly options: RedmineClientOptions) {
-    this.http = ky.create({
+    this.http = lazyHttp({
       prefixUrl: options.url.replace(/\/+$/, ""),
       timeout: options.timeoutMs,
       retry: { limit: 1, methods: ["get"], statusCodes: [429, 502, 503, 504], backoffLimit: 1000 },
@@ -45,7 +46,7 @@ export class RedmineClient {
   /** `GET /issues/:id.json?include=journals`. */
   async getIssue(id: number, signal?: AbortSignal): Promise<Issue> {
     return this.run(async () => {
-      const body = await this.http
+      const body = await (await this.http())
         .get(`issues/${id}.json`, { searchParams: { include: "journals" }, ...opts(signal) })
         .json();
       return v.parse(IssueEnvelopeSchema, body).issue;
@@ -66,7 +67,9 @@ export class RedmineClient {
     params.append(`v[cf_${fieldId}][]`, value);
     params.set("limit", "100");
     return this.run(async () => {
-      const body = await this.http.get("issues.json", { searchParams: params, ...opts(signal) }).json();
+      const body = await (await this.http())
+        .get("issues.json", { searchParams: params, ...opts(signal) })
+        .json();
       return v.parse(IssueListSchema, body).issues;
     });
   }
@@ -86,7 +89,9 @@ export class RedmineClient {
     });
     if (page.project !== undefined) params.set("project_id", String(page.project));
     return this.run(async () => {
-      const body = await this.http.get("issues.json", { searchParams: params, ...opts(signal) }).json();
+      const body = await (await this.http())
+        .get("issues.json", { searchParams: params, ...opts(signal) })
+        .json();
       const list = v.parse(IssueListSchema, body);
       return { issues: list.issues, total: list.total_count };
     });
@@ -95,7 +100,7 @@ export class RedmineClient {
   /** `POST /issues.json` → 201 with the created issue. */
   async createIssue(fields: IssueFields, signal?: AbortSignal): Promise<Issue> {
     return this.run(async () => {
-      const body = await this.http
+      const body = await (await this.http())
         .post("issues.json", {
           json: { issue: fields },
           headers: { "X-Skip-Webhooks": "1" },
@@ -108,8 +113,8 @@ export class RedmineClient {
 
   /** `PUT /issues/:id.json` → 204 with an empty body. */
   async updateIssue(id: number, fields: IssueFields, signal?: AbortSignal): Promise<void> {
-    await this.run(() =>
-      this.http.put(`issues/${id}.json`, {
+    await this.run(async () =>
+      (await this.http()).put(`issues/${id}.json`, {
         json: { issue: fields },
         headers: { "X-Skip-Webhooks": "1" },
         ...opts(signal),

@@ -1,4 +1,3 @@
-import { HTTPError } from "ky";
 import * as v from "valibot";
 import {
   type BridgeError,
@@ -8,6 +7,7 @@ import {
   UpstreamPermanentError,
   UpstreamRetryableError,
 } from "../../core/errors.ts";
+import { isHttpError } from "../http.ts";
 import { vendorMessage } from "../http-error.ts";
 import { ErrorsSchema } from "./schemas.ts";
 
@@ -18,7 +18,7 @@ import { ErrorsSchema } from "./schemas.ts";
  */
 export async function translateRedmineError(error: unknown, instance: string): Promise<BridgeError> {
   const system = `redmine:${instance}`;
-  if (error instanceof HTTPError) {
+  if (isHttpError(error)) {
     const status = error.response.status;
     const message = await vendorMessage(error, (body) => {
       const parsed = v.safeParse(ErrorsSchema, body);

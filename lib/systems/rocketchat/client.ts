@@ -1,4 +1,3 @@
-import ky, { HTTPError } from "ky";
 import * as v from "valibot";
 import {
   transportError,
@@ -6,6 +5,7 @@ import {
   UpstreamPermanentError,
   UpstreamRetryableError,
 } from "../../core/errors.ts";
+import { isHttpError, loadKy } from "../http.ts";
 import { vendorMessage } from "../http-error.ts";
 import { HookAnswerSchema } from "./schemas.ts";
 
@@ -34,6 +34,7 @@ export async function postToHook(
   if (message.alias) body.alias = message.alias;
   if (message.emoji) body.emoji = message.emoji;
   try {
+    const ky = (await loadKy()).default;
     const answer = await ky
       .post(url, {
         json: body,
@@ -52,7 +53,7 @@ export async function postToHook(
     }
   } catch (error) {
     if (error instanceof UpstreamPermanentError) throw error;
-    if (error instanceof HTTPError) {
+    if (isHttpError(error)) {
       const status = error.response.status;
       const reason = await vendorMessage(error, (json) => {
         const parsed = v.safeParse(HookAnswerSchema, json);

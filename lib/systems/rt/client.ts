@@ -1,6 +1,7 @@
-import ky, { type KyInstance } from "ky";
+import type { KyInstance } from "ky";
 import * as v from "valibot";
 import { UpstreamPermanentError } from "../../core/errors.ts";
+import { lazyHttp } from "../http.ts";
 import { failedMessages, HiddenTicketError, translateRtError } from "./errors.ts";
 import {
   collectionSchema,
@@ -36,10 +37,10 @@ const PER_PAGE = 100;
  * Reference: https://docs.bestpractical.com/rt/5.0.8/RT/REST2.html
  */
 export class RtClient {
-  private readonly http: KyInstance;
+  private readonly http: () => Promise<KyInstance>;
 
   constructor(private readonly options: RtClientOptions) {
-    this.http = ky.create({
+    this.http = lazyHttp({
       prefixUrl: options.url.replace(/\/+$/, ""),
       timeout: options.timeoutMs,
       retry: { limit: 1, methods: ["get"], statusCodes: [429, 502, 503, 504], backoffLimit: 1000 },
@@ -59,7 +60,7 @@ export class RtClient {
   async getTicket(id: number, signal?: AbortSignal): Promise<RtTicket> {
     try {
       return await this.run(async () => {
-        const body = await this.http
+        const body = await (await this.http())
           .get(`ticket/${id}`, { searchParams: { "fields[Queue]": "Name" }, signal })
           .json();
         return toTicket(v.parse(TicketSchema, body));
@@ -80,8 +81,8 @@ export class RtClient {
   async searchTickets(query: string, signal?: AbortSignal): Promise<RtTicket[]> {
     const tickets: RtTicket[] = [];
     for (let page = 1; ; page += 1) {
-      const body = await this.run(() =>
-        this.http
+      const body = await this.run(async () =>
+        (await this.http())
           .get("tickets", {
             searchParams: {
               query,
@@ -104,8 +105,10 @@ export class RtClient {
 
   /** The ids a TicketSQL query selects (items only, no fields). */
   async searchTicketIds(query: string, signal?: AbortSignal): Promise<number[]> {
-    const body = await this.run(() =>
-      this.http.get("tickets", { searchParams: { query, per_page: String(PER_PAGE) }, signal }).json(),
+    const body = await this.run(async () =>
+      (await this.http())
+        .get("tickets", { searchParams: { query, per_page: String(PER_PAGE) }, signal })
+        .json(),
     );
     return v.parse(RefPageSchema, body).items.map((item) => Number(item.id));
   }
@@ -120,8 +123,8 @@ export class RtClient {
     signal?: AbortSignal,
   ): Promise<{ items: TransactionItem[]; more: boolean }> {
     const query = `ObjectType = 'RT::Ticket' AND Created >= '${rtDate(since)}'`;
-    const body = await this.run(() =>
-      this.http
+    const body = await this.run(async () =>
+      (await this.http())
         .get("transactions", {
           searchParams: {
             query,
@@ -149,7 +152,9 @@ export class RtClient {
     const messages = await this.run(async () =>
       v.parse(
         MessagesSchema,
-        await this.http.put(`ticket/${id}`, { json: { CustomFields: { [field]: value } }, signal }).json(),
+        await (await this.http())
+          .put(`ticket/${id}`, { json: { CustomFields: { [field]: value } }, signal })
+          .json(),
       ),
     );
     const failed = failedMessages(messages);
