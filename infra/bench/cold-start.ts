@@ -34,6 +34,7 @@ export interface ColdStartRow {
   /** Medians over the runs, in milliseconds. */
   importMs: number;
   floorImportMs: number;
+  /** The median of the runs' ratios (function / floor, timed back to back). */
   importRatio: number;
   coldRequestMs: number;
   floorColdRequestMs: number;
@@ -188,13 +189,18 @@ function readService(): Service {
   };
 }
 
-/** The floor of a role: the clients of the services it may call (SSM is loaded lazily, not at init). */
+/**
+ * The floor of a role: the clients of the services it may call. SSM counts for a role that may read
+ * secrets: in a deployed stage each such function reads its secrets from SSM at cold start.
+ */
 function floorOf(services: readonly string[]): string {
   const dynamodb = services.includes("dynamodb");
   const sqs = services.includes("sqs");
-  if (dynamodb && sqs) return "dynamodb-sqs";
-  if (dynamodb) return "dynamodb";
-  if (sqs) throw new Error("no floor for a role with SQS but no DynamoDB: add one to cold-start-floors/");
+  const ssm = services.includes("ssm") ? "-ssm" : "";
+  if (dynamodb && sqs) return `dynamodb-sqs${ssm}`;
+  if (dynamodb) return `dynamodb${ssm}`;
+  if (sqs || ssm)
+    throw new Error(`no floor for a role calling ${services.join(", ")}: add one to cold-start-floors/`);
   return "none";
 }
 
@@ -230,7 +236,13 @@ async function build(
 function auditOf(metafile: esbuild.Metafile): { adapters: string[]; sdkClients: string[] } {
   const adapters = new Set<string>();
   const sdkClients = new Set<string>();
-  for (const input of Object.keys(metafile.inputs)) {
+  // What the bundle holds: the inputs with bytes in an output (an import tree-shaken away has none).
+  const held = Object.values(metafile.outputs).flatMap((output) =>
+    Object.entries(output.inputs)
+      .filter(([, info]) => info.bytesInOutput > 0)
+      .map(([input]) => input),
+  );
+  for (const input of held) {
     const adapter = /^lib\/systems\/([^/]+)\//.exec(input);
     if (adapter?.[1]) adapters.add(adapter[1]);
     const client = /node_modules\/@aws-sdk\/(client-[^/]+)\//.exec(input);
@@ -436,6 +448,19 @@ const median = (values: readonly number[]) => {
     : ((sorted[mid - 1] ?? Number.NaN) + (sorted[mid] ?? Number.NaN)) / 2;
 };
 
+/**
+ * The median of the run-by-run ratios: each run times the function and its floor back to back, so a
+ * moment when the machine is slow slows both and cancels out of their ratio (a ratio of the medians
+ * would mix samples from different moments).
+ */
+function pairedRatio(
+  own: readonly Sample[],
+  base: readonly Sample[],
+  key: "importMs" | "coldRequestMs",
+): number {
+  return median(own.map((sample, k) => sample[key] / (base[k]?.[key] ?? Number.NaN)));
+}
+
 // ---------------------------------------------------------------------------------------------------
 
 export async function measureColdStart(options: { runs?: number } = {}): Promise<ColdStartRow[]> {
@@ -531,10 +556,10 @@ export async function measureColdStart(options: { runs?: number } = {}): Promise
       floorBytes: floor.bytes,
       importMs,
       floorImportMs,
-      importRatio: importMs / floorImportMs,
+      importRatio: pairedRatio(own, base, "importMs"),
       coldRequestMs,
       floorColdRequestMs,
-      coldRequestRatio: coldRequestMs / floorColdRequestMs,
+      coldRequestRatio: pairedRatio(own, base, "coldRequestMs"),
       importP90Ms: quantile(
         own.map((s) => s.importMs),
         0.9,

@@ -33,21 +33,35 @@ export interface CostRow {
  * Cost per million events of each route, from what one event measured: one HTTP API request, one
  * Lambda invocation billed at its duration (rounded up to the ms, at 256 MB arm64), its DynamoDB reads
  * (strongly consistent: 1 unit each, items under 4 KB) and writes (1 unit each, items under 1 KB, as
- * links are), and its SQS requests. The duration is measured against local fakes that answer at once:
- * a real helpdesk's latency adds to it.
+ * links are), and its SQS requests. A route that queues its job adds the worker's share: one more
+ * invocation billed at the job's duration (a batch of one: what a quiet queue delivers), the job's
+ * DynamoDB calls, and the event source's receive and delete of the message (2 SQS requests). Durations
+ * are measured against local fakes that answer at once: a real helpdesk's latency adds to the Lambda
+ * that calls it (the worker's, for queued jobs).
  */
 export function costPerMillion(profile: EventProfile): CostRow {
-  const reads = profile.aws.filter((c) => c.service === "dynamodb" && /Get|Query/.test(c.command)).length;
-  const writes = profile.aws.filter(
-    (c) => c.service === "dynamodb" && /Put|Update|Delete/.test(c.command),
-  ).length;
-  const sqsCalls = profile.aws.filter((c) => c.service === "sqs").length;
-  const billedMs = Math.max(1, Math.ceil(profile.durationMs));
-  const lambda = PRICES.lambdaRequest + (billedMs / 1000) * MEMORY_GB * PRICES.lambdaGbSecondArm;
+  const units = (calls: EventProfile["aws"]) => ({
+    reads: calls.filter((c) => c.service === "dynamodb" && /Get|Query/.test(c.command)).length,
+    writes: calls.filter((c) => c.service === "dynamodb" && /Put|Update|Delete/.test(c.command)).length,
+    sqs: calls.filter((c) => c.service === "sqs").length,
+  });
+  const ack = units(profile.aws);
+  const job = profile.worker ? units(profile.worker.aws) : { reads: 0, writes: 0, sqs: 0 };
+  const reads = ack.reads + job.reads;
+  const writes = ack.writes + job.writes;
+  const sqsCalls = ack.sqs + job.sqs + (profile.worker ? 2 : 0);
+  const billed = (ms: number) => Math.max(1, Math.ceil(ms));
+  const invocation = (ms: number) =>
+    PRICES.lambdaRequest + (billed(ms) / 1000) * MEMORY_GB * PRICES.lambdaGbSecondArm;
+  const lambda =
+    invocation(profile.durationMs) + (profile.worker ? invocation(profile.worker.durationMs) : 0);
   const apiGateway = PRICES.httpApiRequest;
   const dynamo = reads * PRICES.dynamoReadUnit + writes * PRICES.dynamoWriteUnit;
   const sqs = sqsCalls * PRICES.sqsRequest;
   const million = (x: number) => x * 1e6;
+  const time = profile.worker
+    ? `ack ${billed(profile.durationMs)} ms + worker ${billed(profile.worker.durationMs)} ms`
+    : `${billed(profile.durationMs)} ms inline`;
   return {
     route: profile.route,
     integration: profile.integration,
@@ -56,6 +70,6 @@ export function costPerMillion(profile: EventProfile): CostRow {
     dynamo: million(dynamo),
     sqs: million(sqs),
     total: million(lambda + apiGateway + dynamo + sqs),
-    basis: `${billedMs} ms, ${reads} read(s), ${writes} write(s), ${sqsCalls} SQS`,
+    basis: `${time}, ${reads} read(s), ${writes} write(s), ${sqsCalls} SQS`,
   };
 }

@@ -78,7 +78,8 @@ async function main(): Promise<void> {
   const emulators = await startEmulators({ dynamo: 0, sqs: 0 });
   const stack = await buildStack(
     { dynamo: emulators.dynamoEndpoint, sqs: emulators.sqsEndpoint },
-    { jobs: { inlineBudgetMs: 3000 } },
+    // The defaults of a deployment: webhooks answered from the queue, forms and livechat inline.
+    { jobs: { inlineBudgetMs: 3000, webhookAck: "queue" } },
   );
   try {
     let profiles: EventProfile[] = [];
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
           : { [`≤ ${LATENCY_TARGET}`]: "" }),
       }));
       sections.push(
-        `## Ack latency\n\nEach webhook route's handler (what API Gateway waits for), ${REQUESTS} fresh events a concurrency level, against the local emulators and the fakes (which answer at once, in this process), against its floor: the same DynamoDB and SQS calls the route makes, one after another, and nothing else. Target: p99 ≤ ${LATENCY_TARGET}× the floor at concurrency 10.\n\n${table(latency)}`,
+        `## Ack latency\n\nEach webhook route's handler (what API Gateway waits for), ${REQUESTS} fresh events a concurrency level, with the defaults of a deployment (\`jobs.webhookAck: "queue"\`: a webhook's job is queued and the sender answered; the forms and livechat routes, whose answer is the sync's result, work inline), against the local emulators and the fakes (which answer at once, in this process). Its floor: the same DynamoDB and SQS calls the route makes, one after another, and nothing else; for an inline route also the same HTTP requests to the helpdesk, sent again bare with fetch. Target: p99 ≤ ${LATENCY_TARGET}× the floor at concurrency 10.\n\n${table(latency)}`,
       );
       console.log(`\nAck latency\n${table(latency)}`);
 
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
         };
       });
       sections.push(
-        `## Upstream calls per synced event\n\nCalls each event makes to the external systems, counted by the fakes, with warm caches (sessions, entities, board columns), against the fewest the sync needs.\n\n${table(calls)}`,
+        `## Upstream calls per synced event\n\nCalls each event makes to the external systems (the route's, and the worker's for a queued job), counted by the fakes, with warm caches (sessions, entities, board columns), against the fewest the sync needs.\n\n${table(calls)}`,
       );
       console.log(`\nUpstream calls per synced event\n${table(calls)}`);
 
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
         "one event": cost.basis,
       }));
       sections.push(
-        `## Cost per million events\n\nAt AWS list prices (us-east-1, on-demand, no free tier): Lambda arm64 $${(PRICES.lambdaRequest * 1e6).toFixed(2)} per million requests and $${PRICES.lambdaGbSecondArm} per GB-s at 256 MB; API Gateway HTTP API $${(PRICES.httpApiRequest * 1e6).toFixed(2)} per million; DynamoDB on-demand $${(PRICES.dynamoWriteUnit * 1e6).toFixed(3)} per million write units and $${(PRICES.dynamoReadUnit * 1e6).toFixed(3)} per million read units; SQS $${(PRICES.sqsRequest * 1e6).toFixed(2)} per million requests. One event = one HTTP API request and one invocation billed at its measured duration, with its DynamoDB and SQS calls (a queued event adds the worker's share). Durations are against local fakes: a real helpdesk's latency adds Lambda time to the routes that work inline.\n\n${table(costRows)}`,
+        `## Cost per million events\n\nAt AWS list prices (us-east-1, on-demand, no free tier): Lambda arm64 $${(PRICES.lambdaRequest * 1e6).toFixed(2)} per million requests and $${PRICES.lambdaGbSecondArm} per GB-s at 256 MB; API Gateway HTTP API $${(PRICES.httpApiRequest * 1e6).toFixed(2)} per million; DynamoDB on-demand $${(PRICES.dynamoWriteUnit * 1e6).toFixed(3)} per million write units and $${(PRICES.dynamoReadUnit * 1e6).toFixed(3)} per million read units; SQS $${(PRICES.sqsRequest * 1e6).toFixed(2)} per million requests. One event = one HTTP API request and one invocation billed at its measured duration, with its DynamoDB and SQS calls; a queued event adds the worker's share (one invocation at the job's duration, as a batch of one, its DynamoDB calls, and the event source's receive and delete). Durations are against local fakes: a real helpdesk's latency adds Lambda time to whichever function calls it.\n\n${table(costRows)}`,
       );
       console.log(`\nCost per million events\n${table(costRows)}`);
     }
