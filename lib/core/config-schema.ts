@@ -619,6 +619,18 @@ export function configSchema(scope?: ConfigScope) {
       }),
       {},
     ),
+    /**
+     * The operators' view (GET /status, its replay actions, the link lookup): a shared secret sent as
+     * the password of HTTP Basic auth (what a browser prompts for) or in the configured header. Without
+     * this section the status routes answer 404.
+     */
+    operators: v.optional(
+      v.strictObject({
+        auth: sharedSecretAuthSchema(),
+        /** Public base URLs of each instance's web UI, for the links the status page shows. */
+        uiUrls: v.optional(v.record(v.string(), v.record(v.string(), httpUrl())), {}),
+      }),
+    ),
     idempotency: v.optional(
       v.strictObject({
         ttlHours: v.optional(positiveInt(), 24),

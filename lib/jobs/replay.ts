@@ -107,12 +107,12 @@ async function deleteByMessageId(sqs: SQSClient, url: string, messageId: string)
       );
       const messages = out.Messages ?? [];
       if (messages.length === 0) return;
-      for (const message of messages) {
-        if (message.MessageId === messageId) {
-          await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle }));
-          return;
-        }
-        held.push(message);
+      const match = messages.find((message) => message.MessageId === messageId);
+      // The rest of the batch is released with the others held so far (not hidden for HOLD_SECONDS).
+      held.push(...messages.filter((message) => message !== match));
+      if (match) {
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: match.ReceiptHandle }));
+        return;
       }
     }
   } finally {

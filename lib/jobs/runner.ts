@@ -8,6 +8,7 @@ import {
   UpstreamRetryableError,
 } from "../core/errors.ts";
 import { validate } from "../core/http.ts";
+import type { JobStats } from "../ops/stats.ts";
 import { deadLetterJob } from "./dead-letter.ts";
 import { deferralSeconds } from "./defer.ts";
 import type { JobHandler, JobMessage } from "./model.ts";
@@ -30,12 +31,16 @@ export interface InlineDeps {
    * `dead-letter` the job and answer (a webhook: its sender can do nothing, an operator can replay).
    */
   onPermanent?: "throw" | "dead-letter";
+  /** The operators' counters; left out (tests, tools), nothing is counted. */
+  stats?: JobStats | undefined;
 }
 
 /**
  * Runs a job inline within a time budget. On success the caller answers with the result; on a
  * retryable failure (or when the budget runs out) the job is queued for the worker and the caller
  * answers 202 with its id; a permanent failure is thrown for the route to answer as an error.
+ * The event counts as received here, with its outcome (succeeded, retrying, dead-lettered) in the same
+ * write once it is known; a job handed to the worker after a conflict is counted received only.
  */
 export async function runInline<R extends Record<string, unknown>>(
   job: JobMessage,
@@ -54,12 +59,17 @@ export async function runInline<R extends Record<string, unknown>>(
       signal,
       logger: log,
     });
+    await deps.stats?.record(["received", "succeeded"], job);
     return { kind: "done", result };
   } catch (thrown) {
     const error = asBridgeError(thrown);
     if (isPermanent(error) && !signal.aborted) {
-      if (deps.onPermanent !== "dead-letter") throw error;
-      await deadLetterJob(deps, job, job.priorAttempts + 1, error, log);
+      if (deps.onPermanent !== "dead-letter") {
+        // Answered to the caller, neither retried nor dead-lettered: counted received, kept as the last failure.
+        await deps.stats?.record("received", job, error);
+        throw error;
+      }
+      await deadLetterJob(deps, job, job.priorAttempts + 1, error, log, { received: true });
       return { kind: "dead-lettered", jobId: job.id, error };
     }
     log.warn("inline attempt failed, queueing the job", { code: error.code, reason: error.message });
@@ -69,13 +79,16 @@ export async function runInline<R extends Record<string, unknown>>(
       ? { ...job, maybeRan: true, deferrals: (job.deferrals ?? 0) + 1 }
       : { ...job, priorAttempts: job.priorAttempts + 1, maybeRan: true };
     await sendToWorker(queued, deps, log, conflict ? deferralSeconds() : 0);
+    if (conflict) await deps.stats?.record("received", job);
+    else await deps.stats?.record(["received", "retrying"], job, error);
     return { kind: "queued", jobId: job.id };
   }
 }
 
 /**
  * Queues a job for the worker without trying it first (a webhook answered at once): its input is
- * validated here, so a payload the job cannot take is the caller's 400, not a dead letter.
+ * validated here, so a payload the job cannot take is the caller's 400, not a dead letter. Nothing is
+ * counted here (the answer waits for no extra write): the worker counts the event with its outcome.
  */
 export async function enqueueJob(
   job: JobMessage,

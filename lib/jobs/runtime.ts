@@ -1,9 +1,11 @@
 import { dynamo, requiredEnv, sqs } from "../core/aws.ts";
 import { getConfig } from "../core/config.ts";
 import type { Config } from "../core/config-schema.ts";
+import { logger } from "../core/logger.ts";
 import { CursorStore } from "../links/cursors.ts";
 import { IdempotencyStore } from "../links/idempotency.ts";
 import { LinkStore } from "../links/store.ts";
+import { JobStats } from "../ops/stats.ts";
 import { JobQueue } from "./queue.ts";
 import { JobRecords } from "./records.ts";
 
@@ -16,6 +18,8 @@ export interface JobRuntime {
   records: JobRecords;
   /** Built on first use: a route that only reads (a job's status) never creates the SQS client. */
   readonly queue: JobQueue;
+  /** The operators' counters (lib/ops/stats.ts); built on first use, like the queue. */
+  readonly stats: JobStats;
 }
 
 let runtime: JobRuntime | undefined;
@@ -27,6 +31,7 @@ export function jobRuntime(): JobRuntime {
   const config = getConfig();
   const table = requiredEnv("LINKS_TABLE");
   let queue: JobQueue | undefined;
+  let stats: JobStats | undefined;
   runtime = {
     config,
     links: new LinkStore(dynamo(), table),
@@ -36,6 +41,10 @@ export function jobRuntime(): JobRuntime {
     get queue() {
       queue ??= new JobQueue(sqs(), requiredEnv("JOBS_QUEUE_URL"), requiredEnv("DEAD_LETTER_QUEUE_URL"));
       return queue;
+    },
+    get stats() {
+      stats ??= new JobStats(dynamo(), table, { logger });
+      return stats;
     },
   };
   return runtime;

@@ -78,6 +78,7 @@ export async function runEventJob(
     logger,
     budgetMs: runtime.config.jobs.inlineBudgetMs,
     onPermanent: "dead-letter",
+    stats: runtime.stats,
   });
   if (outcome.kind === "done") return answers.done(outcome.result);
   if (outcome.kind === "queued") return answers.queued(outcome.jobId);

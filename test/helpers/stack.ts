@@ -40,6 +40,7 @@ export const SECRETS = {
   KANBOARD_TOKEN: "test-kanboard-token",
   ROCKETCHAT_LIVECHAT_TOKEN: "test-livechat-token",
   OTRS_NOTIFY_TOKEN: "test-otrs-notify-token",
+  OPERATOR_TOKEN: "test-operator-token",
 } as const;
 /** The sandbox Rocket.Chat's department that maps to the OTRS queue "Suporte". */
 export const SUPPORT_DEPARTMENT = "SupportDept000001";
@@ -310,6 +311,7 @@ function testConfig(urls: FakeUrls, options: StackOptions) {
       ...options.jobs,
     },
     idempotency: { waitMs: 5000 },
+    operators: { auth: { secret: "OPERATOR_TOKEN" } },
     systems: {
       glpi: {
         main: {

@@ -1,4 +1,6 @@
 import * as v from "valibot";
+import { NotFoundError } from "../../core/errors.ts";
+import { MAX_ID } from "../../core/ids.ts";
 import { defineJob } from "../../jobs/model.ts";
 import type { Ref } from "../../links/refs.ts";
 import { glpiFormsDeps } from "./deps.ts";
@@ -17,25 +19,46 @@ export function submissionRef(jobId: string): Ref {
  * Makes sure a GLPI ticket exists for one form submission. When an earlier attempt may have run
  * (a retry, a replay, a request that took over an Idempotency-Key), it first looks for the link and
  * then for a ticket carrying the submission's `externalid`, so a ticket is never created twice.
+ * A CNPJ no entity has is still a 404 for the caller, but the request is parked first (lib/ops/parked.ts);
+ * an operator's replay then names the entity (`entityId`) and, once the ticket is linked, unparks it.
  */
 export const createTicketJob = defineJob({
   type: CREATE_TICKET_JOB,
-  input: v.object({ submission: FormSubmissionSchema }),
-  async run({ submission }, context) {
-    const { settings, instance, glpi, entities, links } = await glpiFormsDeps();
+  input: v.object({
+    submission: FormSubmissionSchema,
+    /** The entity an operator assigned to a parked request: no CNPJ lookup then. */
+    entityId: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_ID))),
+  }),
+  async run({ submission, entityId: assigned }, context) {
+    const { settings, instance, glpi, entities, links, parked } = await glpiFormsDeps();
     const source = submissionRef(context.jobId);
     const externalid = externalIdFor(context.jobId);
     let ticketId: number | undefined;
     if (context.maybeRan) {
       const link = await links.get(source);
-      if (link) return { ticket_id: Number(link.target.id) };
+      if (link) {
+        // A replay whose earlier run linked the ticket and stopped before unparking it.
+        if (assigned !== undefined) await parked.remove(context.jobId);
+        return { ticket_id: Number(link.target.id) };
+      }
       const found = await glpi.listTickets({ externalid }, { signal: context.signal });
       ticketId = found.find((ticket) => ticket.externalid === externalid)?.id;
       if (ticketId !== undefined)
         context.logger.info("found the ticket an earlier attempt created", { ticket_id: ticketId });
     }
     if (ticketId === undefined) {
-      const entityId = await entities.entityIdFor(submission.cnpj_cliente, context.signal);
+      const entityId =
+        assigned ??
+        (await entities.entityIdFor(submission.cnpj_cliente, context.signal).catch(async (error: unknown) => {
+          if (error instanceof NotFoundError) {
+            await parked
+              .park({ id: context.jobId, cnpj: submission.cnpj_cliente, reason: error.message, submission })
+              .catch((parkError: unknown) =>
+                context.logger.warn("could not park the request", { reason: (parkError as Error).message }),
+              );
+          }
+          throw error;
+        }));
       ticketId = await glpi.create(
         "Ticket",
         buildTicketInput(submission, entityId, context.jobId, settings.ticket),
@@ -47,6 +70,7 @@ export const createTicketJob = defineJob({
     }
     const target: Ref = { system: "glpi", instance, type: "Ticket", id: String(ticketId) };
     const saved = await links.create(source, target);
+    if (assigned !== undefined) await parked.remove(context.jobId);
     return { ticket_id: Number(saved.link.target.id) };
   },
 });

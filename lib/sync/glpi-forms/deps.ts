@@ -1,7 +1,9 @@
+import { dynamo, requiredEnv } from "../../core/aws.ts";
 import type { GlpiFormsConfig } from "../../core/config-schema.ts";
 import { loadSecrets, secret } from "../../core/secrets.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import type { LinkStore } from "../../links/store.ts";
+import { ParkedRequests } from "../../ops/parked.ts";
 import { GlpiClient } from "../../systems/glpi/client.ts";
 import { buildOnce, integrationSettings, systemInstance } from "../integration.ts";
 import { EntityLookup } from "./entity-lookup.ts";
@@ -14,6 +16,8 @@ export interface GlpiFormsDeps {
   glpi: GlpiClient;
   entities: EntityLookup;
   links: LinkStore;
+  /** Requests whose CNPJ matched no entity, kept for an operator to assign and replay. */
+  parked: ParkedRequests;
 }
 
 /** The integration's settings; a ConfigError when the config does not enable it. */
@@ -39,5 +43,6 @@ export const glpiFormsDeps = /* @__PURE__ */ buildOnce(async (): Promise<GlpiFor
     glpi,
     entities: new EntityLookup(glpi, settings.entityLookup),
     links: runtime.links,
+    parked: new ParkedRequests(dynamo(), requiredEnv("LINKS_TABLE")),
   };
 });

@@ -30,6 +30,7 @@ export async function requestTicket(
     records: runtime.records,
     logger,
     budgetMs: runtime.config.jobs.inlineBudgetMs,
+    stats: runtime.stats,
   };
   if (idempotencyKey === undefined) {
     return toOutcome(await runInline(newJob(CREATE_TICKET_JOB, { submission }), createTicketJob, deps));

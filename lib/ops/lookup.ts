@@ -1,0 +1,101 @@
+import { ValidationError } from "../core/errors.ts";
+import type { Ref } from "../links/refs.ts";
+import { type Link, LinkStore } from "../links/store.ts";
+import type { OpsDeps } from "./deps.ts";
+import type { LinkLookup, LinkView } from "./types.ts";
+import { objectView } from "./urls.ts";
+
+/**
+ * The systems an operator can look up, and the ref types the integrations store for each (as built
+ * in lib/sync: otrs-redmine and rocketchat-otrs link OTRS `ticket`s, otrs-redmine Redmine `issue`s,
+ * itop-pair iTop `ticket`s of any class, rt-kanban RT `ticket`s and Kanboard `card`s, glpi-forms GLPI
+ * `Ticket`s), and `forms`, a GLPI form submission by its job id.
+ */
+const LOOKUP_TYPES = {
+  glpi: ["Ticket"],
+  otrs: ["ticket"],
+  redmine: ["issue"],
+  itop: ["ticket"],
+  rt: ["ticket"],
+  kanboard: ["card"],
+  forms: ["submission"],
+} as const satisfies Record<string, readonly string[]>;
+type LookupSystem = keyof typeof LOOKUP_TYPES;
+
+const ID_PATTERN = /^[A-Za-z0-9._:#-]{1,128}$/;
+/** An OTRS TicketNumber (what agents see, `2024010110000012`) rather than the TicketID the refs hold. */
+const OTRS_NUMBER = /^\d{6,}$/;
+/** An iTop ticket's `ref` (`R-000123`, `I-000045`) rather than its numeric id. */
+const ITOP_REF = /^[A-Z]{1,3}-\d{1,12}$/;
+
+/**
+ * Every link the object is part of, as the source or the target, on every configured instance of its
+ * system, with both ends and where to open them. An OTRS ticket number or an iTop ref that finds
+ * nothing directly is resolved through that system (the only case in which an adapter is loaded).
+ */
+export async function lookupLinks(deps: OpsDeps, system: string, id: string): Promise<LinkLookup> {
+  const problems = [];
+  if (!Object.hasOwn(LOOKUP_TYPES, system))
+    problems.push({ path: "system", message: `must be one of ${Object.keys(LOOKUP_TYPES).join(", ")}` });
+  const wanted = id.trim().replace(/^#/, "");
+  if (!ID_PATTERN.test(wanted))
+    problems.push({ path: "id", message: "must be an object id (1 to 128 letters, digits, . _ : # -)" });
+  if (problems.length > 0) throw new ValidationError(problems);
+  const name = system as LookupSystem;
+  const store = new LinkStore(deps.db, deps.table);
+  const instances = instancesOf(deps, name);
+  let links = await linksOf(store, refsFor(name, instances, [wanted]));
+  if (
+    links.length === 0 &&
+    ((name === "otrs" && OTRS_NUMBER.test(wanted)) || (name === "itop" && ITOP_REF.test(wanted)))
+  ) {
+    const { resolveIds } = await import("./resolve-ids.ts");
+    const resolved = await Promise.all(
+      instances.map(async (instance) => {
+        const ids = await resolveIds(deps.config, name, instance, wanted);
+        return refsFor(name, [instance], ids);
+      }),
+    );
+    links = await linksOf(store, resolved.flat());
+  }
+  return { query: { system, id }, links: links.map((link) => toView(link, deps)) };
+}
+
+function instancesOf(deps: OpsDeps, system: LookupSystem): string[] {
+  if (system === "forms") return deps.config.integrations.glpiForms ? ["glpi-forms"] : [];
+  return Object.keys(deps.config.systems[system] ?? {});
+}
+
+function refsFor(system: LookupSystem, instances: readonly string[], ids: readonly string[]): Ref[] {
+  return instances.flatMap((instance) =>
+    LOOKUP_TYPES[system].flatMap((type) => ids.map((id) => ({ system, instance, type, id }))),
+  );
+}
+
+/** The links with each ref as source (one GetItem) or target (one index Query), without repeats. */
+async function linksOf(store: LinkStore, refs: readonly Ref[]): Promise<Link[]> {
+  const found = await Promise.all(
+    refs.map(async (ref) => {
+      const [asSource, asTarget] = await Promise.all([store.get(ref), store.findByTarget(ref)]);
+      return [...(asSource ? [asSource] : []), ...asTarget];
+    }),
+  );
+  const unique = new Map<string, Link>();
+  for (const link of found.flat()) {
+    const { source } = link;
+    unique.set(`${source.system}:${source.instance}:${source.type}:${source.id}`, link);
+  }
+  return [...unique.values()];
+}
+
+function toView(link: Link, deps: OpsDeps): LinkView {
+  return {
+    source: objectView(link.source, deps.config),
+    target: objectView(link.target, deps.config),
+    aspects: Object.entries(link.aspects)
+      .map(([name, state]) => ({ name, syncedAt: state.syncedAt }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    createdAt: link.createdAt,
+    updatedAt: link.updatedAt,
+  };
+}

@@ -1,0 +1,38 @@
+import type { Config } from "../core/config-schema.ts";
+import { loadSecrets, secret } from "../core/secrets.ts";
+import { ItopClient } from "../systems/itop/client.ts";
+import { otrsClientFromConfig } from "../systems/otrs/from-config.ts";
+
+/**
+ * Turns what an operator reads on screen into the id the links store: an OTRS TicketNumber into its
+ * TicketID, an iTop ref (`R-000123`) into the ticket's numeric id. Loaded by lookup.ts only when a
+ * direct lookup found nothing, so the status routes never load an adapter otherwise.
+ */
+export async function resolveIds(
+  config: Readonly<Config>,
+  system: "otrs" | "itop",
+  instance: string,
+  id: string,
+): Promise<string[]> {
+  if (system === "otrs") {
+    const settings = config.systems.otrs[instance];
+    if (!settings) return [];
+    return (await otrsClientFromConfig(instance, settings)).findTicketIdsByNumber(id);
+  }
+  const settings = config.systems.itop[instance];
+  if (!settings) return [];
+  await loadSecrets([settings.password?.secret, settings.token?.secret].filter((s): s is string => !!s));
+  const client = new ItopClient({
+    instance,
+    url: settings.url,
+    version: settings.version,
+    user: settings.user,
+    password: settings.password ? secret(settings.password.secret) : undefined,
+    token: settings.token ? secret(settings.token.secret) : undefined,
+    timeoutMs: settings.timeoutMs,
+    comment: "deskbridge lookup",
+  });
+  // The id's shape was checked by the caller (letters, a dash, digits): nothing to escape in the OQL.
+  const found = await client.get("Ticket", `SELECT Ticket WHERE ref = '${id}'`, "id");
+  return found.map((object) => String(object.key ?? object.fields.id ?? "")).filter((key) => key !== "");
+}
