@@ -11,6 +11,7 @@ import {
   ValidationError,
 } from "../core/errors.ts";
 import { validate } from "../core/http.ts";
+import type { JobStats } from "../ops/stats.ts";
 import { backoffSeconds } from "./backoff.ts";
 import { deadLetterJob } from "./dead-letter.ts";
 import { deferIfInProgress } from "./defer.ts";
@@ -18,14 +19,25 @@ import { type JobHandler, type JobMessage, JobMessageSchema } from "./model.ts";
 import type { JobQueue } from "./queue.ts";
 import type { JobRecords } from "./records.ts";
 
+/**
+ * A job handler loaded on first use: the worker's bundle holds every integration, but a container
+ * evaluates an integration's modules (its adapter, its schemas) only once a job of it arrives.
+ */
+export interface LazyJobHandler {
+  type: string;
+  load(): Promise<JobHandler>;
+}
+
 export interface WorkerDeps {
-  handlers: readonly JobHandler[];
+  handlers: readonly (JobHandler | LazyJobHandler)[];
   queue: JobQueue;
   records: JobRecords;
   sqs: SQSClient;
   jobsQueueUrl: string;
   logger: Logger;
   jobs: { maxAttempts: number; backoffBaseSeconds: number; backoffMaxSeconds: number };
+  /** The operators' counters (succeeded, retrying, dead-lettered); left out, nothing is counted. */
+  stats?: JobStats | undefined;
 }
 
 /** Time kept back from the Lambda deadline to record the outcome of an attempt. */
@@ -43,7 +55,29 @@ const DEADLINE_MARGIN_MS = 3000;
 export function createWorker(
   deps: WorkerDeps,
 ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
-  const handlers = new Map(deps.handlers.map((handler) => [handler.type, handler]));
+  const handlers = new Map<string, JobHandler>();
+  const loaders = new Map<string, LazyJobHandler["load"]>();
+  for (const handler of deps.handlers) {
+    if ("load" in handler) loaders.set(handler.type, handler.load);
+    else handlers.set(handler.type, handler);
+  }
+
+  /** Loads the handlers a batch needs (a module that fails to load fails the batch: SQS redelivers). */
+  async function loadHandlers(records: readonly SQSRecord[]): Promise<void> {
+    const types = new Set<string>();
+    for (const record of records) {
+      const type = (parseJson(record.body) as { type?: unknown } | undefined)?.type;
+      if (typeof type === "string" && !handlers.has(type) && loaders.has(type)) types.add(type);
+    }
+    await Promise.all(
+      [...types].map(async (type) => {
+        const handler = await loaders.get(type)?.();
+        if (handler?.type !== type) throw new Error(`the handler loaded for ${type} is ${handler?.type}`);
+        handlers.set(type, handler);
+      }),
+    );
+  }
+
   const processor = new BatchProcessor(EventType.SQS);
 
   async function processRecord(record: SQSRecord, context: Context, coveredBy?: string): Promise<void> {
@@ -51,6 +85,11 @@ export function createWorker(
     const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? "1");
     const attempt = job.priorAttempts + receiveCount;
     const log = deps.logger.createChild({ persistentKeys: { job_id: job.id, job_type: job.type, attempt } });
+    // A webhook answered at once, or a poll, reaches the worker uncounted: its first delivery counts
+    // the event received, in the same write as the outcome.
+    const received = firstDelivery(job, receiveCount);
+    const counted = (outcome: "succeeded" | "retrying") =>
+      received ? (["received", outcome] as const) : outcome;
     const handler = handlers.get(job.type);
     if (!handler) {
       await deadLetter(
@@ -58,6 +97,7 @@ export function createWorker(
         attempt,
         new ValidationError([{ path: "type", message: `no handler for job type ${job.type}` }]),
         log,
+        received,
       );
       return;
     }
@@ -65,6 +105,7 @@ export function createWorker(
       // Another record of this batch makes the same thing true, reading the source after both arrived.
       if (coveredBy === job.id) return;
       await deps.records.done(job.id, job.type, attempt, { coalesced_into: coveredBy });
+      await deps.stats?.record(counted("succeeded"), job);
       log.info("job coalesced", { into: coveredBy });
       return;
     }
@@ -81,6 +122,7 @@ export function createWorker(
         logger: log,
       });
       await deps.records.done(job.id, job.type, attempt, result);
+      await deps.stats?.record(counted("succeeded"), job);
       log.info("job done");
     } catch (thrown) {
       const error = asBridgeError(thrown);
@@ -91,7 +133,7 @@ export function createWorker(
         return;
       }
       if (isPermanent(error) || attempt >= deps.jobs.maxAttempts) {
-        await deadLetter(job, attempt, error, log);
+        await deadLetter(job, attempt, error, log, received);
         return;
       }
       const retryAfterSeconds = error instanceof UpstreamRetryableError ? error.retryAfterSeconds : undefined;
@@ -108,6 +150,7 @@ export function createWorker(
         }),
       );
       await deps.records.retrying(job.id, job.type, attempt, summary);
+      await deps.stats?.record(counted("retrying"), job, summary);
       log.warn("job failed, will retry", { code: error.code, reason: error.message, retryInSeconds: delay });
       throw error;
     }
@@ -139,10 +182,16 @@ export function createWorker(
     return input.success ? `${job.output.type}|${handler.key(input.output)}` : undefined;
   }
 
-  const deadLetter = (job: JobMessage, attempts: number, error: BridgeError, log: Logger) =>
-    deadLetterJob(deps, job, attempts, error, log);
+  const deadLetter = (
+    job: JobMessage,
+    attempts: number,
+    error: BridgeError,
+    log: Logger,
+    received: boolean,
+  ) => deadLetterJob(deps, job, attempts, error, log, { received });
 
-  return (event, context) => {
+  return async (event, context) => {
+    await loadHandlers(event.Records);
     const covered = coalesce(event.Records);
     return processPartialResponse(
       event,
@@ -151,6 +200,20 @@ export function createWorker(
       { context },
     );
   };
+}
+
+/**
+ * Whether this is the first time any worker sees the event behind the job: queued by a route that did
+ * not try it (an inline attempt counts its own event) or by a poller, and delivered for the first time.
+ * Replays, reconciliations, deferrals and redeliveries were counted before.
+ */
+function firstDelivery(job: JobMessage, receiveCount: number): boolean {
+  return (
+    (job.origin === "route" || job.origin === "poller") &&
+    job.priorAttempts === 0 &&
+    !job.deferrals &&
+    receiveCount === 1
+  );
 }
 
 function jobIdOf(record: SQSRecord): string {

@@ -117,3 +117,45 @@ describe("the worker", () => {
     expect(letter.letter).toMatchObject({ attempts: 2, lastError: { code: "in_progress" } });
   });
 });
+
+describe("lazily loaded handlers", () => {
+  function lazyWorker(load: () => Promise<ReturnType<typeof countingJob>["job"]>) {
+    return createWorker({
+      handlers: [{ type: "test.sync", load }],
+      queue,
+      records,
+      sqs: stack.sqs,
+      jobsQueueUrl: stack.resources.jobsQueueUrl,
+      logger: new Logger({ logLevel: "SILENT" }),
+      jobs: { maxAttempts: 2, backoffBaseSeconds: 1, backoffMaxSeconds: 1 },
+    });
+  }
+
+  it("loads a handler with the first batch that needs it, once, and runs its jobs", async () => {
+    const { job, runs } = countingJob();
+    let loads = 0;
+    const handle = lazyWorker(async () => {
+      loads++;
+      return job;
+    });
+    expect(loads).toBe(0);
+    for (const ticket of ["a", "b"]) {
+      const message = newJob("test.sync", { ticket });
+      const result = await handle({ Records: [record(message)] }, lambdaContext());
+      expect(result.batchItemFailures).toEqual([]);
+    }
+    expect(loads).toBe(1);
+    expect(runs).toEqual(["a", "b"]);
+  });
+
+  it("fails the batch, and dead-letters nothing, when the module holds another job type", async () => {
+    const { job } = countingJob();
+    const handle = lazyWorker(async () => ({ ...job, type: "test.other" }));
+    const message = newJob("test.sync", { ticket: "c" });
+    await expect(handle({ Records: [record(message)] }, lambdaContext())).rejects.toThrow(
+      /the handler loaded for test.sync is test.other/,
+    );
+    const letters = await readDeadLetters(stack.sqs, stack.resources.deadLetterQueueUrl, { id: message.id });
+    expect(letters).toEqual([]);
+  });
+});
