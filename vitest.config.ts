@@ -34,6 +34,17 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The status page in headless Chromium (Debian's, through playwright-core), over the real routes.
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          globalSetup: ["test/helpers/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           globalSetup: ["test/helpers/global-setup.ts"],

@@ -56,10 +56,16 @@ export async function printRoutes({ base, config, sandboxSecrets, fakes }: Print
   const rt = rtExamples(base, config, sandboxSecrets);
   const chat = chatExamples(base, config, sandboxSecrets, fakes);
 
+  const ops = await opsExamples(base, config, sandboxSecrets, {
+    forms: forms && !token.startsWith("$") ? { header: tokenHeader, token } : undefined,
+    otrsTicket: devTicket?.TicketNumber,
+  });
+
   const examples: Record<string, string> = {
     ...itop,
     ...rt,
     ...chat,
+    ...ops,
     "POST /glpi/tickets": `curl -s -X POST ${base}/glpi/tickets -H 'Content-Type: application/json' -H '${tokenHeader}: ${token}' -d ${body}`,
     "POST /criar-chamado": forms?.auth.allowQueryToken
       ? `curl -s -X POST '${base}/criar-chamado?token=${token}' -H 'Content-Type: application/json' -d ${body}`
@@ -81,6 +87,58 @@ export async function printRoutes({ base, config, sandboxSecrets, fakes }: Print
       `\n  (Job ${jobId} was queued at start-up while the sandbox GLPI refused once: the worker has created its ticket since.)`,
     );
   }
+}
+
+/** A valid CNPJ that no sandbox entity has: the demo request the status page shows as parked. */
+const UNKNOWN_CNPJ = "45.723.174/0001-10";
+
+/**
+ * The operators' routes: the status page (a browser asks for the password; curl sends it as Basic
+ * auth with any user name), its actions (authenticated by the header, which needs no CSRF token), the
+ * link lookup and the API description. At start-up one form request with a CNPJ no sandbox entity has
+ * is sent, so that the page has a parked request to assign.
+ */
+async function opsExamples(
+  base: string,
+  config: Readonly<Config>,
+  sandboxSecrets: Record<string, string>,
+  demo: { forms: { header: string; token: string } | undefined; otrsTicket: string | undefined },
+): Promise<Record<string, string>> {
+  const examples: Record<string, string> = {
+    "GET /openapi.json": `curl -s ${base}/openapi.json`,
+  };
+  const auth = config.operators?.auth;
+  if (!auth) return examples;
+  const secret = sandboxSecrets[auth.secret] ?? `$${auth.secret}`;
+  let parkedId = "PARKED_REQUEST_ID";
+  if (demo.forms) {
+    const response = await fetch(`${base}/glpi/tickets`, {
+      method: "POST",
+      headers: { "content-type": "application/json", [demo.forms.header]: demo.forms.token },
+      body: JSON.stringify({
+        ...DEMO_SUBMISSION,
+        cnpj_cliente: UNKNOWN_CNPJ,
+        descricao_problema: "Demo: a request whose CNPJ no entity has, parked for an operator",
+      }),
+    });
+    await response.body?.cancel();
+    const page = await fetch(`${base}/status`, {
+      headers: { accept: "application/json", [auth.header]: secret },
+    });
+    const overview = v.safeParse(
+      v.object({ parked: v.array(v.object({ id: v.string() })) }),
+      await page.json().catch(() => null),
+    );
+    parkedId = (overview.success ? overview.output.parked[0]?.id : undefined) ?? parkedId;
+  }
+  const header = `-H '${auth.header}: ${secret}'`;
+  return {
+    ...examples,
+    "GET /status": `curl -s -u :${secret} ${base}/status -H 'Accept: application/json'   # or open ${base}/status in a browser (password ${secret})`,
+    "POST /status/dead-letters/replay": `curl -s -X POST ${base}/status/dead-letters/replay ${header} -H 'Accept: application/json' -d all=1`,
+    "POST /status/parked/{id}/replay": `curl -s -X POST ${base}/status/parked/${parkedId}/replay ${header} -H 'Accept: application/json' -d entity_id=1`,
+    "GET /status/links": `curl -s -u :${secret} '${base}/status/links?system=otrs&id=${demo.otrsTicket ?? "TICKET_NUMBER"}' -H 'Accept: application/json'`,
+  };
 }
 
 /**

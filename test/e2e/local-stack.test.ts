@@ -316,11 +316,28 @@ describe("npm start", () => {
     expect(response.headers.get("x-request-id")).toBeTruthy();
   });
 
-  it("lists the dead-letter queue of the running stack with npm run replay -- --dry-run", async () => {
-    const { stdout } = await run(
-      process.execPath,
+  it("shows the parked demo request on the status page and assigns it with the printed curls", async () => {
+    const status = () => sh(printedCurl("GET /status")).then((text) => JSON.parse(text));
+    const before = await status();
+    expect(before.integrations.map((i: { integration: string }) => i.integration)).toContain("glpi-forms");
+    expect(before.parked).toEqual([
+      expect.objectContaining({ cnpj: expect.stringMatching(/45\.?723\.?174/), reason: expect.any(String) }),
+    ]);
+    const assigned = JSON.parse(await sh(printedCurl("POST /status/parked/{id}/replay")));
+    expect(assigned).toEqual({ job_id: before.parked[0].id, entity_id: 1 });
+    const after = await eventually(status, (overview) => overview.parked.length === 0);
+    expect(after.parked).toEqual([]);
+    const spec = JSON.parse(await sh(printedCurl("GET /openapi.json")));
+    expect(spec.openapi).toBe("3.1.0");
+    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(["/status", "/glpi/tickets"]));
+  });
+
+  it("lists the dead-letter queue of the running stack with npx deskbridge dlq list and npm run replay -- --dry-run", async () => {
+    for (const args of [
+      ["infra/cli/bin.mjs", "dlq", "list"],
       ["node_modules/tsx/dist/cli.mjs", "infra/tools/replay.ts", "--dry-run"],
-      {
+    ]) {
+      const { stdout } = await run(process.execPath, args, {
         env: {
           ...process.env,
           SQS_PORT: String(sqsPort),
@@ -330,9 +347,9 @@ describe("npm start", () => {
           AWS_ENDPOINT_URL_DYNAMODB: "",
         },
         timeout: 30_000,
-      },
-    );
-    expect(stdout).toContain("The dead-letter queue is empty.");
-    expect(stdout).toContain("0 dead letter(s); nothing was changed (dry run).");
+      });
+      expect(stdout).toContain("The dead-letter queue is empty.");
+      expect(stdout).toContain("0 dead letter(s), 0 unreadable.");
+    }
   });
 });

@@ -30,10 +30,11 @@ vi.mock("node:crypto", async (importOriginal) => {
 });
 
 /**
- * The routes that take no credential, on purpose. Only the health check: it answers a fixed text and
- * touches nothing. Adding a route here needs a reason as good.
+ * The routes that take no credential, on purpose: the health check (a fixed text) and the API's
+ * description (built from the schemas, holding no secret and no data). Both touch nothing. Adding a
+ * route here needs a reason as good.
  */
-const PUBLIC_ROUTES: readonly string[] = ["GET /ping"];
+const PUBLIC_ROUTES: readonly string[] = ["GET /ping", "GET /openapi.json"];
 
 const routes = listHttpRoutes();
 const protectedRoutes = routes.filter((route) => !PUBLIC_ROUTES.includes(routeKey(route)));
@@ -188,7 +189,12 @@ function request(route: HttpRoute, attempt: Attempt, body: unknown): Request {
 
 /** A 401's body and headers, minus what differs per request (its id). */
 function sanitized(result: APIGatewayProxyStructuredResultV2) {
-  const body = JSON.parse(result.body ?? "null") as Record<string, unknown>;
+  const text = result.body ?? "null";
+  // The operators' routes answer a browser with a page: what it says is its alert banner (the rest is
+  // the layout, the same on every page), compared as text.
+  const body = String(result.headers?.["content-type"] ?? "").startsWith("text/html")
+    ? { alert: /<div class="banner error" role="alert"[^>]*>([\s\S]*?)<\/div>/.exec(text)?.[1] ?? text }
+    : (JSON.parse(text) as Record<string, unknown>);
   delete body.request_id;
   const headers = { ...(result.headers ?? {}) };
   delete headers["x-request-id"];

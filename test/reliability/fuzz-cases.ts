@@ -20,7 +20,7 @@ import {
 } from "./route-models.ts";
 
 /** What a case must be answered with. */
-export type Expectation = "400" | "413" | "415" | "4xx" | "2xx or 4xx" | "2xx";
+export type Expectation = "400" | "413" | "415" | "4xx" | "2xx or 4xx" | "2xx" | "not 5xx";
 
 export interface FuzzCase {
   category: string;
@@ -489,6 +489,36 @@ export function pathCases(model: PathRouteModel, ctx: CaseContext): fc.Arbitrary
         headers: { ...headers, ...credential },
         query,
         ...(id === undefined ? {} : { pathParameters: Object.fromEntries(names.map((name) => [name, id])) }),
+        ...(body === undefined ? {} : { body }),
+      }),
+    );
+}
+
+/** Anything at all, with the operator's credential, for an operators' route. */
+export function operatorCases(ctx: CaseContext): fc.Arbitrary<FuzzCase> {
+  const credential = ctx.credential ? { [ctx.credential.header]: ctx.credential.value } : {};
+  const names = [...ctx.path.matchAll(/\{([^}+]+)\+?\}/g)].map((m) => m[1] ?? "");
+  return fc
+    .tuple(
+      randomHeaders(ctx.credential ? [ctx.credential.header] : []),
+      fc.option(
+        fc.oneof(
+          fc.constantFrom(...JSON_TYPES, "application/x-www-form-urlencoded", "text/html"),
+          notJsonType,
+        ),
+        { nil: undefined },
+      ),
+      randomQuery,
+      fc.option(fc.oneof(oddText, fc.jsonValue().map(toJsonText), fc.string()), { nil: undefined }),
+      fc.oneof(fc.string(), oddText),
+    )
+    .map(([headers, type, query, body, id]) =>
+      fuzzCase("any request with the operator's secret", "not 5xx", {
+        method: ctx.method,
+        path: ctx.path,
+        headers: { ...headers, ...(type === undefined ? {} : { "content-type": type }), ...credential },
+        query,
+        ...(names.length > 0 ? { pathParameters: Object.fromEntries(names.map((name) => [name, id])) } : {}),
         ...(body === undefined ? {} : { body }),
       }),
     );

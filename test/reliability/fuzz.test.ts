@@ -23,6 +23,7 @@ import {
   describeCase,
   type Expectation,
   type FuzzCase,
+  operatorCases,
   pathCases,
   publicCases,
 } from "./fuzz-cases.ts";
@@ -99,6 +100,8 @@ function meets(expectation: Expectation, status: number): boolean {
       return is2xx || is4xx;
     case "2xx":
       return is2xx;
+    case "not 5xx":
+      return status >= 200 && status < 500;
   }
 }
 
@@ -122,6 +125,7 @@ function casesOf(route: HttpRoute, model: RouteModel): fc.Arbitrary<FuzzCase> {
   };
   if (model.kind === "body") return bodyCases(model, ctx);
   if (model.kind === "path") return pathCases(model, ctx);
+  if (model.kind === "operator") return operatorCases(ctx);
   return publicCases(ctx);
 }
 
@@ -131,6 +135,8 @@ function title(key: string, model: RouteModel | undefined): string {
     return `${key} answers every malformed body, header and query with a 4xx naming the problem, and writes nothing`;
   if (model.kind === "path")
     return `${key} answers every unknown or malformed id, header and query with a 4xx, and writes nothing`;
+  if (model.kind === "operator")
+    return `${key} answers any header, query, id and body with the operator's secret without a 5xx, and writes nothing`;
   return `${key} answers any header, query and body with a 2xx, and writes nothing`;
 }
 

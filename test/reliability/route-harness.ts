@@ -126,19 +126,32 @@ export function footprintChanges(before: Footprint, after: Footprint): string {
 }
 
 /** How a route words its errors. */
-export type ErrorDialect = "standard" | "flask";
+export type ErrorDialect = "standard" | "flask" | "operator";
 
 /**
  * Why a 4xx answer does not explain itself in the route's dialect (undefined when it does). Standard:
  * `{"error": {code, message, fields?}, "request_id"}`, a 400 naming every bad field with a path and a
  * message. Flask (POST /criar-chamado, as the old app answered): `{"erro": …}`, a 400 listing its
  * `campos`, each of them either in `campos_ausentes` or described in `detalhes` ({campo, problema}).
+ * Operator (the status page's routes): the standard body when JSON was asked for, otherwise a page
+ * whose alert banner gives the error code and, for a 400, names each bad field.
  */
 export function errorBodyProblem(
   dialect: ErrorDialect,
   result: APIGatewayProxyStructuredResultV2,
 ): string | undefined {
   const status = result.statusCode ?? 0;
+  const type = String(result.headers?.["content-type"] ?? "");
+  if (dialect === "operator" && type.startsWith("text/html")) {
+    const page = result.body ?? "";
+    const banner = /<div class="banner error" role="alert"[^>]*>([\s\S]*?)<\/div>/.exec(page)?.[1];
+    if (!banner) return "a page without an alert banner";
+    if (!/<code>[^<]+<\/code>|<strong>[^<]+<\/strong>/.test(banner))
+      return "an alert banner without the error";
+    if (status === 400 && !/<br><code>[^<]+<\/code>\s*\S/.test(banner))
+      return "a 400 page that names no field with its problem";
+    return undefined;
+  }
   let body: unknown;
   try {
     body = JSON.parse(result.body ?? "");

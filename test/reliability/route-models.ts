@@ -20,6 +20,7 @@ import {
   TicketEventSchema as ItopTicketEventSchema,
 } from "../../lib/systems/itop/schemas.ts";
 import {
+  NotificationEventSchema,
   TicketEventSchema as OtrsTicketEventSchema,
   readTicketEvent,
 } from "../../lib/systems/otrs/schemas.ts";
@@ -277,7 +278,16 @@ export interface PublicRouteModel extends BaseModel {
   kind: "public";
 }
 
-export type RouteModel = BodyRouteModel | PathRouteModel | PublicRouteModel;
+/**
+ * An operators' route (the status page, its actions, the link lookup): with the operator's secret any
+ * header, query, path and body may be answered (a page, a redirect, a 4xx naming the field), never a
+ * 5xx, and nothing is written, since nothing it could be sent names a dead letter or a parked request.
+ */
+export interface OperatorRouteModel extends BaseModel {
+  kind: "operator";
+}
+
+export type RouteModel = BodyRouteModel | PathRouteModel | PublicRouteModel | OperatorRouteModel;
 
 const accepts = (schema: v.GenericSchema, value: unknown) => v.safeParse(schema, value).success;
 
@@ -285,6 +295,8 @@ const glpiAuth = (config: Readonly<Config>): RouteAuth => authOf(config.integrat
 const otrsRedmineAuth = (config: Readonly<Config>): RouteAuth =>
   authOf(config.integrations.otrsRedmine?.auth);
 const itopAuth = (config: Readonly<Config>): RouteAuth => authOf(config.integrations.itopPair?.auth);
+const operatorAuth = (config: Readonly<Config>): RouteAuth => authOf(config.operators?.auth);
+const operatorModel: OperatorRouteModel = { kind: "operator", dialect: "operator", auth: operatorAuth };
 
 function authOf(auth: { header: string; secret: string; allowQueryToken: boolean } | undefined): RouteAuth {
   if (!auth) throw new Error("the test config does not enable this route's integration");
@@ -592,19 +604,6 @@ const LIVECHAT_ACTED_ON = new Set(["LivechatSession", "LivechatOfflineMessage"])
 
 // POST /otrs/notifications --------------------------------------------------------------------------------
 
-/** Mirrors the route's (unexported) NotificationEventSchema in lib/sync/rocketchat-otrs/notifications.ts. */
-const NotificationId = v.pipe(v.union([v.string(), v.number()]), v.transform(String), v.regex(/^\d+$/));
-const NotificationEventSchema = v.looseObject({
-  Event: v.optional(
-    v.union([
-      v.string(),
-      v.looseObject({ Event: v.optional(v.string()), TicketID: v.optional(NotificationId) }),
-    ]),
-  ),
-  TicketID: v.optional(NotificationId),
-  Ticket: v.optional(v.looseObject({ TicketID: v.optional(NotificationId) })),
-});
-
 const notificationFlat: BodyShape = {
   valid: { TicketID: "1", TicketNumber: "2026112210000013", Event: "TicketCreate" },
   required: ["TicketID", "Event"],
@@ -773,6 +772,11 @@ export const ROUTE_MODELS: Readonly<Record<string, RouteModel>> = {
     ),
   },
   "GET /ping": { kind: "public", dialect: "standard" },
+  "GET /openapi.json": { kind: "public", dialect: "standard" },
+  "GET /status": operatorModel,
+  "POST /status/dead-letters/replay": operatorModel,
+  "POST /status/parked/{id}/replay": operatorModel,
+  "GET /status/links": operatorModel,
 };
 
 /** A payload the route accepts and acts on, so that in the auth scan only the credential decides. */

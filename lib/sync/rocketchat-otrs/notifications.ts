@@ -1,30 +1,13 @@
 import { createHash } from "node:crypto";
-import * as v from "valibot";
 import { checkSharedSecret } from "../../core/auth.ts";
 import { getConfig } from "../../core/config.ts";
 import { ConfigError, ValidationError } from "../../core/errors.ts";
 import { type HttpRequest, type HttpResponse, json, readJsonBody } from "../../core/http.ts";
-import { idText } from "../../core/ids.ts";
 import { newJob } from "../../jobs/queue.ts";
+import { NotificationEventSchema } from "../../systems/otrs/schemas.ts";
 import { runEventJob } from "../webhook.ts";
 import { rocketchatOtrsSettings } from "./deps.ts";
 import { NOTIFY_JOB, notifyJob } from "./notify-job.ts";
-
-const Id = idText("a numeric TicketID");
-
-/**
- * What OTRS posts for a ticket event, from any of the invokers that can send one: `Ticket::Generic`
- * (Znuny: `{"Event": {"Event", "TicketID"}, "Ticket": {…}}`), `Test::TestSimple` / `Generic::Tunnel`
- * (`{"TicketID", …}`: the event name then comes from `?event=` in the invoker's controller), and
- * Znuny's "Web service" notification transport (`{"TicketID", "TicketNumber", "NotificationSubject", …}`).
- */
-const NotificationEventSchema = v.looseObject({
-  Event: v.optional(
-    v.union([v.string(), v.looseObject({ Event: v.optional(v.string()), TicketID: v.optional(Id) })]),
-  ),
-  TicketID: v.optional(Id),
-  Ticket: v.optional(v.looseObject({ TicketID: v.optional(Id) })),
-});
 
 export function notificationSettings() {
   const settings = rocketchatOtrsSettings().notifications;

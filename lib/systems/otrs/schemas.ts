@@ -113,3 +113,22 @@ export function readTicketEvent(event: TicketEvent): {
     previousState: generic.Event.OldTicketData?.State,
   };
 }
+
+const TicketIdText = idText("a numeric TicketID");
+
+/**
+ * What OTRS posts to `POST /otrs/notifications` for a ticket event, from any of the invokers that can
+ * send one: `Ticket::Generic` (Znuny: `{"Event": {"Event", "TicketID"}, "Ticket": {…}}`),
+ * `Test::TestSimple` / `Generic::Tunnel` (`{"TicketID", …}`: the event name then comes from `?event=` in the invoker's controller), and
+ * Znuny's "Web service" notification transport (`{"TicketID", "TicketNumber", "NotificationSubject", …}`).
+ */
+export const NotificationEventSchema = v.looseObject({
+  Event: v.optional(
+    v.union([
+      v.string(),
+      v.looseObject({ Event: v.optional(v.string()), TicketID: v.optional(TicketIdText) }),
+    ]),
+  ),
+  TicketID: v.optional(TicketIdText),
+  Ticket: v.optional(v.looseObject({ TicketID: v.optional(TicketIdText) })),
+});
