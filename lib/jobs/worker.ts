@@ -19,17 +19,8 @@ import { type JobHandler, type JobMessage, JobMessageSchema } from "./model.ts";
 import type { JobQueue } from "./queue.ts";
 import type { JobRecords } from "./records.ts";
 
-/**
- * A job handler loaded on first use: the worker's bundle holds every integration, but a container
- * evaluates an integration's modules (its adapter, its schemas) only once a job of it arrives.
- */
-export interface LazyJobHandler {
-  type: string;
-  load(): Promise<JobHandler>;
-}
-
 export interface WorkerDeps {
-  handlers: readonly (JobHandler | LazyJobHandler)[];
+  handlers: readonly JobHandler[];
   queue: JobQueue;
   records: JobRecords;
   sqs: SQSClient;
@@ -55,29 +46,7 @@ const DEADLINE_MARGIN_MS = 3000;
 export function createWorker(
   deps: WorkerDeps,
 ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
-  const handlers = new Map<string, JobHandler>();
-  const loaders = new Map<string, LazyJobHandler["load"]>();
-  for (const handler of deps.handlers) {
-    if ("load" in handler) loaders.set(handler.type, handler.load);
-    else handlers.set(handler.type, handler);
-  }
-
-  /** Loads the handlers a batch needs (a module that fails to load fails the batch: SQS redelivers). */
-  async function loadHandlers(records: readonly SQSRecord[]): Promise<void> {
-    const types = new Set<string>();
-    for (const record of records) {
-      const type = (parseJson(record.body) as { type?: unknown } | undefined)?.type;
-      if (typeof type === "string" && !handlers.has(type) && loaders.has(type)) types.add(type);
-    }
-    await Promise.all(
-      [...types].map(async (type) => {
-        const handler = await loaders.get(type)?.();
-        if (handler?.type !== type) throw new Error(`the handler loaded for ${type} is ${handler?.type}`);
-        handlers.set(type, handler);
-      }),
-    );
-  }
-
+  const handlers = new Map(deps.handlers.map((handler) => [handler.type, handler]));
   const processor = new BatchProcessor(EventType.SQS);
 
   async function processRecord(record: SQSRecord, context: Context, coveredBy?: string): Promise<void> {
@@ -190,8 +159,7 @@ export function createWorker(
     received: boolean,
   ) => deadLetterJob(deps, job, attempts, error, log, { received });
 
-  return async (event, context) => {
-    await loadHandlers(event.Records);
+  return (event, context) => {
     const covered = coalesce(event.Records);
     return processPartialResponse(
       event,
