@@ -1,10 +1,11 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import { openApiDocument } from "../../lib/ops/openapi.ts";
+import { OPENAPI_JSON } from "../../lib/ops/openapi-document.ts";
 
 /**
  * GET /openapi.json: the OpenAPI 3.1 description of every route, public (it holds no secrets and no
- * configuration, only the routes' schemas). Like /ping it loads no logger, config or client: the
- * document is built once per container from the schemas and served as is.
+ * configuration, only the routes' schemas). Like /ping it loads no logger, config or client, and it
+ * builds nothing: it serves lib/ops/openapi-document.ts, which `npm run openapi` generates from the routes'
+ * valibot schemas (lib/ops/openapi.ts) and `npm test` keeps equal to what they generate.
  */
 export async function handler(
   event: APIGatewayProxyEventV2,
@@ -18,12 +19,6 @@ export async function handler(
       "cache-control": "public, max-age=300",
       ...(requestId ? { "x-request-id": requestId } : {}),
     },
-    body: openApiJson(),
+    body: OPENAPI_JSON,
   };
-}
-
-let body: string | undefined;
-function openApiJson(): string {
-  body ??= JSON.stringify(openApiDocument());
-  return body;
 }

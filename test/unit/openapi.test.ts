@@ -4,6 +4,7 @@ import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { handler } from "../../functions/ops/openapi.ts";
+import { OPENAPI_MODULE, openApiModuleText } from "../../infra/tools/openapi.ts";
 import { openApiDocument } from "../../lib/ops/openapi.ts";
 import { ROUTES } from "../../lib/ops/routes.ts";
 import { FormSubmissionSchema } from "../../lib/sync/glpi-forms/submission.ts";
@@ -147,7 +148,7 @@ describe("the OpenAPI document", () => {
         ids.add(op.operationId);
         const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]);
         const declared = (op.parameters ?? []).filter((p) => p.in === "path");
-        expect(declared.map((p) => p.name).sort(), where).toEqual(inPath.sort());
+        expect(declared.map((p) => p.name).sort(), where).toEqual([...inPath].sort());
         for (const parameter of declared) expect(parameter.required, where).toBe(true);
       }
     }
@@ -173,7 +174,7 @@ describe("the OpenAPI document", () => {
     const mandatory = Object.entries(FormSubmissionSchema.entries)
       .filter(([, schema]) => schema.type !== "optional")
       .map(([name]) => name);
-    expect(form.required.sort()).toEqual(mandatory.sort());
+    expect([...form.required].sort()).toEqual([...mandatory].sort());
     expect(form.required).not.toContain("categoria");
     const op = document.paths["/glpi/tickets"]?.post;
     expect(op?.requestBody?.content["application/json"]?.schema.$ref).toBe(
@@ -221,6 +222,11 @@ describe("the OpenAPI document", () => {
     expect(security("/openapi.json", "get")).toEqual([]);
     expect(security("/status", "get")).toContainEqual({ basicAuth: [] });
     expect(security("/rocketchat/livechat", "post")).toContainEqual({ livechatToken: [] });
+  });
+
+  it("is what lib/ops/openapi-document.ts holds, the text GET /openapi.json serves (npm run openapi refreshes it)", () => {
+    const file = readFileSync(OPENAPI_MODULE, "utf8");
+    expect(file === openApiModuleText(), `${OPENAPI_MODULE} is stale: run npm run openapi`).toBe(true);
   });
 
   it("is served by GET /openapi.json as cacheable JSON", async () => {
