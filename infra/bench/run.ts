@@ -7,6 +7,7 @@
  *   BENCH_SKIP=cold        skip a part (cold, latency, throughput; comma-separated)
  * It starts its own emulators and system fakes on 127.0.0.1; nothing reaches further.
  */
+import "./quiet.ts";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, platform, release, totalmem } from "node:os";
 import { buildStack } from "../../test/helpers/stack.ts";
@@ -16,9 +17,6 @@ import { UPSTREAM_FLOORS } from "./floors.ts";
 import { type EventProfile, type LatencyRow, measureLatency } from "./latency.ts";
 import { benchRoutes } from "./routes.ts";
 import { type HotSpot, measureThroughput, type ThroughputRow } from "./throughput.ts";
-
-process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const skip = new Set((process.env.BENCH_SKIP ?? "").split(",").filter(Boolean));
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100);

@@ -1,0 +1,7 @@
+/**
+ * Imported first by the bench (ES modules run in import order): the functions' logger is created when
+ * its module loads, so its level has to be set before anything imports it. Logging every request
+ * would time the console, not the bridge.
+ */
+process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
