@@ -88,11 +88,18 @@ async function linksOf(store: LinkStore, refs: readonly Ref[]): Promise<Link[]> 
   return [...unique.values()];
 }
 
+/**
+ * Bookkeeping the link keeps for the bridge itself, not a synced aspect: who is creating the target
+ * (`claim`) and which job holds the pair (`lease`). An operator asks what synced when.
+ */
+const BOOKKEEPING = new Set(["claim", "lease"]);
+
 function toView(link: Link, deps: OpsDeps): LinkView {
   return {
     source: objectView(link.source, deps.config),
     target: objectView(link.target, deps.config),
     aspects: Object.entries(link.aspects)
+      .filter(([name]) => !BOOKKEEPING.has(name))
       .map(([name, state]) => ({ name, syncedAt: state.syncedAt }))
       .sort((a, b) => a.name.localeCompare(b.name)),
     createdAt: link.createdAt,

@@ -12,7 +12,7 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 describe("lookupLinks", () => {
-  it("finds a link from either end, with both ends' pages and the aspects sorted", async () => {
+  it("finds a link from either end, with both ends' pages and the synced aspects sorted", async () => {
     const { LinkStore } = await import("../../lib/links/store.ts");
     const { lookupLinks } = await import("../../lib/ops/lookup.ts");
     const links = new LinkStore(deps.db, deps.table);
@@ -20,7 +20,13 @@ describe("lookupLinks", () => {
     await links.create(
       { system: "otrs", instance: "main", type: "ticket", id: ticket.TicketID },
       { system: "redmine", instance: "main", type: "issue", id: "88" },
-      { status: { syncedAt: "2030-01-01T00:00:02Z" }, articles: { syncedAt: "2030-01-01T00:00:01Z" } },
+      {
+        status: { syncedAt: "2030-01-01T00:00:02Z" },
+        articles: { syncedAt: "2030-01-01T00:00:01Z" },
+        // The bridge's own bookkeeping, not something that synced: left out.
+        claim: { syncedAt: "2030-01-01T00:00:00Z", ids: ["job:1"] },
+        lease: { syncedAt: "2030-01-01T00:00:03Z", ids: [] },
+      },
     );
     const fromOtrs = await lookupLinks(deps, "otrs", ticket.TicketID);
     expect(fromOtrs.links).toHaveLength(1);
