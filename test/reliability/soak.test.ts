@@ -417,6 +417,19 @@ describe("the soak", () => {
       const after = events.map((event) => objectsOf(event));
       const convergedAfterReplay =
         after.filter((n) => n === 1).length + duplicatedEvents.filter((e) => e.kind === "notify").length;
+      // What did not converge, and what the dead-letter queue still says about it: the figures name it.
+      const stillLetters = (await readDeadLetters(sqs, deadUrl)).flatMap((letter) =>
+        letter.kind === "letter" ? [letter.letter] : [],
+      );
+      const notConverged = events
+        .filter((_event, i) => (after[i] ?? 0) === 0)
+        .map((event) => ({
+          kind: event.kind,
+          handle: event.handle,
+          deadLetters: stillLetters
+            .filter((letter) => handleOfJob(letter.job) === event.handle)
+            .map((letter) => `${letter.job.type} ${letter.lastError.code}: ${letter.lastError.message}`),
+        }));
 
       const secrets = [
         ...Object.values(SECRETS),
@@ -445,6 +458,7 @@ describe("the soak", () => {
         lostAnswersToRocketChat,
         replayed,
         convergedAfterReplay,
+        notConverged,
         secretsInLogsOrAnswers: leaked.length,
         logBytes: output.length,
         drainSeconds: Math.round(drainedMs / 1000),
