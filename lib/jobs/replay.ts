@@ -73,12 +73,17 @@ export async function replayDeadLetters(
   sqs: SQSClient,
   queue: JobQueue,
   deadLetterUrl: string,
-  options: LetterFilter & { records?: JobRecords | undefined } = {},
+  options: LetterFilter & {
+    records?: JobRecords | undefined;
+    /** Called before the first and after each replayed letter (a progress bar). */
+    onProgress?: ((done: number, total: number) => void) | undefined;
+  } = {},
 ): Promise<DeadLetter[]> {
   const letters = (await readDeadLetters(sqs, deadLetterUrl, options)).filter(
     (letter) => letter.kind === "letter",
   );
   const replayed: DeadLetter[] = [];
+  options.onProgress?.(0, letters.length);
   for (const letter of letters) {
     await queue.send({
       ...letter.letter.job,
@@ -90,6 +95,7 @@ export async function replayDeadLetters(
     await options.records?.pending(letter.letter.job.id, letter.letter.job.type, 0, { reset: true });
     await deleteByMessageId(sqs, deadLetterUrl, letter.messageId);
     replayed.push(letter.letter);
+    options.onProgress?.(replayed.length, letters.length);
   }
   return replayed;
 }

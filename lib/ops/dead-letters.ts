@@ -3,7 +3,7 @@ import type { Config } from "../core/config-schema.ts";
 import { NotFoundError } from "../core/errors.ts";
 import { JobQueue } from "../jobs/queue.ts";
 import { JobRecords } from "../jobs/records.ts";
-import { type ReadLetter, readDeadLetters, replayDeadLetters } from "../jobs/replay.ts";
+import { type ReadLetter, replayDeadLetters } from "../jobs/replay.ts";
 import type { Ref } from "../links/refs.ts";
 import type { OpsDeps } from "./deps.ts";
 import { integrationOf } from "./stats.ts";
@@ -31,21 +31,11 @@ export async function replayAllDeadLetters(
   deps: OpsDeps,
   onProgress?: (done: number, total: number) => void,
 ): Promise<{ replayed: number }> {
-  const letters = (await readDeadLetters(deps.sqs, deps.deadLetterQueueUrl)).filter(
-    (letter) => letter.kind === "letter",
-  );
-  const ids = [...new Set(letters.map((letter) => letter.letter.job.id))];
-  let replayed = 0;
-  onProgress?.(0, ids.length);
-  for (const [index, id] of ids.entries()) {
-    const done = await replayDeadLetters(deps.sqs, queueOf(deps), deps.deadLetterQueueUrl, {
-      id,
-      records: recordsOf(deps),
-    });
-    replayed += done.length;
-    onProgress?.(index + 1, ids.length);
-  }
-  return { replayed };
+  const replayed = await replayDeadLetters(deps.sqs, queueOf(deps), deps.deadLetterQueueUrl, {
+    records: recordsOf(deps),
+    onProgress,
+  });
+  return { replayed: replayed.length };
 }
 
 /** A readable dead letter as the page lists it, with the object its job syncs when the input names one. */

@@ -1,6 +1,5 @@
 import type { Config } from "../core/config-schema.ts";
-import { loadSecrets, secret } from "../core/secrets.ts";
-import { ItopClient } from "../systems/itop/client.ts";
+import { itopClientFromConfig } from "../systems/itop/from-config.ts";
 import { otrsClientFromConfig } from "../systems/otrs/from-config.ts";
 
 /**
@@ -21,17 +20,7 @@ export async function resolveIds(
   }
   const settings = config.systems.itop[instance];
   if (!settings) return [];
-  await loadSecrets([settings.password?.secret, settings.token?.secret].filter((s): s is string => !!s));
-  const client = new ItopClient({
-    instance,
-    url: settings.url,
-    version: settings.version,
-    user: settings.user,
-    password: settings.password ? secret(settings.password.secret) : undefined,
-    token: settings.token ? secret(settings.token.secret) : undefined,
-    timeoutMs: settings.timeoutMs,
-    comment: "deskbridge lookup",
-  });
+  const client = await itopClientFromConfig(instance, settings, "deskbridge lookup");
   // The id's shape was checked by the caller (letters, a dash, digits): nothing to escape in the OQL.
   const found = await client.get("Ticket", `SELECT Ticket WHERE ref = '${id}'`, "id");
   return found.map((object) => String(object.key ?? object.fields.id ?? "")).filter((key) => key !== "");

@@ -117,29 +117,6 @@ export class JobStats {
   }
 
   /**
-   * Keeps a failure the counters do not count (a request refused for good and answered as an error,
-   * so neither retried nor dead-lettered) as the integration's last failure. One write; never throws.
-   */
-  async failed(job: CountedJob, failure: FailureReason): Promise<void> {
-    const integration = integrationOf(job.type);
-    if (integration === "unknown") return;
-    const at = this.now();
-    await this.update(
-      integration,
-      at,
-      "SET kind = :kind, integration = :i, #hour = :h, #ttl = :ttl, lastFailure = :last",
-      { "#hour": "hour", "#ttl": "ttl" },
-      {
-        ":kind": "stats",
-        ":i": integration,
-        ":h": hourOf(at),
-        ":ttl": Math.floor(at.getTime() / 1000) + TTL_SECONDS,
-        ":last": failureOf(job, failure, at),
-      },
-    );
-  }
-
-  /**
    * The counts of the last hour (the 5-minute slots starting less than an hour before `now`'s slot
    * ends, from this hour's and the previous hour's items) and of the last 24 hours (the totals of the
    * current hour and the 23 before it), with the newest success and failure found in those items.

@@ -1,9 +1,10 @@
 import type { ItopDirection, ItopInstance, ItopPairConfig } from "../../core/config-schema.ts";
-import { loadSecrets, secret } from "../../core/secrets.ts";
+import { loadSecrets } from "../../core/secrets.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import type { Ref } from "../../links/refs.ts";
 import type { LinkStore } from "../../links/store.ts";
-import { ItopClient } from "../../systems/itop/client.ts";
+import type { ItopClient } from "../../systems/itop/client.ts";
+import { itopClientFromConfig } from "../../systems/itop/from-config.ts";
 import { buildOnce, integrationSettings, systemInstance } from "../integration.ts";
 
 export type Side = "external" | "internal";
@@ -43,25 +44,15 @@ export const itopPairDeps = /* @__PURE__ */ buildOnce(async (): Promise<ItopPair
     external: systemInstance("itop", settings.external, "integrations.itopPair.external"),
     internal: systemInstance("itop", settings.internal, "integrations.itopPair.internal"),
   };
+  // Both sides' secrets in one read (one SSM call when deployed); each client then finds its own.
   const refs = SIDES.flatMap((side) => [configs[side].password?.secret, configs[side].token?.secret]);
   await loadSecrets(refs.filter((ref): ref is string => ref !== undefined));
-  const client = (side: Side) => {
-    const config = configs[side];
-    return new ItopClient({
-      instance: instances[side],
-      url: config.url,
-      version: config.version,
-      user: config.user,
-      password: config.password ? secret(config.password.secret) : undefined,
-      token: config.token ? secret(config.token.secret) : undefined,
-      timeoutMs: config.timeoutMs,
-      comment: settings.comment,
-    });
-  };
+  const client = (side: Side) => itopClientFromConfig(instances[side], configs[side], settings.comment);
+  const [external, internal] = await Promise.all([client("external"), client("internal")]);
   return {
     settings,
     instances,
-    clients: { external: client("external"), internal: client("internal") },
+    clients: { external, internal },
     links: runtime.links,
   };
 });
