@@ -5,7 +5,6 @@ export default defineConfig({
     // Functions log JSON lines; tests keep them quiet unless TEST_LOG_LEVEL says otherwise.
     env: {
       POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "SILENT",
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     },
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" } },
@@ -34,7 +33,8 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          // The status page in headless Chromium (Debian's, through playwright-core), over the real routes.
+          // The status page in headless Chromium (a system one, else the one inside @sparticuz/chromium,
+          // through playwright-core), over the real routes.
           name: "browser",
           include: ["test/browser/**/*.test.ts"],
           globalSetup: ["test/helpers/global-setup.ts"],

@@ -306,7 +306,6 @@ function benchEnv(providerEnv: Record<string, string>, fn: FunctionSpec): NodeJS
     AWS_ACCESS_KEY_ID: "AKIABENCHDUMMY000000",
     AWS_SECRET_ACCESS_KEY: "bench-dummy-secret-access-key",
     AWS_SESSION_TOKEN: "bench-dummy-session-token",
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     POWERTOOLS_LOG_LEVEL: "SILENT",
   };
   delete env.DESKBRIDGE_SSM_PREFIX;

@@ -4,4 +4,3 @@
  * would time the console, not the bridge.
  */
 process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";

@@ -107,8 +107,6 @@ export interface Connection extends OpsDeps {
  * the environment, as a Lambda function does) and builds the data layer's dependencies explicitly.
  */
 export async function connect(target: Target): Promise<Connection> {
-  // Lambda runs Node 22; the SDK's notice about Node 20 is noise for a tool run on a laptop.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   if (target.secretsFile) loadEnvFile(target.secretsFile);
   Object.assign(process.env, target.env);
   const sqs = new SQSClient(SQS_OPTIONS);
