@@ -1,13 +1,14 @@
 import { createHmac } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
 import { readDeadLetters } from "../../lib/jobs/replay.ts";
 import { renderStatusPage } from "../../lib/ops/page/status-page.ts";
 import type { LinkLookup, StatusOverview } from "../../lib/ops/types.ts";
+import { launchChromium } from "../helpers/browser.ts";
 import { serveRoutes } from "../helpers/serve-routes.ts";
 import { httpEvent, SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
 
@@ -46,16 +47,9 @@ beforeAll(async () => {
     },
     { method: "GET", path: "/status/links", handler: (await import("../../functions/ops/links.ts")).handler },
   ]);
-  const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-  if (!existsSync(executablePath)) {
-    throw new Error(
-      `no Chromium at ${executablePath}: install Debian's (apt-get install chromium) or set CHROMIUM_PATH`,
-    );
-  }
-  browser = await chromium.launch({
-    executablePath,
-    args: ["--no-sandbox"],
-  });
+  const launched = await launchChromium();
+  browser = launched.browser;
+  console.info(`Chromium ${browser.version()} (${launched.choice.source})`);
   context = await browser.newContext({
     viewport: { width: 1200, height: 900 },
     httpCredentials: { username: "operator", password: SECRETS.OPERATOR_TOKEN },
