@@ -41,9 +41,11 @@ export async function receiveNotification(request: HttpRequest): Promise<HttpRes
   if (problems.length > 0 || !event || !ticketId) throw new ValidationError(problems);
   // No rule for this event: nothing to read, nothing to post.
   if (!settings.rules.some((rule) => rule.events.includes(event))) return json(200, {});
-  const eventKey = createHash("sha256")
-    .update(`${event}\u0000${request.body}`)
-    .digest("base64url")
-    .slice(0, 32);
+  const eventKey = notificationEventKey(event, request.body);
   return runEventJob(newJob(NOTIFY_JOB, { ticketId, event, eventKey }), notifyJob);
+}
+
+/** The identity of one OTRS event delivery: a redelivery of the same body has the same key. */
+export function notificationEventKey(event: string, rawBody: string): string {
+  return createHash("sha256").update(`${event}\u0000${rawBody}`).digest("base64url").slice(0, 32);
 }
