@@ -21,6 +21,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { parse } from "yaml";
+import { configSecretNames } from "../../lib/core/secrets.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const OUT_DIR = join(ROOT, ".bench");
@@ -274,18 +275,6 @@ function expectedAdapters(entry: string, allAdapters: readonly string[]): string
 // ---------------------------------------------------------------------------------------------------
 // Running
 
-/** Secret names of a config: every `"secret": "NAME"` (secret refs and shared-secret auth blocks). */
-function secretNames(value: unknown, found = new Set<string>()): Set<string> {
-  if (Array.isArray(value)) for (const inner of value) secretNames(inner, found);
-  else if (isObject(value)) {
-    for (const [key, inner] of Object.entries(value)) {
-      if (key === "secret" && typeof inner === "string") found.add(inner);
-      else secretNames(inner, found);
-    }
-  }
-  return found;
-}
-
 /** What Lambda and serverless.yml give the function (secrets from the environment, not SSM). */
 function benchEnv(providerEnv: Record<string, string>, fn: FunctionSpec): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
@@ -310,7 +299,7 @@ function benchEnv(providerEnv: Record<string, string>, fn: FunctionSpec): NodeJS
   };
   delete env.DESKBRIDGE_SSM_PREFIX;
   const config = JSON.parse(readFileSync(join(ROOT, CONFIG_FILE), "utf8")) as unknown;
-  for (const name of secretNames(config)) env[name] = `bench-dummy-${name.toLowerCase()}`;
+  for (const name of configSecretNames(config)) env[name] = `bench-dummy-${name.toLowerCase()}`;
   return env;
 }
 

@@ -1,5 +1,6 @@
 import cliProgress from "cli-progress";
 import { BridgeError, ConfigError, ValidationError } from "../../lib/core/errors.ts";
+import { NoStackError } from "./target.ts";
 
 /** A command line the CLI cannot parse: its usage goes to stderr and the exit code is 2. */
 export class UsageError extends Error {
@@ -19,7 +20,7 @@ export function describeError(error: unknown): string {
     return `invalid configuration in ${error.source}: ${error.problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`;
   }
   if (error instanceof ValidationError) return error.fields.map((f) => `${f.path}: ${f.message}`).join("; ");
-  if (error instanceof BridgeError) return firstLine(error.message);
+  if (error instanceof BridgeError || error instanceof NoStackError) return firstLine(error.message);
   if (error instanceof Error) {
     // The AWS SDK's errors: the name says most (CredentialsProviderError, QueueDoesNotExist).
     const name = error.name && error.name !== "Error" ? `${error.name}: ` : "";

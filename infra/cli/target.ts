@@ -1,4 +1,4 @@
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -7,7 +7,8 @@ import { SQS_OPTIONS } from "../../lib/core/aws.ts";
 import { loadConfigFile } from "../../lib/core/config.ts";
 import { ValidationError } from "../../lib/core/errors.ts";
 import type { OpsDeps } from "../../lib/ops/deps.ts";
-import { loadEnvFile, SANDBOX_ENV } from "../tools/stack-env.ts";
+import { readStackFile, stackStateFile } from "../local/stack-state.ts";
+import { loadEnvFile } from "../tools/stack-env.ts";
 
 /** The project root: the CLI's default files (config/…) are found from here, whatever the working directory. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -29,6 +30,8 @@ export interface Target {
   env: Record<string, string>;
   /** A KEY=value file of sandbox secrets, read for the variables the environment does not set. */
   secretsFile?: string;
+  /** Secrets the running stack took from its own environment: this shell needs them too. */
+  secretsFromEnvironment?: string[];
 }
 
 export interface TargetOptions {
@@ -38,15 +41,24 @@ export interface TargetOptions {
 
 const STAGE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
+/** No local stack to work on: the message says what runs where, and what to pass instead. */
+export class NoStackError extends Error {
+  override readonly name = "NoStackError";
+}
+
+const NO_STACK_HINT =
+  "start one with `npm start` (in another terminal), or pass --stage <name> for a deployed stage";
+
 /**
  * Maps the global options and the environment to a target, without touching AWS.
  * `--stage <name>` names a deployed stage as serverless.yml and infra/resources.yml name its parts:
  * queues deskbridge-<stage>-jobs and -jobs-dlq, table deskbridge-<stage>-links, config/<stage>.json,
  * secrets in SSM under /deskbridge/<stage>/, the region and credentials from the usual chain (or
- * --region), and no local endpoints. Without it, the local `npm start` stack: the emulators' ports
- * (SQS_PORT, DYNAMODB_PORT), its deskbridge-local-* table and queues, config/sandbox.json and the
- * sandbox secrets; JOBS_QUEUE_URL, DEAD_LETTER_QUEUE_URL, LINKS_TABLE, DESKBRIDGE_CONFIG and
- * AWS_ENDPOINT_URL_* override those when set (a stack of one's own, the tests').
+ * --region), and no local endpoints. Without it, the running `npm start` stack, as its state file
+ * (.local/stack.json, or DESKBRIDGE_STACK_FILE) describes it: its config, emulator endpoints, table,
+ * queues and sandbox secrets file; a NoStackError when none runs. A stack of one's own (the tests')
+ * is named whole by the environment instead: JOBS_QUEUE_URL, DEAD_LETTER_QUEUE_URL, LINKS_TABLE,
+ * DESKBRIDGE_CONFIG and AWS_ENDPOINT_URL_*.
  */
 export function resolveTarget(options: TargetOptions, env: NodeJS.ProcessEnv = process.env): Target {
   const region = options.region ?? undefined;
@@ -70,32 +82,73 @@ export function resolveTarget(options: TargetOptions, env: NodeJS.ProcessEnv = p
       env: { DESKBRIDGE_SSM_PREFIX: `/deskbridge/${stage}/`, ...(region ? { AWS_REGION: region } : {}) },
     };
   }
-  const explicit = Boolean(env.JOBS_QUEUE_URL);
+  const localCredentials = {
+    AWS_REGION: region ?? (env.AWS_REGION || "us-east-1"),
+    AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID || "local",
+    AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY || "local",
+  };
+  if (env.JOBS_QUEUE_URL) {
+    const problems = ["DEAD_LETTER_QUEUE_URL", "LINKS_TABLE", "DESKBRIDGE_CONFIG"]
+      .filter((name) => !env[name])
+      .map((name) => ({
+        path: name,
+        message: "is required with JOBS_QUEUE_URL (a stack named by the environment)",
+      }));
+    if (problems.length > 0) throw new ValidationError(problems);
+    const endpoints = {
+      ...(env.AWS_ENDPOINT_URL_SQS ? { AWS_ENDPOINT_URL_SQS: env.AWS_ENDPOINT_URL_SQS } : {}),
+      ...(env.AWS_ENDPOINT_URL_DYNAMODB ? { AWS_ENDPOINT_URL_DYNAMODB: env.AWS_ENDPOINT_URL_DYNAMODB } : {}),
+    };
+    return {
+      kind: "local",
+      label: "the stack named by JOBS_QUEUE_URL",
+      jobsQueue: { url: env.JOBS_QUEUE_URL },
+      deadLetterQueue: { url: env.DEAD_LETTER_QUEUE_URL ?? "" },
+      table: env.LINKS_TABLE ?? "",
+      configPath: resolve(env.DESKBRIDGE_CONFIG ?? ""),
+      // Emulators take any credentials; a stack in AWS takes the usual chain's.
+      env: Object.keys(endpoints).length > 0 ? { ...localCredentials, ...endpoints } : {},
+    };
+  }
+  const file = stackStateFile(env);
+  const reading = readStackFile(file);
+  if (reading.kind === "absent") throw new NoStackError(`no local stack is running: ${NO_STACK_HINT}`);
+  if (reading.kind === "unreadable")
+    throw new NoStackError(`${file} is not a stack state file (${reading.reason}): ${NO_STACK_HINT}`);
+  const { state } = reading;
+  if (reading.kind === "stale") {
+    throw new NoStackError(
+      `no local stack is running (the one started ${state.startedAt}, process ${state.pid}, is gone): ${NO_STACK_HINT}`,
+    );
+  }
+  if (env.DESKBRIDGE_CONFIG && resolve(env.DESKBRIDGE_CONFIG) !== state.configPath) {
+    throw new ValidationError([
+      {
+        path: "DESKBRIDGE_CONFIG",
+        message: `names ${env.DESKBRIDGE_CONFIG}, but the running stack (process ${state.pid}) runs ${shortPath(state.configPath)}: unset it, or stop that stack`,
+      },
+    ]);
+  }
   return {
     kind: "local",
-    label: explicit ? "the stack named by JOBS_QUEUE_URL" : "local stack",
-    jobsQueue: env.JOBS_QUEUE_URL ? { url: env.JOBS_QUEUE_URL } : { name: "deskbridge-local-jobs" },
-    deadLetterQueue: env.DEAD_LETTER_QUEUE_URL
-      ? { url: env.DEAD_LETTER_QUEUE_URL }
-      : { name: "deskbridge-local-jobs-dlq" },
-    table: env.LINKS_TABLE || "deskbridge-local-links",
-    configPath: env.DESKBRIDGE_CONFIG
-      ? isAbsolute(env.DESKBRIDGE_CONFIG)
-        ? env.DESKBRIDGE_CONFIG
-        : resolve(env.DESKBRIDGE_CONFIG)
-      : resolve(ROOT, "config/sandbox.json"),
+    label: `local stack (process ${state.pid}, ${shortPath(state.configPath)})`,
+    jobsQueue: { url: state.jobsQueueUrl },
+    deadLetterQueue: { url: state.deadLetterQueueUrl },
+    table: state.table,
+    configPath: state.configPath,
     env: {
-      AWS_REGION: region ?? (env.AWS_REGION || "us-east-1"),
-      AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID || "local",
-      AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY || "local",
-      AWS_ENDPOINT_URL_SQS: env.AWS_ENDPOINT_URL_SQS || `http://127.0.0.1:${env.SQS_PORT || 9324}`,
-      AWS_ENDPOINT_URL_DYNAMODB:
-        env.AWS_ENDPOINT_URL_DYNAMODB || `http://127.0.0.1:${env.DYNAMODB_PORT || 8000}`,
+      ...localCredentials,
+      AWS_REGION: region ?? state.region,
+      AWS_ENDPOINT_URL_SQS: state.sqsEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: state.dynamoEndpoint,
     },
-    // A stack named by the environment brings its own secrets (the sandbox's would not fit it).
-    ...(explicit ? {} : { secretsFile: resolve(ROOT, SANDBOX_ENV) }),
+    ...(state.secretsFile ? { secretsFile: state.secretsFile } : {}),
+    secretsFromEnvironment: state.secretsFromEnvironment,
   };
 }
+
+/** A path inside the project relative to it (config/sandbox.json), any other one whole. */
+const shortPath = (path: string) => (path.startsWith(`${ROOT}${sep}`) ? relative(ROOT, path) : path);
 
 /** The resolved target: names turned into URLs, and the clients the commands share. */
 export interface Connection extends OpsDeps {
@@ -107,7 +160,16 @@ export interface Connection extends OpsDeps {
  * the environment, as a Lambda function does) and builds the data layer's dependencies explicitly.
  */
 export async function connect(target: Target): Promise<Connection> {
-  if (target.secretsFile) loadEnvFile(target.secretsFile);
+  // A secret the stack took from its own environment is not read from the sandbox file: that value
+  // would be the sandbox's, not the one the stack uses.
+  const missing = (target.secretsFromEnvironment ?? []).filter((name) => !process.env[name]);
+  if (target.secretsFile) loadEnvFile(target.secretsFile, new Set(missing));
+  if (missing.length > 0) {
+    const them = missing.length > 1 ? "them" : "it";
+    process.stderr.write(
+      `deskbridge: the running stack read ${missing.join(", ")} from its environment; this shell does not set ${them}, so calls that need ${them} will fail\n`,
+    );
+  }
   Object.assign(process.env, target.env);
   const sqs = new SQSClient(SQS_OPTIONS);
   const queueUrl = async (queue: QueueRef) =>

@@ -1,22 +1,28 @@
 /**
  * `npm start`: the whole bridge on this machine. dynalite and fauxqs in this process, the links table
  * and the jobs queues created, a sandbox fake for every system the config points at an idle loopback
- * port, serverless-offline serving every route, and a local SQS event source feeding the worker.
+ * port, serverless-offline serving every route behind API Gateway's stand-in (http-gateway.ts), and a
+ * local SQS event source feeding the worker. It writes .local/stack.json for the CLI while it runs.
  * Ctrl-C stops everything it started.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import * as v from "valibot";
 import { SQS_OPTIONS } from "../../lib/core/aws.ts";
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from "../../lib/core/config.ts";
+import { configSecretNames } from "../../lib/core/secrets.ts";
 import { loadEnvFile, SANDBOX_ENV } from "../tools/stack-env.ts";
 import { startEmulators } from "./emulators.ts";
+import { freePort } from "./free-port.ts";
+import { startHttpGateway } from "./http-gateway.ts";
 import { printRoutes } from "./print-routes.ts";
 import { createLocalResources } from "./resources.ts";
 import { forwardOutbox, startSandboxFakes } from "./sandbox.ts";
 import { SqsEventSource } from "./sqs-event-source.ts";
+import { removeStackState, stackStateFile, writeStackState } from "./stack-state.ts";
 
 const BatchResponseSchema = v.object({
   batchItemFailures: v.array(v.object({ itemIdentifier: v.string() })),
@@ -24,8 +30,9 @@ const BatchResponseSchema = v.object({
 
 async function main(): Promise<void> {
   const sandboxSecrets = loadEnvFile(SANDBOX_ENV);
-  const configPath = process.env.DESKBRIDGE_CONFIG ?? DEFAULT_CONFIG_PATH;
+  const configPath = resolve(process.env.DESKBRIDGE_CONFIG ?? DEFAULT_CONFIG_PATH);
   const config = loadConfigFile(configPath);
+  const stateFile = stackStateFile();
   const ports = {
     dynamo: port("DYNAMODB_PORT", 8000),
     sqs: port("SQS_PORT", 9324),
@@ -70,13 +77,22 @@ async function main(): Promise<void> {
 
     const fakes = await startSandboxFakes(config, stops);
 
+    // Senders talk to API Gateway's stand-in; serverless-offline listens behind it, on a port of its own.
+    const offlinePort = await freePort();
+    const gateway = await startHttpGateway({
+      port: ports.http,
+      target: { host: "127.0.0.1", port: offlinePort },
+      onInvocationError: (message) => console.error(`invocation failed (answered 500): ${message}`),
+    });
+    stops.push(() => gateway.close());
+
     const env = {
       ...process.env,
       DESKBRIDGE_CONFIG: configPath,
       LINKS_TABLE: resources.table,
       JOBS_QUEUE_URL: resources.jobsQueueUrl,
       DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
-      HTTP_PORT: String(ports.http),
+      HTTP_PORT: String(offlinePort),
       LAMBDA_PORT: String(ports.lambda),
     };
     const offline = spawn(
@@ -98,7 +114,7 @@ async function main(): Promise<void> {
       console.error(`serverless-offline exited (${code}); stopping.`);
       void stopAll().then(() => process.exit(1));
     });
-    const base = `http://127.0.0.1:${ports.http}`;
+    const base = gateway.url;
     await waitFor(`${base}/ping`, 120_000);
 
     const worker = new SqsEventSource({
@@ -151,6 +167,22 @@ async function main(): Promise<void> {
         );
       stops.push(forwardOutbox("RT Scrip", take, base, { header: rtKanban.auth.header, token: rtToken }));
     }
+    // The CLI (`npx deskbridge …`, any shell) works on this stack through this file; gone when it stops.
+    writeStackState(stateFile, {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      configPath,
+      secretsFile: resolve(SANDBOX_ENV),
+      secretsFromEnvironment: [...configSecretNames(config)].filter((name) => !(name in sandboxSecrets)),
+      httpUrl: base,
+      dynamoEndpoint: emulators.dynamoEndpoint,
+      sqsEndpoint: emulators.sqsEndpoint,
+      region: process.env.AWS_REGION ?? "us-east-1",
+      table: resources.table,
+      jobsQueueUrl: resources.jobsQueueUrl,
+      deadLetterQueueUrl: resources.deadLetterQueueUrl,
+    });
+    stops.push(() => removeStackState(stateFile));
     console.log("\nThe bridge is running. Ctrl-C stops everything.");
   } catch (error) {
     await stopAll();

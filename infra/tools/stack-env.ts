@@ -6,13 +6,17 @@ import { existsSync, readFileSync } from "node:fs";
  */
 export const SANDBOX_ENV = "config/sandbox.env";
 
-/** Sets variables from a KEY=value file that the environment does not set already; returns what it set. */
-export function loadEnvFile(file: string): Record<string, string> {
+/**
+ * Sets variables from a KEY=value file that the environment does not set already (nor `skip` names);
+ * returns what it set.
+ */
+export function loadEnvFile(file: string, skip: ReadonlySet<string> = new Set()): Record<string, string> {
   const set: Record<string, string> = {};
   if (!existsSync(file)) return set;
   for (const line of readFileSync(file, "utf8").split("\n")) {
     const match = /^\s*([A-Z][A-Z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (!match?.[1] || match[2] === undefined || process.env[match[1]] !== undefined) continue;
+    if (!match?.[1] || match[2] === undefined || process.env[match[1]] !== undefined || skip.has(match[1]))
+      continue;
     process.env[match[1]] = match[2];
     set[match[1]] = match[2];
   }

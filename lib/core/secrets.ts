@@ -59,6 +59,18 @@ export function secret(name: string): string {
   return value;
 }
 
+/** The secret names a config refers to: every `"secret": "NAME"` (secret refs and shared-secret auth blocks). */
+export function configSecretNames(value: unknown, found = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const inner of value) configSecretNames(inner, found);
+  else if (typeof value === "object" && value !== null) {
+    for (const [key, inner] of Object.entries(value)) {
+      if (key === "secret" && typeof inner === "string") found.add(inner);
+      else configSecretNames(inner, found);
+    }
+  }
+  return found;
+}
+
 /** Forgets loaded secrets (tests that change the environment). */
 export function clearSecrets(): void {
   resolved.clear();

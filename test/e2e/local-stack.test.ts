@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +22,7 @@ let externalItop = "";
 let internalItop = "";
 let rtUrl = "";
 let configFile = "";
+let stackFile = "";
 let kanboardUrl = "";
 
 async function freePort(): Promise<number> {
@@ -52,7 +53,9 @@ beforeAll(async () => {
   config.systems.rt.main.url = rtUrl;
   config.systems.rt.main.webUrl = rtUrl.replace("/REST/2.0", "");
   config.systems.kanboard.main.url = kanboardUrl;
-  const configPath = join(mkdtempSync(join(tmpdir(), "deskbridge-e2e-")), "config.json");
+  const folder = mkdtempSync(join(tmpdir(), "deskbridge-e2e-"));
+  const configPath = join(folder, "config.json");
+  stackFile = join(folder, "stack.json");
   writeFileSync(configPath, JSON.stringify(config));
   configFile = configPath;
   const env: Record<string, string | undefined> = {
@@ -63,6 +66,8 @@ beforeAll(async () => {
     DYNAMODB_PORT: String(dynamoPort),
     SQS_PORT: String(sqsPort),
     LOG_LEVEL: "WARN",
+    // Where the CLI finds this stack (a developer's own stack keeps .local/stack.json).
+    DESKBRIDGE_STACK_FILE: stackFile,
     // The sandbox Rocket.Chat listens where its Incoming WebHook URL (a secret) points.
     ROCKETCHAT_HOOK_SERVICEDESK: `http://127.0.0.1:${await freePort()}/hooks/ServiceDeskHook01/sandbox-servicedesk-token`,
   };
@@ -100,6 +105,26 @@ afterAll(async () => {
     await exited;
   }
 });
+
+/**
+ * The environment of a developer's second terminal: none of this stack's names (config, ports, queues),
+ * only where state files are (a developer's own would be .local/stack.json).
+ */
+function cliEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, DESKBRIDGE_STACK_FILE: stackFile };
+  for (const name of [
+    "DESKBRIDGE_CONFIG",
+    "JOBS_QUEUE_URL",
+    "DEAD_LETTER_QUEUE_URL",
+    "LINKS_TABLE",
+    "AWS_ENDPOINT_URL_SQS",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "SQS_PORT",
+    "DYNAMODB_PORT",
+  ])
+    delete env[name];
+  return env;
+}
 
 /** The curl command printed under a route. */
 function printedCurl(route: string): string {
@@ -271,15 +296,7 @@ describe("npm start", () => {
     expect(column).toBe("4");
     const backfill = () =>
       run(process.execPath, ["node_modules/tsx/dist/cli.mjs", "infra/tools/backfill.ts", "rt-kanban"], {
-        env: {
-          ...process.env,
-          DESKBRIDGE_CONFIG: configFile,
-          SQS_PORT: String(sqsPort),
-          DYNAMODB_PORT: String(dynamoPort),
-          JOBS_QUEUE_URL: "",
-          AWS_ENDPOINT_URL_SQS: "",
-          AWS_ENDPOINT_URL_DYNAMODB: "",
-        },
+        env: cliEnv(),
         timeout: 60_000,
       });
     expect((await backfill()).stdout).toContain(
@@ -338,18 +355,53 @@ describe("npm start", () => {
       ["node_modules/tsx/dist/cli.mjs", "infra/tools/replay.ts", "--dry-run"],
     ]) {
       const { stdout } = await run(process.execPath, args, {
-        env: {
-          ...process.env,
-          SQS_PORT: String(sqsPort),
-          DYNAMODB_PORT: String(dynamoPort),
-          JOBS_QUEUE_URL: "",
-          AWS_ENDPOINT_URL_SQS: "",
-          AWS_ENDPOINT_URL_DYNAMODB: "",
-        },
+        env: cliEnv(),
         timeout: 30_000,
       });
       expect(stdout).toContain("The dead-letter queue is empty.");
       expect(stdout).toContain("0 dead letter(s), 0 unreadable.");
     }
+  });
+
+  it("shows this stack (its own config and ports) with npx deskbridge status from a shell that names neither", async () => {
+    const { stdout, stderr } = await run(process.execPath, ["infra/cli/bin.mjs", "status"], {
+      env: cliEnv(),
+      timeout: 30_000,
+    });
+    expect(stdout).toContain(`local stack (process `);
+    expect(stdout).toContain(configFile);
+    // This stack took its Rocket.Chat hook from its own environment, which the second shell lacks.
+    expect(stderr).toBe(
+      "deskbridge: the running stack read ROCKETCHAT_HOOK_SERVICEDESK from its environment; this shell does not set it, so calls that need it will fail\n",
+    );
+    const json = await run(process.execPath, ["infra/cli/bin.mjs", "status", "--json"], {
+      env: cliEnv(),
+      timeout: 30_000,
+    });
+    const overview = JSON.parse(json.stdout) as {
+      integrations: { integration: string; lastDay: { received: number } }[];
+    };
+    // The forms sent by the printed curls above are counted in this stack's table.
+    const forms = overview.integrations.find((row) => row.integration === "glpi-forms");
+    expect(forms?.lastDay.received).toBeGreaterThan(0);
+  });
+
+  it("removes its state file on Ctrl-C, and the CLI then says that no stack is running", async () => {
+    expect(existsSync(stackFile)).toBe(true);
+    const exited = new Promise((resolve) => stack.once("exit", resolve));
+    process.kill(-(stack.pid ?? 0), "SIGINT");
+    await exited;
+    expect(existsSync(stackFile)).toBe(false);
+    const failed = await run(process.execPath, ["infra/cli/bin.mjs", "status"], {
+      env: cliEnv(),
+      timeout: 30_000,
+    }).then(
+      () => ({ code: 0, stderr: "" }),
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failed.code).toBe(1);
+    expect(failed.stderr.trim().split("\n")).toEqual([
+      "deskbridge: no local stack is running: start one with `npm start` (in another terminal), or pass --stage <name> for a deployed stage",
+    ]);
   });
 });

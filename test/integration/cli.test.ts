@@ -1,11 +1,14 @@
-import { execFile } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { execFile, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COMMANDS, splitGlobalOptions } from "../../infra/cli/main.ts";
 import { ROOT, resolveTarget } from "../../infra/cli/target.ts";
+import { type StackState, writeStackState } from "../../infra/local/stack-state.ts";
+import { ValidationError } from "../../lib/core/errors.ts";
 import type { LinkLookup, StatusOverview } from "../../lib/ops/types.ts";
 import { httpEvent, SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
 
@@ -46,6 +49,29 @@ const VALID = {
 };
 
 let stack: Stack;
+
+/** A state file as `npm start` writes it, for a stack whose process is this one unless told. */
+function stateFile(over: Partial<StackState>): string {
+  const sqs = over.sqsEndpoint ?? "http://127.0.0.1:9324";
+  const state: StackState = {
+    pid: process.pid,
+    startedAt: "2026-12-02T10:00:00.000Z",
+    configPath: join(ROOT, "config/sandbox.json"),
+    secretsFile: join(ROOT, "config/sandbox.env"),
+    secretsFromEnvironment: ["REDMINE_API_KEY"],
+    httpUrl: "http://127.0.0.1:3400",
+    dynamoEndpoint: "http://127.0.0.1:8400",
+    sqsEndpoint: sqs,
+    region: "us-east-1",
+    table: "deskbridge-local-links",
+    jobsQueueUrl: `${sqs}/000000000000/deskbridge-local-jobs`,
+    deadLetterQueueUrl: `${sqs}/000000000000/deskbridge-local-jobs-dlq`,
+    ...over,
+  };
+  const file = join(mkdtempSync(join(tmpdir(), "deskbridge-cli-")), "stack.json");
+  writeStackState(file, state);
+  return file;
+}
 
 beforeAll(async () => {
   stack = await setupStack({ jobs: { maxAttempts: 2 } });
@@ -164,30 +190,83 @@ describe("targets", () => {
     expect(() => resolveTarget({ stage: "prod", region: "mars" }, {})).toThrow(/--region/);
   });
 
-  it("targets the local npm start stack by default, and what the environment names when set", () => {
-    const local = resolveTarget({}, { SQS_PORT: "9400" });
+  it("targets the running npm start stack as its state file describes it", () => {
+    const file = stateFile({
+      configPath: join(ROOT, "config/my.json"),
+      sqsEndpoint: "http://127.0.0.1:9400",
+    });
+    const local = resolveTarget({}, { DESKBRIDGE_STACK_FILE: file });
     expect(local).toMatchObject({
       kind: "local",
-      jobsQueue: { name: "deskbridge-local-jobs" },
-      deadLetterQueue: { name: "deskbridge-local-jobs-dlq" },
+      label: `local stack (process ${process.pid}, config/my.json)`,
+      jobsQueue: { url: "http://127.0.0.1:9400/000000000000/deskbridge-local-jobs" },
+      deadLetterQueue: { url: "http://127.0.0.1:9400/000000000000/deskbridge-local-jobs-dlq" },
       table: "deskbridge-local-links",
-      configPath: join(ROOT, "config/sandbox.json"),
+      configPath: join(ROOT, "config/my.json"),
       secretsFile: join(ROOT, "config/sandbox.env"),
+      secretsFromEnvironment: ["REDMINE_API_KEY"],
       env: {
+        AWS_REGION: "us-east-1",
         AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:9400",
-        AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:8000",
+        AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:8400",
       },
     });
+  });
+
+  it("says that no stack is running when there is no state file, or its process is gone", async () => {
+    const none = join(mkdtempSync(join(tmpdir(), "deskbridge-cli-")), "stack.json");
+    expect(() => resolveTarget({}, { DESKBRIDGE_STACK_FILE: none })).toThrow(
+      /^no local stack is running: start one with `npm start`/,
+    );
+    const gone = spawnSync(process.execPath, ["-e", ""]).pid;
+    expect(() => resolveTarget({}, { DESKBRIDGE_STACK_FILE: stateFile({ pid: gone }) })).toThrow(
+      new RegExp(`^no local stack is running \\(the one started .*, process ${gone}, is gone\\)`),
+    );
+    const garbled = join(mkdtempSync(join(tmpdir(), "deskbridge-cli-")), "stack.json");
+    writeFileSync(garbled, "{");
+    expect(() => resolveTarget({}, { DESKBRIDGE_STACK_FILE: garbled })).toThrow(/is not a stack state file/);
+  });
+
+  it("refuses a DESKBRIDGE_CONFIG other than the running stack's, and takes a stack the environment names", () => {
+    const file = stateFile({});
+    expect(() =>
+      resolveTarget({}, { DESKBRIDGE_STACK_FILE: file, DESKBRIDGE_CONFIG: "config/other.json" }),
+    ).toThrow(ValidationError);
+    expect(
+      resolveTarget({}, { DESKBRIDGE_STACK_FILE: file, DESKBRIDGE_CONFIG: "config/sandbox.json" }).configPath,
+    ).toBe(join(ROOT, "config/sandbox.json"));
     const named = resolveTarget(
       {},
-      { JOBS_QUEUE_URL: "http://q/jobs", DEAD_LETTER_QUEUE_URL: "http://q/dlq", LINKS_TABLE: "t" },
+      {
+        JOBS_QUEUE_URL: "http://q/jobs",
+        DEAD_LETTER_QUEUE_URL: "http://q/dlq",
+        LINKS_TABLE: "t",
+        DESKBRIDGE_CONFIG: "config/sandbox.json",
+        AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:1",
+      },
     );
     expect(named).toMatchObject({
       jobsQueue: { url: "http://q/jobs" },
       deadLetterQueue: { url: "http://q/dlq" },
       table: "t",
+      env: { AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:1" },
     });
     expect(named.secretsFile).toBeUndefined();
+    expect(() => resolveTarget({}, { JOBS_QUEUE_URL: "http://q/jobs" })).toThrow(ValidationError);
+  });
+
+  it("fails in one line with what to do when no stack is running (exit 1)", async () => {
+    const none = join(mkdtempSync(join(tmpdir(), "deskbridge-cli-")), "stack.json");
+    const { code, stdout, stderr } = await cli(["dlq", "list"], {
+      DESKBRIDGE_STACK_FILE: none,
+      JOBS_QUEUE_URL: "",
+      DESKBRIDGE_CONFIG: "",
+    });
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr.trim().split("\n")).toEqual([
+      "deskbridge: no local stack is running: start one with `npm start` (in another terminal), or pass --stage <name> for a deployed stage",
+    ]);
   });
 
   it("takes --stage and --region from any position on the line", () => {

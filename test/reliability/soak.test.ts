@@ -1,11 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { dirname } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import * as v from "valibot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SQS_OPTIONS } from "../../lib/core/aws.ts";
 import type { JobMessage } from "../../lib/jobs/model.ts";
@@ -84,6 +86,8 @@ beforeAll(async () => {
     DYNAMODB_PORT: String(ports.dynamo),
     SQS_PORT: String(ports.sqs),
     LOG_LEVEL: "INFO",
+    // Its own state file: a developer's running stack keeps .local/stack.json.
+    DESKBRIDGE_STACK_FILE: join(mkdtempSync(join(tmpdir(), "deskbridge-soak-")), "stack.json"),
   };
   // npm start makes its own table, queues and endpoints.
   for (const name of [
@@ -128,7 +132,11 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** A sender that retries what failed in transit, as OTRS's scheduler, iTop's and RT's senders, and people with forms do. */
+/**
+ * A sender that retries what failed in transit, as OTRS's scheduler, iTop's and RT's senders, and people
+ * with forms do: up to 8 attempts, backing off from 0.5 s to 8 s (about 30 s in all). A 5xx or 429 is
+ * retried; a 4xx is final unless `retryAnyError` (a person retrying a form). Every answer is kept.
+ */
 async function deliver(
   path: string,
   body: unknown,
@@ -136,7 +144,7 @@ async function deliver(
   seen: string[],
   retryAnyError = false,
 ): Promise<void> {
-  for (let attempt = 1; attempt <= 5; attempt++) {
+  for (let attempt = 1; attempt <= 8; attempt++) {
     try {
       const response = await fetch(`${base}${path}`, {
         method: "POST",
@@ -148,11 +156,12 @@ async function deliver(
       seen.push(`${response.status} ${text}`);
       if (response.status < 300) return;
       if (response.status < 500 && response.status !== 429 && !retryAnyError) return;
-    } catch {
-      // the bridge did not answer: try again
+    } catch (error) {
+      seen.push(`no answer: ${(error as Error).message}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    await new Promise((resolve) => setTimeout(resolve, Math.min(8000, 500 * 2 ** (attempt - 1))));
   }
+  seen.push("the sender gave up");
 }
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -180,7 +189,15 @@ function makeEvent(kind: Kind): SoakEvent {
         answers: seen,
         // The submission's key is its job id, known from the answers and the dead letters.
         sourceKeys: [],
-        send: () => deliver("/glpi/tickets", body, { "x-deskbridge-token": SECRETS.FORMS_TOKEN }, seen, true),
+        // A form that retries every failure sends an Idempotency-Key, as the README asks: one ticket.
+        send: () =>
+          deliver(
+            "/glpi/tickets",
+            body,
+            { "x-deskbridge-token": SECRETS.FORMS_TOKEN, "idempotency-key": `soak-${randomUUID()}` },
+            seen,
+            true,
+          ),
       };
     }
     case "otrs-redmine": {
@@ -340,15 +357,33 @@ function objectsOf(event: SoakEvent): number {
   return targets.length;
 }
 
-/** The event a dead letter's job stands for. */
-function handleOfJob(job: JobMessage): string | undefined {
-  const input = job.input as Record<string, unknown>;
-  if (job.type === "glpi-forms.create-ticket")
-    return String((input.submission as Record<string, unknown>)?.descricao_problema ?? "");
-  if (job.type === "rocketchat-otrs.livechat") return String(input.key);
-  if ("ticketId" in input) return String(input.ticketId);
-  return undefined;
+/** The kind of event each integration's job types serve. */
+const KIND_OF_JOB: [prefix: string, kind: Kind][] = [
+  ["glpi-forms.", "glpi"],
+  ["otrs-redmine.", "otrs-redmine"],
+  ["itop-pair.", "itop"],
+  ["rt-kanban.", "rt"],
+  ["rocketchat-otrs.livechat", "livechat"],
+  ["rocketchat-otrs.notify", "notify"],
+];
+const SubmissionInput = v.object({ submission: v.object({ descricao_problema: v.string() }) });
+const ChatInput = v.object({ key: v.string() });
+const TicketInput = v.object({ ticketId: v.union([v.string(), v.number()]) });
+
+/** The event a job stands for, as `<kind>|<handle>` (ticket ids repeat across systems: the kind tells them apart). */
+function eventOfJob(job: JobMessage): string | undefined {
+  const kind = KIND_OF_JOB.find(([prefix]) => job.type.startsWith(prefix))?.[1];
+  if (!kind) return undefined;
+  const submission = v.safeParse(SubmissionInput, job.input);
+  if (kind === "glpi")
+    return submission.success ? `glpi|${submission.output.submission.descricao_problema}` : undefined;
+  const chat = v.safeParse(ChatInput, job.input);
+  if (kind === "livechat") return chat.success ? `livechat|${chat.output.key}` : undefined;
+  const ticket = v.safeParse(TicketInput, job.input);
+  return ticket.success ? `${kind}|${ticket.output.ticketId}` : undefined;
 }
+
+const eventKey = (event: { kind: Kind; handle: string }) => `${event.kind}|${event.handle}`;
 
 async function depth(url: string): Promise<number> {
   const out = await sqs.send(
@@ -442,7 +477,9 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 /** The jobs an event's letters and answers name (a form's job id is its submission's key). */
 function jobIdsOf(event: SoakEvent, letters: readonly ReadLetter[]): string[] {
   const fromLetters = letters.flatMap((letter) =>
-    letter.kind === "letter" && handleOfJob(letter.letter.job) === event.handle ? [letter.letter.job.id] : [],
+    letter.kind === "letter" && eventOfJob(letter.letter.job) === eventKey(event)
+      ? [letter.letter.job.id]
+      : [],
   );
   return [...new Set([...fromLetters, ...event.answers.flatMap((answer) => answer.match(UUID) ?? [])])];
 }
@@ -480,7 +517,7 @@ function evidenceFor(
       ? `${letter.letter.job.type} ${letter.letter.job.id} after ${letter.letter.attempts} attempts: ${letter.letter.lastError.code} ${letter.letter.lastError.message}`
       : `unreadable message ${letter.messageId}`;
   const ofEvent = (letters: ReadLetter[]) =>
-    letters.filter((letter) => letter.kind === "letter" && handleOfJob(letter.letter.job) === event.handle);
+    letters.filter((letter) => letter.kind === "letter" && eventOfJob(letter.letter.job) === eventKey(event));
   const jobIds = jobIdsOf(event, [...state.lettersBefore, ...state.lettersAfter, ...state.queued]);
   const sourceKeys = [
     ...event.sourceKeys,
@@ -548,7 +585,7 @@ describe("the soak", () => {
       const lettersBefore = await readDeadLetters(sqs, deadUrl);
       const inDlq = new Set(
         lettersBefore.flatMap((letter) =>
-          letter.kind === "letter" ? [handleOfJob(letter.letter.job) ?? ""] : [],
+          letter.kind === "letter" ? [eventOfJob(letter.letter.job) ?? ""] : [],
         ),
       );
       const before = events.map((event) => objectsOf(event));
@@ -561,7 +598,7 @@ describe("the soak", () => {
         kind: event.kind,
         handle: event.handle,
         before: before[i] ?? 0,
-        deadLetteredBefore: inDlq.has(event.handle),
+        deadLetteredBefore: inDlq.has(eventKey(event)),
         after: objectsOf(event),
       }));
       const account = accountSoak(counts);
