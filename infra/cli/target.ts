@@ -107,7 +107,10 @@ export function resolveTarget(options: TargetOptions, env: NodeJS.ProcessEnv = p
       table: env.LINKS_TABLE ?? "",
       configPath: resolve(env.DESKBRIDGE_CONFIG ?? ""),
       // Emulators take any credentials; a stack in AWS takes the usual chain's.
-      env: Object.keys(endpoints).length > 0 ? { ...localCredentials, ...endpoints } : {},
+      env:
+        Object.keys(endpoints).length > 0
+          ? { ...localCredentials, ...endpoints }
+          : { ...(region ? { AWS_REGION: region } : {}) },
     };
   }
   const file = stackStateFile(env);
