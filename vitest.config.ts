@@ -42,6 +42,21 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      // Real Redmine, RT and Kanboard (Debian packages, a source snapshot): `npm run test:real` only.
+      ...(process.env.DESKBRIDGE_REAL
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: "real",
+                include: ["test/real/**/*.test.ts"],
+                globalSetup: ["test/real/global-setup.ts"],
+                testTimeout: 300_000,
+                hookTimeout: 900_000,
+              },
+            },
+          ]
+        : []),
       {
         extends: true,
         test: {

@@ -2,7 +2,13 @@ import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 
-const CursorSchema = v.object({ at: v.string(), id: v.string(), version: v.number() });
+const CursorSchema = v.object({
+  at: v.string(),
+  id: v.string(),
+  /** The run stopped at its page limit with more to read: the next one starts here, without the overlap. */
+  resume: v.optional(v.boolean()),
+  version: v.number(),
+});
 /** A poller's position: the (timestamp, id) of the last item it handed on, so equal timestamps never stall it. */
 export type Cursor = v.InferOutput<typeof CursorSchema>;
 
@@ -21,7 +27,11 @@ export class CursorStore {
   }
 
   /** Moves the cursor from `seen` (undefined: none yet) to `next`; false when another run moved it first. */
-  async advance(name: string, seen: Cursor | undefined, next: { at: string; id: string }): Promise<boolean> {
+  async advance(
+    name: string,
+    seen: Cursor | undefined,
+    next: { at: string; id: string; resume?: boolean },
+  ): Promise<boolean> {
     try {
       await this.db.send(
         new PutCommand({

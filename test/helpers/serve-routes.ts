@@ -14,7 +14,10 @@ export interface ServedRoute {
  * Serves several route handlers on 127.0.0.1 as API Gateway would route to them (method and path,
  * `{name}` segments becoming path parameters; anything else 404), for a browser to use them as one site.
  */
-export async function serveRoutes(routes: ServedRoute[]): Promise<{ url: string; close(): Promise<void> }> {
+export async function serveRoutes(
+  routes: ServedRoute[],
+  options: { port?: number } = {},
+): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -54,7 +57,7 @@ export async function serveRoutes(routes: ServedRoute[]): Promise<{ url: string;
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

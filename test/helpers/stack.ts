@@ -84,7 +84,12 @@ export interface StackOptions {
   rocketchatOtrs?: Record<string, unknown>;
   /** The jobs queue's visibility timeout (30 s): how long a message held by a crashed worker waits. */
   visibilityTimeoutSeconds?: number;
+  /** Changes the whole test configuration before it is written (the real-systems tier points it at real servers). */
+  configure?: (config: TestConfig) => void;
 }
+
+/** The configuration a test stack writes (see testConfig). */
+export type TestConfig = ReturnType<typeof testConfig>;
 
 /**
  * A fresh stack for one test file: its own table and queues on the shared emulators, a GLPI fake, a
@@ -201,6 +206,7 @@ export async function buildStack(
     },
     options,
   );
+  options.configure?.(config);
   const configPath = join(mkdtempSync(join(tmpdir(), "deskbridge-")), "config.json");
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   Object.assign(process.env, {

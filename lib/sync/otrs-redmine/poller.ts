@@ -1,4 +1,5 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
+import { openPollWindow } from "../../jobs/poll-window.ts";
 import { newJob } from "../../jobs/queue.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import { customFieldValue } from "../../systems/redmine/schemas.ts";
@@ -19,14 +20,11 @@ export async function pollRedmine(logger: Logger): Promise<{ queued: number; cur
   const deps = await otrsRedmineDeps();
   const { poller, redmineCustomFieldId } = deps.settings;
   const name = `redmine:${deps.redmineInstance}:issues`;
-  const cursor = await runtime.cursors.get(name);
-  const since = cursor
-    ? new Date(Date.parse(cursor.at) - poller.overlapSeconds * 1000)
-    : new Date(Date.now() - poller.initialLookbackHours * 3600 * 1000);
-  let last = cursor ? { at: cursor.at, id: cursor.id } : undefined;
+  const window = await openPollWindow(runtime.cursors, name, poller, logger);
   let queued = 0;
-  for (let page = 0, offset = 0; page < MAX_PAGES; page++, offset += PAGE) {
-    const { issues, total } = await deps.redmine.listUpdatedSince(since, {
+  let truncated = false;
+  for (let page = 0, offset = 0; ; page++, offset += PAGE) {
+    const { issues, total } = await deps.redmine.listUpdatedSince(window.since, {
       offset,
       limit: PAGE,
       project: poller.project,
@@ -36,21 +34,15 @@ export async function pollRedmine(logger: Logger): Promise<{ queued: number; cur
         await runtime.queue.send(newJob(ISSUE_JOB, { issueId: issue.id }, { origin: "poller" }));
         queued++;
       }
-      // (timestamp, id) order: equal timestamps never stall the cursor.
-      if (
-        !last ||
-        issue.updated_on > last.at ||
-        (issue.updated_on === last.at && Number(issue.id) > Number(last.id))
-      ) {
-        last = { at: issue.updated_on, id: String(issue.id) };
-      }
+      window.see(issue.updated_on, String(issue.id));
     }
     if (offset + issues.length >= total || issues.length === 0) break;
+    if (page + 1 === MAX_PAGES) {
+      truncated = true;
+      break;
+    }
   }
-  if (last && (last.at !== cursor?.at || last.id !== cursor?.id)) {
-    const moved = await runtime.cursors.advance(name, cursor, last);
-    if (!moved) logger.warn("another poll moved the cursor first; this run's position was not saved");
-  }
-  logger.info("Redmine polled", { queued, since: since.toISOString(), cursor: last?.at });
-  return { queued, cursor: last?.at };
+  const cursor = await window.save({ truncated });
+  logger.info("Redmine polled", { queued, since: window.since.toISOString(), cursor, truncated });
+  return { queued, cursor };
 }

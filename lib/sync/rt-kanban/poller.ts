@@ -1,4 +1,5 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
+import { openPollWindow } from "../../jobs/poll-window.ts";
 import { newJob } from "../../jobs/queue.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import { rtKanbanDeps } from "./deps.ts";
@@ -17,32 +18,29 @@ const MAX_PAGES = 20;
 export async function pollRt(logger: Logger): Promise<{ queued: number; cursor: string | undefined }> {
   const runtime = jobRuntime();
   const deps = await rtKanbanDeps();
-  const { poller } = deps.settings;
   const name = `rt:${deps.rtInstance}:transactions`;
-  const cursor = await runtime.cursors.get(name);
-  const since = cursor
-    ? new Date(Date.parse(cursor.at) - poller.overlapSeconds * 1000)
-    : new Date(Date.now() - poller.initialLookbackHours * 3600 * 1000);
-  let last = cursor ? { at: cursor.at, id: cursor.id } : undefined;
+  const window = await openPollWindow(runtime.cursors, name, deps.settings.poller, logger);
   const tickets = new Set<number>();
-  for (let page = 1; page <= MAX_PAGES; page++) {
-    const { items, more } = await deps.rt.transactionsSince(since, page);
+  let truncated = false;
+  for (let page = 1; ; page++) {
+    // REST2 gives a user who is not SuperUser no total, no page count and no next_page (RT 5.0.3), and
+    // leaves out what the user may not see: read on until a page comes back empty.
+    const { items } = await deps.rt.transactionsSince(window.since, page);
+    if (items.length === 0) break;
     for (const txn of items) {
       const creator = typeof txn.Creator === "object" ? txn.Creator.id : txn.Creator;
       if (txn.ObjectId !== undefined && !isBridgeEcho({ type: txn.Type, creator }, deps.rtUser))
         tickets.add(txn.ObjectId);
-      // (timestamp, id) order: equal timestamps never stall the cursor.
-      if (!last || txn.Created > last.at || (txn.Created === last.at && txn.id > Number(last.id)))
-        last = { at: txn.Created, id: String(txn.id) };
+      window.see(txn.Created, String(txn.id));
     }
-    if (!more) break;
+    if (page === MAX_PAGES) {
+      truncated = true;
+      break;
+    }
   }
   for (const ticketId of tickets)
     await runtime.queue.send(newJob(RT_TICKET_JOB, { ticketId }, { origin: "poller" }));
-  if (last && (last.at !== cursor?.at || last.id !== cursor?.id)) {
-    const moved = await runtime.cursors.advance(name, cursor, last);
-    if (!moved) logger.warn("another poll moved the cursor first; this run's position was not saved");
-  }
-  logger.info("RT polled", { queued: tickets.size, since: since.toISOString(), cursor: last?.at });
-  return { queued: tickets.size, cursor: last?.at };
+  const cursor = await window.save({ truncated });
+  logger.info("RT polled", { queued: tickets.size, since: window.since.toISOString(), cursor, truncated });
+  return { queued: tickets.size, cursor };
 }

@@ -121,7 +121,7 @@ export class RtClient {
     since: Date,
     page: number,
     signal?: AbortSignal,
-  ): Promise<{ items: TransactionItem[]; more: boolean }> {
+  ): Promise<{ items: TransactionItem[] }> {
     const query = `ObjectType = 'RT::Ticket' AND Created >= '${rtDate(since)}'`;
     const body = await this.run(async () =>
       (await this.http())
@@ -138,8 +138,7 @@ export class RtClient {
         })
         .json(),
     );
-    const parsed = v.parse(TransactionPageSchema, body);
-    return { items: parsed.items, more: Boolean(parsed.next_page) && parsed.items.length > 0 };
+    return { items: v.parse(TransactionPageSchema, body).items };
   }
 
   /**

@@ -1,0 +1,42 @@
+# Provisions a fresh Redmine 5 database for the real-systems tier (run with `rails runner`, after
+# db:migrate and redmine:load_default_data), as the README tells an administrator to: the REST API on,
+# a bridge user and a developer with API keys, the "devteam" project with the default trackers, an
+# issue custom field for the OTRS ticket number, both users members with the Developer role (the
+# default workflow applies). Prints what it made as one JSON line on stdout.
+require "json"
+
+Setting.rest_api_enabled = "1"
+Setting.default_language = "en"
+
+developer = Role.find_by!(name: "Developer")
+field = IssueCustomField.create!(
+  name: "OTRS ticket", field_format: "string", is_for_all: true, visible: true,
+  is_filter: true, searchable: true, trackers: Tracker.all
+)
+project = Project.create!(
+  name: "Development team", identifier: "devteam", is_public: false,
+  trackers: Tracker.all, enabled_module_names: %w[issue_tracking]
+)
+
+people = {
+  "deskbridge" => { firstname: "Deskbridge", lastname: "Bot" },
+  "jane" => { firstname: "Jane", lastname: "Dev" },
+}
+out = { users: {}, keys: {} }
+people.each do |login, names|
+  user = User.new(firstname: names[:firstname], lastname: names[:lastname], mail: "#{login}@example.com")
+  user.login = login
+  user.password = "#{login}-password-123"
+  user.password_confirmation = user.password
+  user.status = User::STATUS_ACTIVE
+  user.save!
+  Member.create!(principal: user, project: project, roles: [developer])
+  out[:users][login] = user.id
+  out[:keys][login] = user.api_key
+end
+
+out[:project] = { id: project.id, identifier: project.identifier }
+out[:customField] = field.id
+out[:trackers] = Tracker.all.map { |t| [t.name, t.id] }.to_h
+out[:statuses] = IssueStatus.all.map { |s| [s.name, s.id] }.to_h
+puts JSON.generate(out)
