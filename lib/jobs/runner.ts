@@ -9,7 +9,7 @@ import {
 } from "../core/errors.ts";
 import { validate } from "../core/http.ts";
 import type { JobStats } from "../ops/stats.ts";
-import { deadLetterJob } from "./dead-letter.ts";
+import { deadLetterJob, releaseOf } from "./dead-letter.ts";
 import { deferralSeconds } from "./defer.ts";
 import type { JobHandler, JobMessage } from "./model.ts";
 import type { JobQueue } from "./queue.ts";
@@ -69,7 +69,10 @@ export async function runInline<R extends Record<string, unknown>>(
         await deps.stats?.record("received", job, error);
         throw error;
       }
-      await deadLetterJob(deps, job, job.priorAttempts + 1, error, log, { received: true });
+      await deadLetterJob(deps, job, job.priorAttempts + 1, error, log, {
+        received: true,
+        release: releaseOf(handler, job, log),
+      });
       return { kind: "dead-lettered", jobId: job.id, error };
     }
     log.warn("inline attempt failed, queueing the job", { code: error.code, reason: error.message });

@@ -13,7 +13,7 @@ import {
 import { validate } from "../core/http.ts";
 import type { JobStats } from "../ops/stats.ts";
 import { backoffSeconds } from "./backoff.ts";
-import { deadLetterJob } from "./dead-letter.ts";
+import { deadLetterJob, releaseOf } from "./dead-letter.ts";
 import { deferIfInProgress } from "./defer.ts";
 import { type JobHandler, type JobMessage, JobMessageSchema } from "./model.ts";
 import type { JobQueue } from "./queue.ts";
@@ -102,7 +102,7 @@ export function createWorker(
         return;
       }
       if (isPermanent(error) || attempt >= deps.jobs.maxAttempts) {
-        await deadLetter(job, attempt, error, log, received);
+        await deadLetter(job, attempt, error, log, received, releaseOf(handler, job, log));
         return;
       }
       const retryAfterSeconds = error instanceof UpstreamRetryableError ? error.retryAfterSeconds : undefined;
@@ -157,7 +157,8 @@ export function createWorker(
     error: BridgeError,
     log: Logger,
     received: boolean,
-  ) => deadLetterJob(deps, job, attempts, error, log, { received });
+    release?: () => Promise<void>,
+  ) => deadLetterJob(deps, job, attempts, error, log, { received, release });
 
   return (event, context) => {
     const covered = coalesce(event.Records);

@@ -70,3 +70,12 @@ export async function takeLease(links: LinkStore, link: Link, jobId: string): Pr
 export async function releaseLease(links: LinkStore, link: Link): Promise<void> {
   await links.updateAspect(link, "lease", { syncedAt: new Date().toISOString(), ids: [] });
 }
+
+/**
+ * Gives back a creation claim that `jobId` holds on `link` (a dead-lettered job's): the placeholder stays,
+ * but its claim is dated at the epoch, so the next attempt, of any job, takes it over at once.
+ */
+export async function releaseCreationClaim(links: LinkStore, link: Link, jobId: string): Promise<void> {
+  if (link.target.id !== PENDING || !link.aspects.claim?.ids?.includes(`job:${jobId}`)) return;
+  await links.updateAspect(link, "claim", { syncedAt: new Date(0).toISOString(), ids: [] });
+}

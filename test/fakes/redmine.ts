@@ -111,6 +111,8 @@ export interface RedmineFake {
   setDown(down: boolean): void; // while down, every request's socket is destroyed (a crashed server)
   /** Moves the fake's clock (updated_on stamps) forward, for poller tests. */
   advanceClock(seconds: number): void;
+  /** Changes the bridge user's workflow (undefined: back to the option's); reset() restores it too. */
+  setAllowedStatusIds(ids: number[] | undefined): void;
   reset(): void; // forget issues, calls, fault plans, chaos, fault counts and the down flag; ids keep counting
   close(): Promise<void>; // close the server and any hung socket
 }
@@ -195,7 +197,8 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     { id: 5, name: "Rejeitado", is_closed: true },
   ];
   const customFields = options.customFields ?? [{ id: 5, name: "OTRS", filterable: true }];
-  const allowed = options.allowedStatusIds ?? statuses.map((s) => s.id);
+  const configuredAllowed = options.allowedStatusIds ?? statuses.map((s) => s.id);
+  let allowed = configuredAllowed;
   const issues: RedmineIssue[] = [];
   const calls: RedmineCall[] = [];
   const plans = new FaultPlans<RedmineFault, { method?: string; path?: string | RegExp }, RedmineCall>(
@@ -990,8 +993,12 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
       // From the fake's current time, which writes may have pushed ahead of real time.
       offset = now() + seconds * 1000 - Date.now();
     },
+    setAllowedStatusIds: (ids) => {
+      allowed = ids ?? configuredAllowed;
+    },
     reset: () => {
       // Issue and journal ids keep counting, and the clock keeps its time: Redmine never reuses either.
+      allowed = configuredAllowed;
       issues.length = 0;
       calls.length = 0;
       plans.clear();

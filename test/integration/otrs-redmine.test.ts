@@ -175,6 +175,34 @@ describe("OTRS → Redmine: state", () => {
     expect(stack.redmine.issues.find((i) => i.id === issue.id)?.status_id).toBe(1);
   });
 
+  it("gives back its claim when a refused change is dead-lettered: the next job for the ticket runs at once", async () => {
+    const { ticket, issue } = await ticketInDevelopment();
+    await developerSets(issue.id, { status_id: 2 });
+    // The bridge's workflow refuses "back to the initial status": Redmine drops it silently.
+    stack.redmine.setAllowedStatusIds([2, 3, 4, 5]);
+    const event = stack.otrs.agentSetState(ticket.TicketID, "Aberto", "agent1");
+    expect((await sendTicketEvent(event)).statusCode).toBe(202);
+    const letters = (await readDeadLetters(stack.sqs, stack.resources.deadLetterQueueUrl)).flatMap(
+      (letter) => (letter.kind === "letter" ? [letter.letter] : []),
+    );
+    expect(letters.at(-1)?.lastError.message).toMatch(/workflow did not let the bridge user set status 1/);
+    // Within the claim's minute, the issue's own job (a poll, a backfill) is not told to wait.
+    const issueRun = await issueEvents(
+      httpEvent({
+        method: "POST",
+        path: "/redmine/issue-events",
+        body: { payload: { action: "updated", issue: { id: issue.id } } },
+        query: { token: SECRETS.OTRS_REDMINE_TOKEN },
+        headers: { "content-type": "application/json" },
+      }),
+    );
+    expect(issueRun.statusCode, issueRun.body).toBe(200);
+    // Once the workflow allows it, the same reopen goes through at once: the failed change was not taken for synced.
+    stack.redmine.setAllowedStatusIds(undefined);
+    expect((await sendTicketEvent(event)).statusCode).toBe(200);
+    expect(stack.redmine.issues.find((i) => i.id === issue.id)?.status_id).toBe(1);
+  });
+
   it("takes no action for a state mapped to null", async () => {
     const { ticket, issue } = await ticketInDevelopment();
     const puts = stack.redmine.count("PUT", /^\/issues\//);

@@ -11,6 +11,7 @@ import {
   PENDING,
   readStatus,
   recordStatus,
+  releaseStatus,
   statusAspect,
   ticketRef,
   waitForApplying,
@@ -61,6 +62,14 @@ export const issueJob = defineJob({
       return { action: "none", reason: `ticket ${ticketNumber} is linked to issue ${link.target.id}` };
     }
     return syncStatus(issue, ticketId, link, deps, context);
+  },
+  async release({ issueId }, { jobId }) {
+    const deps = await otrsRedmineDeps();
+    for (const link of await deps.links.findByTarget(issueRef(deps.redmineInstance, issueId))) {
+      // The index is read eventually; the link itself is read again before it is written.
+      const current = await deps.links.get(link.source);
+      if (current) await releaseStatus(deps.links, current, jobId);
+    }
   },
 });
 

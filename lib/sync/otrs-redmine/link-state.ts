@@ -19,7 +19,9 @@ export const issueRef = (instance: string, issueId: number | string): Ref => ({
   id: String(issueId),
 });
 
-const PairSchema = v.object({ otrs: v.string(), redmine: v.nullable(v.number()) });
+const Pair = { otrs: v.string(), redmine: v.nullable(v.number()) };
+/** The pair last synced; while a job applies a change, the pair being applied and the one before it (`was`). */
+const PairSchema = v.object({ ...Pair, was: v.optional(v.nullable(v.object(Pair))) });
 
 /**
  * The state pair last known to be in sync (link aspect `status`): OTRS state and Redmine status id.
@@ -29,6 +31,8 @@ const PairSchema = v.object({ otrs: v.string(), redmine: v.nullable(v.number()) 
 export interface StatusMemory {
   otrs: string;
   redmine: number | null;
+  /** While applying: the pair before the change (null when there was none), to go back to if it fails for good. */
+  was?: { otrs: string; redmine: number | null } | null | undefined;
   applying: boolean;
   /** The job applying the change, while `applying`. */
   holder: string | undefined;
@@ -48,10 +52,21 @@ export function readStatus(link: Link): StatusMemory | undefined {
   };
 }
 
-/** The `status` aspect for a pair; with `applyingJob`, marked as being applied by that job. */
-export function statusAspect(pair: { otrs: string; redmine: number | null }, applyingJob?: string) {
+/**
+ * The `status` aspect for a pair; with `applyingJob`, marked as being applied by that job, remembering
+ * the pair it replaces (`was`).
+ */
+export function statusAspect(
+  pair: { otrs: string; redmine: number | null },
+  applyingJob?: string,
+  was?: { otrs: string; redmine: number | null } | null,
+) {
   return {
-    hash: JSON.stringify({ otrs: pair.otrs, redmine: pair.redmine }),
+    hash: JSON.stringify({
+      otrs: pair.otrs,
+      redmine: pair.redmine,
+      ...(applyingJob ? { was: was ?? null } : {}),
+    }),
     ids: applyingJob ? ["applying", `job:${applyingJob}`] : [],
     syncedAt: new Date().toISOString(),
   };
@@ -74,7 +89,25 @@ export async function recordStatus(
   pair: { otrs: string; redmine: number | null },
   applyingJob?: string,
 ): Promise<Link> {
-  const outcome = await links.updateAspect(link, "status", statusAspect(pair, applyingJob));
+  const current = readStatus(link);
+  const was = current
+    ? current.applying
+      ? (current.was ?? null)
+      : { otrs: current.otrs, redmine: current.redmine }
+    : null;
+  const outcome = await links.updateAspect(link, "status", statusAspect(pair, applyingJob, was));
   if (outcome.outcome === "stale") throw new InProgressError("the link changed while this attempt ran");
   return outcome.link;
+}
+
+/**
+ * Gives back the "applying" mark `jobId` holds (a dead-lettered job's): the pair goes back to what it
+ * was before the change that failed, so the next event, poll or backfill tries that change again at
+ * once instead of waiting out the lease, and no one takes the failed change for synced.
+ */
+export async function releaseStatus(links: LinkStore, link: Link, jobId: string): Promise<void> {
+  const memory = readStatus(link);
+  if (!memory?.applying || memory.holder !== jobId) return;
+  const aspect = memory.was ? statusAspect(memory.was) : { ids: [], syncedAt: new Date().toISOString() };
+  await links.updateAspect(link, "status", aspect);
 }

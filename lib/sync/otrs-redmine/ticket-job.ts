@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { InProgressError, UpstreamPermanentError } from "../../core/errors.ts";
 import { defineJob, type JobContext } from "../../jobs/model.ts";
-import { claimCreation } from "../../links/claims.ts";
+import { claimCreation, releaseCreationClaim } from "../../links/claims.ts";
 import type { Link } from "../../links/store.ts";
 import { dynamicFieldValue, type Ticket } from "../../systems/otrs/schemas.ts";
 import { customFieldValue } from "../../systems/redmine/schemas.ts";
@@ -11,6 +11,7 @@ import {
   PENDING,
   readStatus,
   recordStatus,
+  releaseStatus,
   statusAspect,
   ticketRef,
   waitForApplying,
@@ -40,6 +41,13 @@ export const ticketJob = defineJob({
       previousState !== settings.triggerState;
     if (!changedIntoTrigger) return { action: "none", reason: "not a change into the trigger state" };
     return createIssue(ticket, deps, context);
+  },
+  async release({ ticketId }, { jobId }) {
+    const deps = await otrsRedmineDeps();
+    const link = await deps.links.get(ticketRef(deps.otrsInstance, ticketId));
+    if (!link) return;
+    await releaseCreationClaim(deps.links, link, jobId);
+    await releaseStatus(deps.links, link, jobId);
   },
 });
 

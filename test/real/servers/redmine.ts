@@ -15,7 +15,7 @@ const SETUP_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "redmine-setu
 const ProvisionedSchema = v.object({
   users: v.record(v.string(), v.number()),
   keys: v.record(v.string(), v.string()),
-  project: v.object({ id: v.number(), identifier: v.string() }),
+  projects: v.record(v.string(), v.number()),
   customField: v.number(),
   trackers: v.record(v.string(), v.number()),
   statuses: v.record(v.string(), v.number()),
