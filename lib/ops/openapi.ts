@@ -124,7 +124,10 @@ function operation(route: RouteSpec): Json {
           requestBody: {
             required: route.body.required,
             content: Object.fromEntries(
-              route.body.contentTypes.map((type) => [type, { schema: ref(route.body?.schema.name ?? "") }]),
+              route.body.contentTypes.map((type) => [
+                type,
+                { schema: ref((route.body?.schemas?.[type] ?? route.body?.schema)?.name ?? "") },
+              ]),
             ),
           },
         }

@@ -69,7 +69,13 @@ export interface RouteSpec {
   description: string;
   auth: RouteAuth;
   parameters?: RouteParameter[];
-  body?: { contentTypes: string[]; schema: NamedSchema; required: boolean };
+  /** The body's media types; each has `schema` unless `schemas` names its own (a form's fields). */
+  body?: {
+    contentTypes: string[];
+    schema: NamedSchema;
+    schemas?: Record<string, NamedSchema>;
+    required: boolean;
+  };
   responses: Record<number, RouteResponse>;
 }
 
@@ -115,6 +121,15 @@ const LegacyErrorSchema = v.object({
   campos_ausentes: v.optional(v.array(v.string())),
   detalhes: v.optional(v.array(v.object({ campo: v.string(), problema: v.string() }))),
   detalhe: v.optional(v.string()),
+});
+
+/** iTop's webhook extension posts the payload form-encoded (lib/sync/itop-pair/http.ts). */
+const ItopWebhookFormSchema = v.object({
+  version: v.optional(v.pipe(v.string(), v.description("iTop's REST API version (not used)"))),
+  json_data: v.pipe(
+    v.string(),
+    v.description("The payload as a JSON object: the same fields as the JSON body, read the same way"),
+  ),
 });
 
 const ErrorSummarySchema = v.object({
@@ -244,6 +259,7 @@ const S = {
   itopTicketEvent: named("ItopTicketEvent", ItopTicketEventSchema),
   itopAttachmentEvent: named("ItopAttachmentEvent", AttachmentEventSchema),
   itopInternalTicketEvent: named("ItopInternalTicketEvent", InternalTicketEventSchema),
+  itopWebhookForm: named("ItopWebhookForm", ItopWebhookFormSchema),
   livechatEvent: named(
     "LivechatEvent",
     v.union([LivechatSessionSchema, OfflineMessageSchema, v.looseObject(LivechatEventSchema.entries)]),
@@ -316,10 +332,22 @@ function operatorErrors(statuses: number[], notFound: string): Record<number, Ro
 
 const json = (schema: NamedSchema) => ({ "application/json": schema });
 const jsonBody = (schema: NamedSchema) => ({ contentTypes: ["application/json"], schema, required: true });
+const FORM = "application/x-www-form-urlencoded";
+/** A body taken as JSON or as a form (`formSchema`: the form's own fields, when they differ). */
+const jsonOrFormBody = (schema: NamedSchema, formSchema?: NamedSchema) => ({
+  contentTypes: ["application/json", FORM],
+  schema,
+  ...(formSchema ? { schemas: { [FORM]: formSchema } } : {}),
+  required: true,
+});
 const WEBHOOK_ERRORS = [400, 401, 413, 415, 500, 503];
+const FORM_415 = { 415: "Content-Type must be application/json or application/x-www-form-urlencoded" };
 
 /** The usual answers of a webhook (lib/sync/webhook.ts runEventJob's default answers). */
-const webhookResponses = (done: string): Record<number, RouteResponse> => ({
+const webhookResponses = (
+  done: string,
+  text: Record<number, string> = {},
+): Record<number, RouteResponse> => ({
   200: { description: done, content: json(S.webhookDone) },
   202: {
     description:
@@ -327,7 +355,7 @@ const webhookResponses = (done: string): Record<number, RouteResponse> => ({
       "operator can fix it and replay the dead letter)",
     content: json(S.webhookAccepted),
   },
-  ...errors(WEBHOOK_ERRORS),
+  ...errors(WEBHOOK_ERRORS, S.error, text),
 });
 
 const IdempotencyKey: RouteParameter = {
@@ -352,11 +380,15 @@ const itop = (fn: string, path: string, summary: string, body: NamedSchema): Rou
   tag: "itop-pair",
   summary,
   description:
-    "An iTop ActionWebhook reports a change; the bridge reads the ticket again through the REST API and " +
-    "syncs the pair (inline within the budget, else queued).",
+    "An iTop webhook reports a change, as JSON (ActionWebhook) or form-encoded with the payload in " +
+    "`json_data` (the iTop-to-iTop action); the bridge reads the ticket again through the REST API and " +
+    "syncs the pair.",
   auth: "sharedSecret",
-  body: jsonBody(body),
-  responses: webhookResponses("Synced, or ignored (`ignored`: the class is not shared)"),
+  body: jsonOrFormBody(body, S.itopWebhookForm),
+  responses: webhookResponses("Synced, or ignored (`ignored`: the class is not shared)", {
+    ...FORM_415,
+    400: "A field is missing or wrong (`error.fields` names each one), or `json_data` is missing or not JSON",
+  }),
 });
 
 const replayForm = (schema: NamedSchema) => ({
@@ -515,10 +547,12 @@ export const ROUTES: readonly RouteSpec[] = [
     path: "/rt/ticket-events",
     tag: "rt-kanban",
     summary: "An RT Scrip reports a ticket change",
-    description: "Only ids: the bridge reads the ticket again and moves its Kanboard card.",
+    description:
+      "Only ids, as JSON or form fields (`ticket_id=…`): the bridge reads the ticket again and moves its " +
+      "Kanboard card.",
     auth: "sharedSecret",
-    body: jsonBody(S.rtScripEvent),
-    responses: webhookResponses("Synced, or ignored (`ignored`: the bridge's own change)"),
+    body: jsonOrFormBody(S.rtScripEvent),
+    responses: webhookResponses("Synced, or ignored (`ignored`: the bridge's own change)", FORM_415),
   },
   {
     function: "ping",

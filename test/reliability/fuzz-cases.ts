@@ -65,6 +65,31 @@ const notJsonType = fc
   )
   .filter((type) => !/json/i.test(type));
 
+const FORM_TYPES = [
+  "application/x-www-form-urlencoded",
+  "application/x-www-form-urlencoded; charset=UTF-8",
+  "Application/X-WWW-Form-Urlencoded",
+];
+const isFormType = (type: string | undefined) => /^application\/x-www-form-urlencoded\b/i.test(type ?? "");
+
+/** A form body's fields as a route reads them: `+` is a space, a repeated field becomes a list. */
+function formFieldsOf(text: string): Record<string, string | string[]> {
+  const fields: Record<string, string | string[]> = {};
+  for (const [name, value] of new URLSearchParams(text)) {
+    const seen = Object.hasOwn(fields, name) ? fields[name] : undefined;
+    Object.defineProperty(fields, name, {
+      value: seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return fields;
+}
+
+/** A JSON-ish value as one form field's text (a string as it is, anything else as JSON). */
+const asFieldText = (value: unknown) => (typeof value === "string" ? value : (JSON.stringify(value) ?? ""));
+
 const headerName = fc.oneof(
   fc.constantFrom(
     "authorization",
@@ -312,8 +337,10 @@ export function bodyCases(model: BodyRouteModel, ctx: CaseContext): fc.Arbitrary
     .filter(([text]) => isNotJson(text))
     .map(([text, env]) => fuzzCase("malformed JSON", "400", request(env, { text })));
 
+  // A route that takes forms reads a form-encoded body (formCases); every other type is refused.
+  const refusedType = model.form ? notJsonType.filter((type) => !isFormType(type)) : notJsonType;
   const nonJsonType = fc
-    .tuple(shape, envelope, fc.option(notJsonType, { nil: undefined }))
+    .tuple(shape, envelope, fc.option(refusedType, { nil: undefined }))
     .map(([s, env, type]) =>
       fuzzCase("not a JSON content type", "415", request({ ...env, type }, { text: toJsonText(s.valid) })),
     );
@@ -463,12 +490,144 @@ export function bodyCases(model: BodyRouteModel, ctx: CaseContext): fc.Arbitrary
     { arbitrary: badBase64, weight: 1 },
   ];
   if (edgeIds) weighted.push({ arbitrary: edgeIds, weight: 3 });
+  if (model.form) weighted.push({ arbitrary: formCases(model, ctx, credential), weight: 4 });
   if (model.ignorable)
     weighted.push({
       arbitrary: judged("events the route ignores", model.ignorable.map(toJsonText), true),
       weight: 2,
     });
   return fc.oneof(...weighted);
+}
+
+/**
+ * Form-encoded bodies for a route that takes them: without the field that holds the JSON, with it
+ * malformed, of the wrong shape, repeated; fields missing, of the wrong form, repeated; over the size
+ * limit. Expectations come from the model, on the body as the route will read it.
+ */
+function formCases(
+  model: BodyRouteModel,
+  ctx: CaseContext,
+  credential: Record<string, string>,
+): fc.Arbitrary<FuzzCase> {
+  const envelope = fc.record({
+    extra: randomHeaders(["content-type", ...(ctx.credential ? [ctx.credential.header] : [])]),
+    query: randomQuery,
+    type: fc.constantFrom(...FORM_TYPES),
+  });
+  const shape = fc.constantFrom(...model.shapes);
+  const verdictOf = (text: string, query: Record<string, string>): Verdict => {
+    if (Buffer.byteLength(text, "utf8") > ctx.maxBytes) return "reject";
+    const fields = formFieldsOf(text);
+    if (model.form === "fields") return model.classify(fields, query, ctx.config);
+    const data = Object.hasOwn(fields, "json_data") ? fields.json_data : undefined;
+    if (typeof data !== "string") return "reject";
+    let value: unknown;
+    try {
+      value = JSON.parse(data);
+    } catch {
+      return "reject";
+    }
+    return isRecord(value) ? model.classify(value, query, ctx.config) : "reject";
+  };
+  const judged = (category: string, texts: fc.Arbitrary<string>) =>
+    fc
+      .tuple(texts, envelope)
+      .map(([text, env]) => ({ text, env, verdict: verdictOf(text, env.query) }))
+      .filter(({ verdict }) => verdict !== "accept")
+      .map(({ text, env, verdict }) =>
+        fuzzCase(category, expectationOf(verdict), {
+          method: ctx.method,
+          path: ctx.path,
+          headers: { ...env.extra, "content-type": env.type, ...credential },
+          query: env.query,
+          body: text,
+        }),
+      );
+  const form = (pairs: [string, string][]) => new URLSearchParams(pairs).toString();
+  const otherFields = fc.array(
+    fc.tuple(
+      fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom("version", "__proto__", "constructor", "")),
+      fc.oneof(fc.string({ maxLength: 30 }), oddText),
+    ),
+    { maxLength: 4 },
+  );
+  const overLimit = judged(
+    "form over the size limit",
+    fc
+      .tuple(shape, fc.integer({ min: 1, max: 64 * 1024 }))
+      .map(([s, over]) => form([...flatFields(s.valid), ["_pad", "p".repeat(ctx.maxBytes + over)]])),
+  );
+
+  if (model.form === "json_data") {
+    const jsonTexts = fc.oneof(
+      fc.jsonValue().map(toJsonText),
+      shape.chain(withoutRequired).map(toJsonText),
+      shape.chain(withWrongValues).map(toJsonText),
+      fc.oneof(fc.string(), fc.constantFrom("", "{", "[1,]", "NaN", "{'a':1}", "\u0000")),
+    );
+    return fc.oneof(
+      judged(
+        "form with json_data of the wrong shape, or not JSON",
+        fc
+          .tuple(jsonTexts, otherFields)
+          .map(([json, others]) => form([["version", "1.3"], ["json_data", json], ...others])),
+      ),
+      judged(
+        "form without json_data",
+        otherFields.map((others) => form(others.filter(([name]) => name !== "json_data"))),
+      ),
+      judged(
+        "form with json_data twice",
+        shape.map((s) =>
+          form([
+            ["json_data", toJsonText(s.valid)],
+            ["json_data", toJsonText(s.valid)],
+          ]),
+        ),
+      ),
+      overLimit,
+    );
+  }
+  const badValue = fc.oneof(
+    fc.constantFrom("", " ", "abc", "0", "-1", "1.5", "1e3", "0x10", "99999999999999999999", "１"),
+    fc.string({ maxLength: 20 }),
+    oddText,
+  );
+  return fc.oneof(
+    judged(
+      "form with fields missing",
+      shape.chain(withoutRequired).map((body) => form(flatFields(body))),
+    ),
+    judged(
+      "form with fields of the wrong form",
+      fc
+        .tuple(shape, badValue)
+        .chain(([s, value]) =>
+          fc
+            .constantFrom(...Object.keys(s.fields))
+            .map((name) => form(flatFields({ ...s.valid, [name]: value }))),
+        ),
+    ),
+    judged(
+      "form with a field given twice",
+      shape.chain((s) =>
+        fc.constantFrom(...s.required).map((name) => {
+          const pairs = flatFields(s.valid);
+          return form([...pairs, ...pairs.filter(([field]) => field === name)]);
+        }),
+      ),
+    ),
+    judged(
+      "form of random fields",
+      otherFields.map((others) => form(others)),
+    ),
+    overLimit,
+  );
+}
+
+/** A body's top-level members as form fields (nested values as JSON text). */
+function flatFields(body: Record<string, unknown>): [string, string][] {
+  return Object.entries(body).map(([name, value]) => [name, asFieldText(value)]);
 }
 
 /** Every kind of request for a route whose input is its path parameter (and query, headers). */

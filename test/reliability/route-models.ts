@@ -262,6 +262,11 @@ interface BaseModel {
 export interface BodyRouteModel extends BaseModel {
   kind: "body";
   shapes: BodyShape[];
+  /**
+   * The form-encoded body the route takes besides JSON (lib/core/http.ts FormBody): each field a
+   * member (`fields`), or the JSON object in one field (`json_data`, iTop's webhook extension).
+   */
+  form?: "fields" | "json_data";
   classify(body: unknown, query: Readonly<Record<string, string>>, config: Readonly<Config>): Verdict;
   /** Payloads the route accepts and ignores. */
   ignorable?: fc.Arbitrary<unknown>;
@@ -492,6 +497,7 @@ const itopTicketModel = (withSource: boolean): BodyRouteModel => ({
   kind: "body",
   dialect: "standard",
   auth: itopAuth,
+  form: "json_data",
   shapes: [itopTicketShape(withSource)],
   classify(body, _query, config) {
     const parsed = v.safeParse(ItopTicketEventSchema, body);
@@ -512,6 +518,7 @@ const itopInternalModel: BodyRouteModel = {
   kind: "body",
   dialect: "standard",
   auth: itopAuth,
+  form: "json_data",
   shapes: [itopInternalShape],
   classify(body) {
     const parsed = v.safeParse(InternalTicketEventSchema, body);
@@ -665,6 +672,7 @@ export const ROUTE_MODELS: Readonly<Record<string, RouteModel>> = {
     kind: "body",
     dialect: "standard",
     auth: itopAuth,
+    form: "json_data",
     shapes: [itopAttachmentShape],
     classify(body, _query, config) {
       const parsed = v.safeParse(AttachmentEventSchema, body);
@@ -686,6 +694,7 @@ export const ROUTE_MODELS: Readonly<Record<string, RouteModel>> = {
     kind: "body",
     dialect: "standard",
     auth: (config) => authOf(config.integrations.rtKanban?.auth),
+    form: "fields",
     shapes: [rtShape],
     classify(body, _query, config) {
       const parsed = v.safeParse(ScripEventSchema, body);
