@@ -220,6 +220,30 @@ function parseJson(text: string, path: string): unknown {
   }
 }
 
+/**
+ * Validates a route's path parameters (`{ticketId}` → `ticketId`) and reads its body with `readBody`;
+ * a 400 names the bad path parameters and the body's bad fields together.
+ */
+export function readPathAndBody<const P extends v.GenericSchema, B>(
+  request: HttpRequest,
+  pathSchema: P,
+  readBody: () => B,
+): { path: v.InferOutput<P>; body: B } {
+  const path = v.safeParse(pathSchema, request.pathParameters, { abortEarly: false, abortPipeEarly: true });
+  const problems = path.success ? [] : toFieldProblems(path.issues);
+  let body: B;
+  try {
+    body = readBody();
+  } catch (error) {
+    if (error instanceof ValidationError && problems.length > 0) {
+      throw new ValidationError([...problems, ...error.fields]);
+    }
+    throw error;
+  }
+  if (!path.success) throw new ValidationError(problems);
+  return { path: path.output, body };
+}
+
 /** Validates a value with a schema; a ValidationError lists every problem with its path. */
 export function validate<const S extends v.GenericSchema>(schema: S, value: unknown): v.InferOutput<S> {
   const result = v.safeParse(schema, value, { abortEarly: false });

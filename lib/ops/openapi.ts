@@ -113,7 +113,7 @@ function operation(route: RouteSpec): Json {
     schema: inlineSchema(parameter.schema),
   }));
   return {
-    operationId: route.function,
+    operationId: route.operationId ?? route.function,
     tags: [route.tag],
     summary: route.summary,
     description: route.description,

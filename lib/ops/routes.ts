@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import type { ErrorBody } from "../core/http.ts";
-import { JobIdSchema } from "../core/ids.ts";
+import { idSegment, JobIdSchema } from "../core/ids.ts";
 import { RefSchema } from "../links/refs.ts";
 import { FormSubmissionSchema } from "../sync/glpi-forms/submission.ts";
 import type { ErrorSummary } from "../sync/webhook.ts";
@@ -11,7 +11,9 @@ import {
 } from "../systems/itop/schemas.ts";
 import {
   NotificationEventSchema,
+  NotificationPathSchema,
   TicketEventSchema as OtrsTicketEventSchema,
+  PathTicketEventSchema,
 } from "../systems/otrs/schemas.ts";
 import { IssueEventSchema } from "../systems/redmine/schemas.ts";
 import {
@@ -59,8 +61,10 @@ export interface RouteResponse {
 }
 
 export interface RouteSpec {
-  /** The function's name in serverless.yml (also the operationId). */
+  /** The function's name in serverless.yml (also the operationId, unless `operationId` is given). */
   function: string;
+  /** For a function serving more than one route: this route's operationId (ids are unique). */
+  operationId?: string;
   method: "GET" | "POST";
   /** As in serverless.yml: `{name}` for path parameters. */
   path: string;
@@ -255,6 +259,7 @@ const S = {
   webhookAccepted: named("WebhookAccepted", WebhookAcceptedSchema),
   errorSummary: named("ErrorSummary", ErrorSummarySchema),
   otrsTicketEvent: named("OtrsTicketEvent", OtrsTicketEventSchema),
+  otrsPathTicketEvent: named("OtrsPathTicketEvent", PathTicketEventSchema),
   redmineIssueEvent: named("RedmineIssueEvent", IssueEventSchema),
   itopTicketEvent: named("ItopTicketEvent", ItopTicketEventSchema),
   itopAttachmentEvent: named("ItopAttachmentEvent", AttachmentEventSchema),
@@ -475,6 +480,30 @@ export const ROUTES: readonly RouteSpec[] = [
     responses: webhookResponses("Synced to Redmine (`{}`: OTRS must never get OTRS_* keys back)"),
   },
   {
+    function: "otrsTicketEvents",
+    operationId: "otrsTicketEventsByTicketId",
+    method: "POST",
+    path: "/otrs/ticket-events/{ticketId}",
+    tag: "otrs-redmine",
+    summary: "An OTRS ticket event whose TicketID the invoker's controller put in the path",
+    description:
+      "For a controller `/otrs/ticket-events/:TicketID`: Znuny's REST requester fills the placeholder from " +
+      "the event data's TicketID and takes that field out of the body (`{OldTicketData}`, or no body). The " +
+      "path's id wins over any in the body.",
+    auth: "sharedSecret",
+    parameters: [
+      {
+        name: "ticketId",
+        in: "path",
+        required: true,
+        description: "The OTRS TicketID (a `:TicketID` left unfilled is a 400)",
+        schema: idSegment("a numeric TicketID"),
+      },
+    ],
+    body: { contentTypes: ["application/json"], schema: S.otrsPathTicketEvent, required: false },
+    responses: webhookResponses("Synced to Redmine (`{}`: OTRS must never get OTRS_* keys back)"),
+  },
+  {
     function: "redmineIssueEvents",
     method: "POST",
     path: "/redmine/issue-events",
@@ -527,7 +556,10 @@ export const ROUTES: readonly RouteSpec[] = [
     path: "/otrs/notifications",
     tag: "rocketchat-otrs",
     summary: "An OTRS ticket event, posted to the Rocket.Chat channels its rules pick",
-    description: "The event name comes from the body or from `?event=` (the invoker's controller).",
+    description:
+      "The event name comes from the body (Ticket::Generic's `Event.Event`, on newer Znuny), else from " +
+      "`?event=`; Znuny's REST requester keeps a controller's query string only when one of its " +
+      "placeholders was filled, so give each invoker POST /otrs/notifications/{event} instead.",
     auth: "sharedSecret",
     parameters: [
       {
@@ -536,6 +568,30 @@ export const ROUTES: readonly RouteSpec[] = [
         required: false,
         description: "The event name, when the body does not carry one",
         schema: v.string(),
+      },
+    ],
+    body: jsonBody(S.otrsNotification),
+    responses: webhookResponses("Posted, or no rule picks this event (`{}`)"),
+  },
+  {
+    function: "otrsNotifications",
+    operationId: "otrsNotificationsByEvent",
+    method: "POST",
+    path: "/otrs/notifications/{event}",
+    tag: "rocketchat-otrs",
+    summary: "An OTRS ticket event, named by the invoker's controller, posted to Rocket.Chat",
+    description:
+      "One invoker per event, each with its own controller (`/otrs/notifications/TicketCreate`): " +
+      "Test::TestSimple's data and the older event handler's Ticket::Generic data carry no event name. " +
+      "A name in the body wins over the path's.",
+    auth: "sharedSecret",
+    parameters: [
+      {
+        name: "event",
+        in: "path",
+        required: true,
+        description: "The OTRS event (TicketCreate, EscalationSolutionTimeNotifyBefore, …)",
+        schema: NotificationPathSchema.entries.event.wrapped,
       },
     ],
     body: jsonBody(S.otrsNotification),

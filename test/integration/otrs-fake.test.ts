@@ -524,6 +524,42 @@ describe("agent changes", () => {
   });
 });
 
+describe("the requester (REST.pm RequesterPerformRequest)", () => {
+  it("fills the controller's :Name from the data and takes that field out of the body", () => {
+    expect(
+      fake.requesterRequest("/otrs/ticket-events/:TicketID", {
+        TicketID: "12",
+        OldTicketData: { State: "open" },
+      }),
+    ).toEqual({ path: "/otrs/ticket-events/12", query: {}, body: '{"OldTicketData":{"State":"open"}}' });
+    // Nothing left for the body: none is sent.
+    expect(fake.requesterRequest("/otrs/ticket-events/:TicketID", { TicketID: "12" })).toEqual({
+      path: "/otrs/ticket-events/12",
+      query: {},
+      body: undefined,
+    });
+  });
+
+  it("drops the controller's query string unless one of its placeholders was filled", () => {
+    const data = { TicketID: "7" };
+    expect(fake.requesterRequest("/otrs/notifications?event=TicketCreate", data)).toEqual({
+      path: "/otrs/notifications",
+      query: {},
+      body: '{"TicketID":"7"}',
+    });
+    expect(fake.requesterRequest("/otrs/notifications?event=TicketCreate&id=:TicketID", data)).toEqual({
+      path: "/otrs/notifications",
+      query: { event: "TicketCreate", id: "7" },
+      body: undefined,
+    });
+    // A placeholder the data has no top-level field for stays as it is (Ticket::Generic's TicketID is
+    // inside Ticket and Event).
+    expect(
+      fake.requesterRequest("/otrs/ticket-events/:TicketID", { Event: { TicketID: "7" }, Ticket: {} }).path,
+    ).toBe("/otrs/ticket-events/:TicketID");
+  });
+});
+
 describe("faults", () => {
   it("answers error200 with HTTP 200 and the Error object without doing the work", async () => {
     const ticket = fake.addTicket(demoTickets[0]!);

@@ -34,6 +34,23 @@ beforeEach(() => {
 const auth = { "content-type": "application/json", "x-deskbridge-token": SECRETS.OTRS_REDMINE_TOKEN };
 const sendTicketEvent = (body: unknown, headers: Record<string, string> = auth) =>
   ticketEvents(httpEvent({ method: "POST", path: "/otrs/ticket-events", body, headers }));
+/**
+ * What OTRS's HTTP::REST requester sends through the invoker controller `/otrs/ticket-events/:TicketID`
+ * (the fake's model of REST.pm), as API Gateway hands it to `POST /otrs/ticket-events/{ticketId}`.
+ */
+function sendThroughController(data: Record<string, unknown>, headers: Record<string, string> = auth) {
+  const call = stack.otrs.requesterRequest("/otrs/ticket-events/:TicketID", data);
+  const ticketId = /^\/otrs\/ticket-events\/([^/]+)$/.exec(call.path)?.[1];
+  return ticketEvents(
+    httpEvent({
+      method: "POST",
+      path: call.path,
+      ...(call.body === undefined ? {} : { rawBody: call.body }),
+      ...(ticketId === undefined ? {} : { pathParameters: { ticketId: decodeURIComponent(ticketId) } }),
+      headers,
+    }),
+  );
+}
 const sendIssueEvent = (body: unknown) =>
   issueEvents(
     httpEvent({
@@ -320,6 +337,59 @@ describe("OTRS quirks and bad input", () => {
       { "content-type": "application/json", authorization: basic },
     );
     expect(answer.statusCode).toBe(200);
+  });
+
+  it("takes the ticket id from the path of a controller /otrs/ticket-events/:TicketID, which takes it out of the body", async () => {
+    const ticket = devTicket();
+    const event = stack.otrs.agentSetState(ticket.TicketID, "Em Desenvolvimento", "agent1");
+    const body = stack.otrs.requesterRequest("/otrs/ticket-events/:TicketID", event).body ?? "{}";
+    expect(JSON.parse(body)).not.toHaveProperty("TicketID");
+    const answer = await sendThroughController(event);
+    expect(answer.statusCode).toBe(200);
+    expect(stack.redmine.issues.map((i) => i.custom_fields[CF])).toEqual([ticket.TicketNumber]);
+    // An event whose only field was TicketID comes with no body at all: accepted (it names no previous
+    // state, so it is no change into the trigger state).
+    const other = devTicket();
+    stack.otrs.agentSetState(other.TicketID, "Em Desenvolvimento", "agent1");
+    expect((await sendThroughController({ TicketID: other.TicketID })).statusCode).toBe(200);
+    expect(stack.otrs.calls.some((call) => call.path === `/Ticket/${other.TicketID}`)).toBe(true);
+  });
+
+  it("validates the path's ticket id as it validates TicketID, and lets it win over the body's", async () => {
+    const post = (ticketId: string, body: unknown) =>
+      ticketEvents(
+        httpEvent({
+          method: "POST",
+          path: `/otrs/ticket-events/${encodeURIComponent(ticketId)}`,
+          pathParameters: { ticketId },
+          body,
+          headers: auth,
+        }),
+      );
+    const fields = async (ticketId: string, body: unknown = {}) => {
+      const answer = await post(ticketId, body);
+      expect(answer.statusCode, ticketId).toBe(400);
+      return JSON.parse(answer.body ?? "{}").error.fields;
+    };
+    for (const bad of ["abc", "0", "-1", "1.5", "9007199254740993", " "]) {
+      expect(await fields(bad)).toEqual([{ path: "ticketId", message: "must be a numeric TicketID" }]);
+    }
+    // Ticket::Generic's data has no top-level TicketID: REST.pm leaves the placeholder as it is.
+    expect(await fields(":TicketID")).toEqual([
+      { path: "ticketId", message: expect.stringContaining("placeholder") },
+    ]);
+    // Both the path and the body wrong: both named.
+    expect(await fields("abc", { OldTicketData: "open" })).toEqual([
+      { path: "ticketId", message: "must be a numeric TicketID" },
+      { path: "OldTicketData", message: expect.any(String) },
+    ]);
+    expect(stack.redmine.issues).toHaveLength(0);
+
+    const ticket = devTicket();
+    const event = stack.otrs.agentSetState(ticket.TicketID, "Em Desenvolvimento", "agent1");
+    const unrelated = stack.otrs.addTicket({ Title: "Outro", Queue: "Raw", State: "new" });
+    expect((await post(ticket.TicketID, { ...event, TicketID: unrelated.TicketID })).statusCode).toBe(200);
+    expect(stack.redmine.issues.map((i) => i.custom_fields[CF])).toEqual([ticket.TicketNumber]);
   });
 
   it("accepts Znuny's Ticket::Generic payload", async () => {

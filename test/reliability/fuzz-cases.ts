@@ -167,6 +167,11 @@ const extraFields = fc.dictionary(
 
 /** A body with one or more required fields removed (and maybe random extra fields). */
 function withoutRequired(shape: BodyShape) {
+  if (shape.required.length === 0) {
+    return fc
+      .option(extraFields, { nil: undefined })
+      .map((extras) => ({ ...clone(shape.valid), ...extras }) as Record<string, unknown>);
+  }
   return fc
     .tuple(fc.subarray(shape.required, { minLength: 1 }), fc.option(extraFields, { nil: undefined }))
     .map(([missing, extras]) => {
@@ -257,11 +262,18 @@ export function bodyCases(model: BodyRouteModel, ctx: CaseContext): fc.Arbitrary
     extra: randomHeaders(["content-type", ...(ctx.credential ? [ctx.credential.header] : [])]),
     query: randomQuery,
     type: fc.constantFrom(...JSON_TYPES),
+    path: model.pathParameters ?? fc.constant(undefined),
   });
   const shape = fc.constantFrom(...model.shapes);
 
   /** The verdict on a body as the route will read it (size, JSON, then the model). */
-  const verdictOf = (text: string | undefined, query: Record<string, string>): Verdict => {
+  const verdictOf = (
+    text: string | undefined,
+    query: Record<string, string>,
+    path: Record<string, string> | undefined,
+  ): Verdict => {
+    if (model.emptyBodyIsObject && (text === undefined || text === ""))
+      return model.classify({}, query, ctx.config, path);
     if (text === undefined || Buffer.byteLength(text, "utf8") > ctx.maxBytes) return "reject";
     let value: unknown;
     try {
@@ -269,16 +281,22 @@ export function bodyCases(model: BodyRouteModel, ctx: CaseContext): fc.Arbitrary
     } catch {
       return "reject";
     }
-    return model.classify(value, query, ctx.config);
+    return model.classify(value, query, ctx.config, path);
   };
   const request = (
-    env: { extra: Record<string, string>; query: Record<string, string>; type: string | undefined },
+    env: {
+      extra: Record<string, string>;
+      query: Record<string, string>;
+      type: string | undefined;
+      path: Record<string, string> | undefined;
+    },
     body: { text?: string | undefined; base64?: string | undefined },
   ): Request => ({
     method: ctx.method,
     path: ctx.path,
     headers: { ...env.extra, ...(env.type === undefined ? {} : { "content-type": env.type }), ...credential },
     query: env.query,
+    ...(env.path ? { pathParameters: env.path } : {}),
     ...(body.text !== undefined ? { body: body.text } : {}),
     ...(body.base64 !== undefined ? { base64: body.base64 } : {}),
   });
@@ -286,7 +304,7 @@ export function bodyCases(model: BodyRouteModel, ctx: CaseContext): fc.Arbitrary
   const judged = (category: string, texts: fc.Arbitrary<string | undefined>, allowIgnored = false) =>
     fc
       .tuple(texts, envelope)
-      .map(([text, env]) => ({ text, env, verdict: verdictOf(text, env.query) }))
+      .map(([text, env]) => ({ text, env, verdict: verdictOf(text, env.query, env.path) }))
       .filter(({ verdict }) => verdict === "reject" || (allowIgnored && verdict === "ignore"))
       .map(({ text, env, verdict }) => fuzzCase(category, expectationOf(verdict), request(env, { text })));
 
@@ -334,7 +352,8 @@ export function bodyCases(model: BodyRouteModel, ctx: CaseContext): fc.Arbitrary
       ),
       envelope,
     )
-    .filter(([text]) => isNotJson(text))
+    // No body at all is an empty object for a route that says so (the "empty body" cases judge it).
+    .filter(([text]) => isNotJson(text) && !(model.emptyBodyIsObject && text === ""))
     .map(([text, env]) => fuzzCase("malformed JSON", "400", request(env, { text })));
 
   // A route that takes forms reads a form-encoded body (formCases); every other type is refused.
@@ -345,9 +364,11 @@ export function bodyCases(model: BodyRouteModel, ctx: CaseContext): fc.Arbitrary
       fuzzCase("not a JSON content type", "415", request({ ...env, type }, { text: toJsonText(s.valid) })),
     );
 
-  const empty = fc
-    .tuple(fc.constantFrom(undefined, "", " ", "\n\t", "\r\n"), envelope)
-    .map(([text, env]) => fuzzCase("empty body", "400", request(env, { text })));
+  const empty = model.emptyBodyIsObject
+    ? judged("empty body", fc.constantFrom(undefined, "", " ", "\n\t", "\r\n"), true)
+    : fc
+        .tuple(fc.constantFrom(undefined, "", " ", "\n\t", "\r\n"), envelope)
+        .map(([text, env]) => fuzzCase("empty body", "400", request(env, { text })));
 
   const anyJson = judged("any JSON value", fc.jsonValue().map(toJsonText), true);
   const missing = judged("required fields missing", shape.chain(withoutRequired).map(toJsonText));
@@ -397,7 +418,7 @@ export function bodyCases(model: BodyRouteModel, ctx: CaseContext): fc.Arbitrary
       fc.constantFrom(1_000, 100_000).map(nestedArrays),
       fc.constantFrom(1_000, 40_000).map(nestedObjects),
       fc.tuple(shape, fc.constantFrom(1_000, 100_000)).chain(([s, depth]) =>
-        fc.constantFrom(...s.required).map((path) => {
+        fc.constantFrom(...(s.required.length > 0 ? s.required : Object.keys(s.fields))).map((path) => {
           const body = clone(s.valid);
           setPath(body, path, new RawJson(nestedArrays(depth)));
           return toJsonText(body);
@@ -439,7 +460,11 @@ export function bodyCases(model: BodyRouteModel, ctx: CaseContext): fc.Arbitrary
       ),
       envelope,
     )
-    .map(([bytes, env]) => ({ bytes, env, verdict: verdictOf(bytes.toString("utf8"), env.query) }))
+    .map(([bytes, env]) => ({
+      bytes,
+      env,
+      verdict: verdictOf(bytes.toString("utf8"), env.query, env.path),
+    }))
     .filter(({ verdict }) => verdict !== "accept")
     .map(({ bytes, env, verdict }) =>
       fuzzCase(
@@ -466,7 +491,7 @@ export function bodyCases(model: BodyRouteModel, ctx: CaseContext): fc.Arbitrary
     .map(([text, env]) => ({
       text,
       env,
-      verdict: verdictOf(Buffer.from(text, "base64").toString("utf8"), env.query),
+      verdict: verdictOf(Buffer.from(text, "base64").toString("utf8"), env.query, env.path),
     }))
     .filter(({ verdict }) => verdict !== "accept")
     .map(({ text, env, verdict }) =>

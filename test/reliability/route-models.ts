@@ -21,8 +21,12 @@ import {
 } from "../../lib/systems/itop/schemas.ts";
 import {
   NotificationEventSchema,
+  NotificationPathSchema,
   TicketEventSchema as OtrsTicketEventSchema,
+  PathTicketEventSchema,
+  previousStateOf,
   readTicketEvent,
+  TicketEventPathSchema,
 } from "../../lib/systems/otrs/schemas.ts";
 import { IssueEventSchema, issueIdOf } from "../../lib/systems/redmine/schemas.ts";
 import {
@@ -267,7 +271,19 @@ export interface BodyRouteModel extends BaseModel {
    * member (`fields`), or the JSON object in one field (`json_data`, iTop's webhook extension).
    */
   form?: "fields" | "json_data";
-  classify(body: unknown, query: Readonly<Record<string, string>>, config: Readonly<Config>): Verdict;
+  /** The route's `{name}` path parameters, sent with every case, where part of the input is the path. */
+  pathParameters?: fc.Arbitrary<Record<string, string>>;
+  /**
+   * Whether an absent body reads as `{}` (OTRS's REST requester sends none when the controller's path
+   * took every field of the event data).
+   */
+  emptyBodyIsObject?: boolean;
+  classify(
+    body: unknown,
+    query: Readonly<Record<string, string>>,
+    config: Readonly<Config>,
+    path?: Readonly<Record<string, string>>,
+  ): Verdict;
   /** Payloads the route accepts and ignores. */
   ignorable?: fc.Arbitrary<unknown>;
 }
@@ -396,6 +412,46 @@ function classifyOtrsTicketEvent(body: unknown): Verdict {
   if (!parsed.success) return "reject";
   const { ticketId, previousState } = readTicketEvent(parsed.output);
   if (!accepts(ticketJob.input, { ticketId, previousState })) return "reject";
+  return beyond64Bits(ticketId) ? "ignore" : "accept";
+}
+
+// POST /otrs/ticket-events/{ticketId}: REST.pm took TicketID out of the body into the path -------------
+
+const badPathId = fc.oneof(
+  fc.constantFrom(":TicketID", "abc", "0", "-1", "1.5", "", " ", "00", "1e3", "9007199254740993", "１"),
+  fc.integer({ min: 17, max: 40 }).chain(digitString),
+  oddText,
+);
+const otrsPathIds = fc.oneof(
+  fc.record({
+    ticketId: fc.oneof(
+      fc.constant("1"),
+      fc.nat({ max: 99_999 }).map((n) => String(n + 1)),
+    ),
+  }),
+  fc.record({ ticketId: badPathId }),
+);
+const otrsPathBody: BodyShape = {
+  valid: { OldTicketData: { State: "Em Atendimento" } },
+  required: [],
+  ids: ["TicketID"],
+  fields: {
+    TicketID: badNumericId,
+    OldTicketData: notAnObject.filter((value) => value !== undefined),
+    "OldTicketData.State": notAString,
+    Event: fc.constantFrom(5, true, [], null, { OldTicketData: "open" }),
+  },
+};
+
+function classifyOtrsPathTicketEvent(
+  body: unknown,
+  path: Readonly<Record<string, string>> | undefined,
+): Verdict {
+  const ids = v.safeParse(TicketEventPathSchema, path ?? {}, { abortPipeEarly: true });
+  const parsed = v.safeParse(PathTicketEventSchema, body);
+  if (!ids.success || !parsed.success || ids.output.ticketId === undefined) return "reject";
+  const ticketId = ids.output.ticketId;
+  if (!accepts(ticketJob.input, { ticketId, previousState: previousStateOf(parsed.output) })) return "reject";
   return beyond64Bits(ticketId) ? "ignore" : "accept";
 }
 
@@ -634,6 +690,55 @@ function ruleEvents(config: Readonly<Config>): Set<string> {
   return new Set(rules.flatMap((rule) => rule.events));
 }
 
+/** The event from the body, else the path's (`/otrs/notifications/{event}`), else `?event=`. */
+function classifyNotification(
+  body: unknown,
+  query: Readonly<Record<string, string>>,
+  config: Readonly<Config>,
+  path?: Readonly<Record<string, string>>,
+): Verdict {
+  const named = v.safeParse(NotificationPathSchema, path ?? {}, { abortPipeEarly: true });
+  const parsed = v.safeParse(NotificationEventSchema, body);
+  if (!named.success || !parsed.success) return "reject";
+  const { Event, TicketID, Ticket } = parsed.output;
+  const event = (typeof Event === "object" ? Event.Event : Event) ?? named.output.event ?? query.event;
+  const ticketId = Ticket?.TicketID ?? TicketID ?? (typeof Event === "object" ? Event.TicketID : undefined);
+  if (!event || !ticketId) return "reject";
+  if (!ruleEvents(config).has(event)) return "ignore";
+  if (!accepts(notifyJob.input, { ticketId, event, eventKey: "k" })) return "reject";
+  return beyond64Bits(ticketId) ? "ignore" : "accept";
+}
+
+/** Test::TestSimple's data, and the older event handler's Ticket::Generic data: no event name. */
+const notificationUnnamed: BodyShape = {
+  valid: { TicketID: "1", OldTicketData: { State: "new" } },
+  required: ["TicketID"],
+  ids: ["TicketID"],
+  fields: { TicketID: badNumericId, Event: notAString, Ticket: notAnObject },
+};
+const notificationGenericUnnamed: BodyShape = {
+  valid: { Event: { TicketID: "1" }, Ticket: { TicketID: "1", Queue: "Suporte" } },
+  required: ["Event.TicketID", "Ticket.TicketID"],
+  ids: ["Ticket.TicketID", "Event.TicketID"],
+  fields: {
+    "Ticket.TicketID": badNumericId,
+    "Event.TicketID": badNumericId,
+    "Event.Event": notAString,
+    Ticket: notAnObject,
+  },
+};
+const notificationEvents = fc.oneof(
+  fc.record({
+    event: fc.constantFrom("TicketCreate", "EscalationSolutionTimeNotifyBefore", "TicketPriorityUpdate"),
+  }),
+  fc.record({
+    event: fc.oneof(
+      fc.constantFrom(":Event", "Ticket Create", "", "1Ticket", "TicketCreate/x", "a".repeat(101)),
+      oddText,
+    ),
+  }),
+);
+
 // GET /glpi/tickets/jobs/{id} -----------------------------------------------------------------------------
 
 const jobIds = fc.oneof(
@@ -658,6 +763,15 @@ export const ROUTE_MODELS: Readonly<Record<string, RouteModel>> = {
     auth: otrsRedmineAuth,
     shapes: [otrsFlat, otrsGeneric],
     classify: classifyOtrsTicketEvent,
+  },
+  "POST /otrs/ticket-events/{ticketId}": {
+    kind: "body",
+    dialect: "standard",
+    auth: otrsRedmineAuth,
+    shapes: [otrsPathBody],
+    pathParameters: otrsPathIds,
+    emptyBodyIsObject: true,
+    classify: (body, _query, _config, path) => classifyOtrsPathTicketEvent(body, path),
   },
   "POST /redmine/issue-events": {
     kind: "body",
@@ -753,18 +867,7 @@ export const ROUTE_MODELS: Readonly<Record<string, RouteModel>> = {
     dialect: "standard",
     auth: (config) => authOf(config.integrations.rocketchatOtrs?.notifications?.auth),
     shapes: [notificationFlat, notificationGeneric],
-    classify(body, query, config) {
-      const parsed = v.safeParse(NotificationEventSchema, body);
-      if (!parsed.success) return "reject";
-      const { Event, TicketID, Ticket } = parsed.output;
-      const event = (typeof Event === "object" ? Event.Event : Event) ?? query.event;
-      const ticketId =
-        Ticket?.TicketID ?? TicketID ?? (typeof Event === "object" ? Event.TicketID : undefined);
-      if (!event || !ticketId) return "reject";
-      if (!ruleEvents(config).has(event)) return "ignore";
-      if (!accepts(notifyJob.input, { ticketId, event, eventKey: "k" })) return "reject";
-      return beyond64Bits(ticketId) ? "ignore" : "accept";
-    },
+    classify: (body, query, config) => classifyNotification(body, query, config),
     // An event no rule picks: nothing to read, nothing to post.
     ignorable: fc.oneof(
       fc.record({
@@ -779,6 +882,14 @@ export const ROUTE_MODELS: Readonly<Record<string, RouteModel>> = {
         Ticket: fc.record({ TicketID: fc.nat().map(String) }),
       }),
     ),
+  },
+  "POST /otrs/notifications/{event}": {
+    kind: "body",
+    dialect: "standard",
+    auth: (config) => authOf(config.integrations.rocketchatOtrs?.notifications?.auth),
+    shapes: [notificationUnnamed, notificationGenericUnnamed, notificationFlat],
+    pathParameters: notificationEvents,
+    classify: classifyNotification,
   },
   "GET /ping": { kind: "public", dialect: "standard" },
   "GET /openapi.json": { kind: "public", dialect: "standard" },

@@ -67,10 +67,13 @@ type Operation = {
   requestBody?: { content: Record<string, { schema: { $ref: string } }> };
 };
 
+/** The function of each operationId (a function serving two routes has an id for each). */
+const functionOf = new Map(ROUTES.map((route) => [route.operationId ?? route.function, route.function]));
+
 function documentRoutes(doc: typeof document): Route[] {
   return Object.entries(doc.paths).flatMap(([path, item]) =>
     Object.entries(item).map(([method, op]) => ({
-      function: op.operationId,
+      function: functionOf.get(op.operationId) ?? op.operationId,
       method: method.toUpperCase(),
       path,
     })),
