@@ -17,6 +17,8 @@ import {
  * ignored and an article without `IsVisibleForCustomer` is customer-visible.
  * Modelled: SessionCreate, TicketCreate, TicketGet, TicketSearch (GET /Ticket and POST /TicketSearch) and
  * TicketUpdate (PATCH, POST or PUT /Ticket/:TicketID). Any other URI gets REST.pm's 500 text/plain.
+ * A `status` fault without a body answers as the web server in front of OTRS would (an HTML page);
+ * a `fault` answers as a failed operation does (500 with `{"faultcode":"Server","faultstring"}`).
  */
 
 export interface OtrsFakeOptions {
@@ -29,7 +31,16 @@ export interface OtrsFakeOptions {
   queues?: string[]; // default ["Raw", "Desenvolvimento", "Suporte"]
 }
 
-export type OtrsFault = NetworkFault | { kind: "error200"; code: string; message: string }; // HTTP 200 with {"Error": {…}}, without doing the work
+export type OtrsFault =
+  | NetworkFault
+  | { kind: "error200"; code: string; message: string } // HTTP 200 with {"Error": {…}}, without doing the work
+  /**
+   * An operation that failed (returned Success 0 with an ErrorMessage, e.g. TicketCreate's "Ticket
+   * could not be created, please contact the system administrator"), answered as the provider does:
+   * HTTP 500, `Content-Type: text/plain; charset=UTF-8`, body `{"faultcode":"Server","faultstring":…}`
+   * (REST.pm ProviderGenerateResponse; _Output sends application/json only with 200), without the work.
+   */
+  | { kind: "fault"; message: string };
 
 export interface OtrsArticle {
   ArticleID: string;
@@ -282,12 +293,10 @@ export async function startOtrsFake(options: OtrsFakeOptions): Promise<OtrsFake>
       call,
       (raw, fault): Reply => {
         if (fault?.kind === "status") {
-          const body = fault.body ?? {
-            faultcode: "Server",
-            faultstring: STATUS_CODES[fault.status] ?? "Error",
-          };
+          const body = fault.body ?? `<h1>${STATUS_CODES[fault.status] ?? "Error"}</h1>`;
           return { status: fault.status, body, headers: fault.headers ?? {} };
         }
+        if (fault?.kind === "fault") return operationFault(fault.message);
         if (fault?.kind === "error200")
           return { status: 200, body: { Error: { ErrorCode: fault.code, ErrorMessage: fault.message } } };
         if (!inBase) return { status: 404, body: "<h1>Not Found</h1>" }; // the web server answers, not OTRS
@@ -987,6 +996,15 @@ function safeDecode(value: string): string {
 function header(headers: IncomingMessage["headers"], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** REST.pm's answer to an operation that failed: 500, text/plain, the fault structure as JSON. */
+function operationFault(message: string): Reply {
+  return {
+    status: 500,
+    body: JSON.stringify({ faultcode: "Server", faultstring: message || "Unknown" }),
+    headers: { "Content-Type": "text/plain; charset=UTF-8" },
+  };
 }
 
 function plain(message: string): Reply {

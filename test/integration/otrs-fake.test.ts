@@ -576,6 +576,32 @@ describe("faults", () => {
     expect(fake.tickets[0]?.State).toBe("Em Atendimento");
   });
 
+  it("answers a failed operation as REST.pm does: 500, text/plain, the fault as JSON, without doing the work", async () => {
+    const ticket = fake.addTicket(demoTickets[0]!);
+    const session = await login();
+    fake.failNext(
+      1,
+      { kind: "fault", message: "Ticket could not be created, please contact the system administrator" },
+      { operation: "TicketUpdate" },
+    );
+    const answer = await otrs(`/Ticket/${ticket.TicketID}`, {
+      method: "PATCH",
+      body: withSession(session, { Ticket: { State: "Aberto" } }),
+    });
+    expect(answer.status).toBe(500);
+    expect(answer.type).toBe("text/plain; charset=UTF-8");
+    expect(JSON.parse(answer.text)).toEqual({
+      faultcode: "Server",
+      faultstring: "Ticket could not be created, please contact the system administrator",
+    });
+    expect(fake.tickets[0]?.State).toBe("Em Atendimento");
+    // A status fault without a body is the web server's page, not OTRS's fault structure.
+    fake.failNext(1, { kind: "status", status: 500 }, { operation: "TicketGet" });
+    const outage = await otrs(`/Ticket/${ticket.TicketID}`, { query: { SessionID: session } });
+    expect(outage.status).toBe(500);
+    expect(outage.text).not.toContain("faultcode");
+  });
+
   it("applies a fault only to the matching operation and only the given number of times", async () => {
     const ticket = fake.addTicket(demoTickets[0]!);
     fake.failNext(2, { kind: "status", status: 503 }, { operation: "TicketGet" });

@@ -309,6 +309,41 @@ describe("OTRS quirks and bad input", () => {
     expect(reasons.some((reason) => reason.includes("TicketUpdate.InvalidParameter"))).toBe(true);
   });
 
+  it("dead-letters at once, in OTRS's words, what OTRS's operation fails with a fault; a plain 500 is retried", async () => {
+    const message = "Ticket could not be updated, please contact the system administrator";
+    const ticket = devTicket();
+    const event = stack.otrs.agentSetState(ticket.TicketID, "Em Desenvolvimento", "agent1");
+    stack.otrs.failNext(1, { kind: "fault", message }, { operation: "TicketUpdate" });
+    const refused = await sendTicketEvent(event);
+    expect(refused.statusCode).toBe(202);
+    const answer = JSON.parse(refused.body ?? "{}");
+    expect(answer).toMatchObject({
+      status: "failed",
+      error: {
+        code: "upstream_refused",
+        upstream: { system: "otrs:main", status: 500, code: "Server", message },
+      },
+    });
+    expect(stack.otrs.count("TicketUpdate")).toBe(1);
+    const letters = await readDeadLetters(stack.sqs, stack.resources.deadLetterQueueUrl);
+    const letter = letters.find((l) => l.kind === "letter" && l.letter.job.id === answer.job_id);
+    if (letter?.kind !== "letter") throw new Error("the refused job is not in the dead-letter queue");
+    expect(letter.letter.attempts).toBe(1);
+    expect(letter.letter.lastError.message).toContain(message);
+
+    // The same 500 without OTRS's fault is an outage: queued, retried, done once OTRS answers.
+    const other = devTicket();
+    const next = stack.otrs.agentSetState(other.TicketID, "Em Desenvolvimento", "agent1");
+    stack.otrs.failNext(1, { kind: "status", status: 500 }, { operation: "TicketUpdate" });
+    const queued = await sendTicketEvent(next);
+    expect(queued.statusCode).toBe(202);
+    expect(JSON.parse(queued.body ?? "{}")).not.toHaveProperty("status");
+    await stack.drainJobs({ timeoutMs: 30_000 });
+    expect(stack.otrs.tickets.find((t) => t.TicketID === other.TicketID)?.DynamicFields.RedmineID).toMatch(
+      /^\d+$/,
+    );
+  }, 60_000);
+
   it("logs in again once when OTRS has expired the session", async () => {
     await ticketInDevelopment();
     const logins = stack.otrs.count("SessionCreate");

@@ -9,6 +9,20 @@ export const GiErrorSchema = v.object({
   Error: v.object({ ErrorCode: v.string(), ErrorMessage: v.optional(v.string(), "") }),
 });
 
+/**
+ * What the provider answers when an operation fails without a business error (it returned Success 0:
+ * TicketCreate's "Ticket could not be created, please contact the system administrator", missing
+ * SysConfig defaults, TicketUpdate's misspelled `Errormessage`, which reads "Unknown"): HTTP 500 with
+ * this body, as text/plain (znuny/Znuny Kernel/GenericInterface/Provider.pm _GenerateErrorResponse →
+ * Transport/HTTP/REST.pm ProviderGenerateResponse: `faultcode => 'Server'`, `faultstring =>
+ * $Param{ErrorMessage} || 'Unknown'`, HTTPCode 500; _Output sends application/json only with 200).
+ * Transport failures (no route, unreadable body) answer 500 with plain text instead.
+ */
+export const GiFaultSchema = v.object({
+  faultcode: v.literal("Server"),
+  faultstring: v.string(),
+});
+
 export const SessionCreateSchema = v.object({ SessionID: v.pipe(v.string(), v.minLength(1)) });
 
 export const ArticleSchema = v.object({
