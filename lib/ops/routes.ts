@@ -41,8 +41,10 @@ export interface NamedSchema {
  * Who may call a route. `sharedSecret`: the integration's (or operators') secret in its header
  * (X-Deskbridge-Token unless configured otherwise), as the HTTP Basic password, or as `?token=` where
  * the config sets `allowQueryToken`. `livechat`: the X-RocketChat-Livechat-Token header (or Basic).
+ * `sharedSecretOrRedmineSignature`: the shared secret, or Redmine 7's X-Redmine-Signature-256 of the body
+ * where the config sets `redmineWebhookSecret`.
  */
-export type RouteAuth = "none" | "sharedSecret" | "livechat";
+export type RouteAuth = "none" | "sharedSecret" | "livechat" | "sharedSecretOrRedmineSignature";
 
 export interface RouteParameter {
   name: string;
@@ -509,8 +511,10 @@ export const ROUTES: readonly RouteSpec[] = [
     path: "/redmine/issue-events",
     tag: "otrs-redmine",
     summary: "A Redmine issue change (webhook plugin or Redmine 7 webhooks)",
-    description: "Only the issue id is used: the job reads the issue again.",
-    auth: "sharedSecret",
+    description:
+      "Only the issue id is used: the job reads the issue again. The redmine_webhook plugin sends no header " +
+      "of its own (`?token=`); Redmine 7's webhooks sign the body (X-Redmine-Signature-256).",
+    auth: "sharedSecretOrRedmineSignature",
     body: jsonBody(S.redmineIssueEvent),
     responses: webhookResponses("Synced to OTRS"),
   },

@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
 import { readDeadLetters } from "../../lib/jobs/replay.ts";
@@ -362,6 +363,68 @@ describe("OTRS quirks and bad input", () => {
     expect(anonymous.statusCode).toBe(401);
     const badIssue = await sendIssueEvent({ payload: { action: "updated" } });
     expect(badIssue.statusCode).toBe(400);
+  });
+
+  it("takes Redmine's own webhook, signed with the signing secret (X-Redmine-Signature-256), without a token", async () => {
+    const ticket = devTicket();
+    const { issue } = stack.redmine.personCreates({
+      project_id: 1,
+      subject: "Assinado",
+      custom_fields: { [CF]: ticket.TicketNumber },
+      userId: 7,
+    });
+    const raw = JSON.stringify({
+      type: "issue.created",
+      timestamp: new Date().toISOString(),
+      data: { issue: { id: issue.id, subject: "Assinado" } },
+    });
+    const sign = (body: string, key: string = SECRETS.REDMINE_WEBHOOK_SECRET) =>
+      `sha256=${createHmac("sha256", key).update(body).digest("hex")}`;
+    const send = (signature: string | undefined, body = raw, extra: Record<string, string> = {}) =>
+      issueEvents(
+        httpEvent({
+          method: "POST",
+          path: "/redmine/issue-events",
+          rawBody: body,
+          headers: {
+            "content-type": "application/json",
+            "user-agent": "Redmine",
+            ...(signature === undefined ? {} : { "x-redmine-signature-256": signature }),
+            ...extra,
+          },
+        }),
+      );
+    const anonymous = await send(undefined);
+    expect(anonymous.statusCode).toBe(401);
+    const refusal = (answer: { body?: string }) => {
+      const { request_id: _, ...rest } = JSON.parse(answer.body ?? "{}");
+      return rest;
+    };
+    for (const bad of [
+      sign(raw, SECRETS.OTRS_REDMINE_TOKEN),
+      sign(`${raw} `),
+      sign(raw).slice("sha256=".length),
+      sign(raw).slice(0, -1),
+      "sha256=",
+    ]) {
+      const answer = await send(bad);
+      expect(answer.statusCode, bad).toBe(401);
+      expect(refusal(answer), bad).toEqual(refusal(anonymous));
+    }
+    // A bad signature is refused even beside the right token: what is presented must be right.
+    expect(
+      (await send(sign(raw, "wrong"), raw, { "x-deskbridge-token": SECRETS.OTRS_REDMINE_TOKEN })).statusCode,
+    ).toBe(401);
+    expect(stack.redmine.issues.find((i) => i.id === issue.id)).toBeDefined();
+    expect(
+      stack.otrs.tickets.find((t) => t.TicketID === ticket.TicketID)?.DynamicFields.RedmineID,
+    ).toBeFalsy();
+
+    const signed = await send(sign(raw));
+    expect(signed.statusCode).toBe(200);
+    expect(stack.otrs.tickets.find((t) => t.TicketID === ticket.TicketID)?.DynamicFields.RedmineID).toBe(
+      String(issue.id),
+    );
   });
 
   it("accepts the secret as the password of HTTP Basic auth, as OTRS's requester sends it", async () => {

@@ -9,6 +9,7 @@ import * as v from "valibot";
 import type { Config } from "../../lib/core/config-schema.ts";
 import { FormSubmissionSchema } from "../../lib/sync/glpi-forms/submission.ts";
 import { itopSyncJob } from "../../lib/sync/itop-pair/sync-job.ts";
+import { REDMINE_SIGNATURE } from "../../lib/sync/otrs-redmine/http.ts";
 import { issueJob } from "../../lib/sync/otrs-redmine/issue-job.ts";
 import { ticketJob } from "../../lib/sync/otrs-redmine/ticket-job.ts";
 import { LIVECHAT_TOKEN_HEADER } from "../../lib/sync/rocketchat-otrs/livechat.ts";
@@ -238,6 +239,8 @@ export interface RouteAuth {
   /** The environment variable holding the secret. */
   secret: string;
   allowQueryToken: boolean;
+  /** A signature of the body the route also takes as its authentication (`<prefix><hex HMAC-SHA256>`). */
+  signature?: { header: string; prefix: string; secret: string };
 }
 
 /**
@@ -776,7 +779,13 @@ export const ROUTE_MODELS: Readonly<Record<string, RouteModel>> = {
   "POST /redmine/issue-events": {
     kind: "body",
     dialect: "standard",
-    auth: otrsRedmineAuth,
+    auth: (config) => {
+      const signing = config.integrations.otrsRedmine?.redmineWebhookSecret;
+      return {
+        ...otrsRedmineAuth(config),
+        ...(signing ? { signature: { ...REDMINE_SIGNATURE, secret: signing.secret } } : {}),
+      };
+    },
     shapes: [redminePlugin, redmineNative],
     classify: classifyRedmineIssueEvent,
   },

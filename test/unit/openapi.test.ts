@@ -225,6 +225,13 @@ describe("the OpenAPI document", () => {
     expect(security("/openapi.json", "get")).toEqual([]);
     expect(security("/status", "get")).toContainEqual({ basicAuth: [] });
     expect(security("/rocketchat/livechat", "post")).toContainEqual({ livechatToken: [] });
+    expect(schemes.redmineSignature).toMatchObject({ in: "header", name: "X-Redmine-Signature-256" });
+    expect(security("/redmine/issue-events", "post")).toEqual([
+      { sharedSecretHeader: [] },
+      { basicAuth: [] },
+      { queryToken: [] },
+      { redmineSignature: [] },
+    ]);
   });
 
   it("is what lib/ops/openapi-document.ts holds, the text GET /openapi.json serves (npm run openapi refreshes it)", () => {

@@ -1,4 +1,4 @@
-import { checkSharedSecret } from "../../core/auth.ts";
+import { checkBodySignature, checkSharedSecret } from "../../core/auth.ts";
 import { type HttpRequest, readPathAndBody, validate } from "../../core/http.ts";
 import {
   PathTicketEventSchema,
@@ -15,6 +15,30 @@ export { readEvent, runEventJob } from "../webhook.ts";
 /** Checks the integration's shared secret (header, HTTP Basic password, or `?token=` where allowed). */
 export function authenticateOtrsRedmine(request: HttpRequest): Promise<void> {
   return checkSharedSecret(request, otrsRedmineSettings().auth);
+}
+
+/**
+ * Redmine's own webhooks sign the body: `X-Redmine-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`
+ * (redmine/redmine app/models/webhook.rb, Webhook::Executor#compute_signature, always `sha256=`-prefixed;
+ * sent only when the hook has a secret).
+ */
+export const REDMINE_SIGNATURE = { header: "X-Redmine-Signature-256", prefix: "sha256=" } as const;
+
+/**
+ * `POST /redmine/issue-events`: a request carrying Redmine's signature is authenticated by it when a
+ * signing secret is configured (a wrong one is a 401, whatever else it carries); otherwise the shared
+ * secret, which the redmine_webhook plugin (no headers of its own) can only send as `?token=`.
+ */
+export function authenticateRedmine(request: HttpRequest): Promise<void> {
+  const settings = otrsRedmineSettings();
+  const signed = request.headers[REDMINE_SIGNATURE.header.toLowerCase()] !== undefined;
+  if (settings.redmineWebhookSecret && signed) {
+    return checkBodySignature(request, {
+      ...REDMINE_SIGNATURE,
+      secret: settings.redmineWebhookSecret.secret,
+    });
+  }
+  return checkSharedSecret(request, settings.auth);
 }
 
 /**
