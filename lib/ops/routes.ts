@@ -125,6 +125,9 @@ const LegacyErrorSchema = v.object({
   erro: v.string(),
   campos: v.optional(v.array(v.string())),
   campos_ausentes: v.optional(v.array(v.string())),
+  campos_faltando: v.optional(
+    v.pipe(v.array(v.string()), v.description("The same as campos_ausentes, as the seed app named it")),
+  ),
   detalhes: v.optional(v.array(v.object({ campo: v.string(), problema: v.string() }))),
   detalhe: v.optional(v.string()),
 });
