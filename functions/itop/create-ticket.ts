@@ -1,7 +1,6 @@
 import { useIntegrations } from "../../lib/core/config.ts";
 import { httpRoute } from "../../lib/core/http.ts";
-import { authenticateItop, syncTicket } from "../../lib/sync/itop-pair/http.ts";
-import { readEvent } from "../../lib/sync/webhook.ts";
+import { authenticateItop, readItopEvent, syncTicket } from "../../lib/sync/itop-pair/http.ts";
 import { TicketEventSchema } from "../../lib/systems/itop/schemas.ts";
 
 useIntegrations("itopPair");
@@ -10,7 +9,7 @@ useIntegrations("itopPair");
 export const handler = httpRoute(
   { name: "itop.create-ticket", authenticate: authenticateItop },
   async (request) => {
-    const event = readEvent(request, TicketEventSchema, "id");
+    const event = readItopEvent(request, TicketEventSchema, "id");
     return syncTicket("external", event.id, event.class);
   },
 );

@@ -1,7 +1,6 @@
 import { useIntegrations } from "../../lib/core/config.ts";
 import { httpRoute } from "../../lib/core/http.ts";
-import { authenticateItop, sideOfSource, syncTicket } from "../../lib/sync/itop-pair/http.ts";
-import { readEvent } from "../../lib/sync/webhook.ts";
+import { authenticateItop, readItopEvent, sideOfSource, syncTicket } from "../../lib/sync/itop-pair/http.ts";
 import { AttachmentEventSchema } from "../../lib/systems/itop/schemas.ts";
 
 useIntegrations("itopPair");
@@ -10,7 +9,7 @@ useIntegrations("itopPair");
 export const handler = httpRoute(
   { name: "itop.update-attachment", authenticate: authenticateItop },
   async (request) => {
-    const event = readEvent(request, AttachmentEventSchema, "item_id");
+    const event = readItopEvent(request, AttachmentEventSchema, "item_id");
     return syncTicket(sideOfSource(event.source), event.item_id, event.item_class);
   },
 );

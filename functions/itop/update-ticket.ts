@@ -1,7 +1,6 @@
 import { useIntegrations } from "../../lib/core/config.ts";
 import { httpRoute } from "../../lib/core/http.ts";
-import { authenticateItop, sideOfSource, syncTicket } from "../../lib/sync/itop-pair/http.ts";
-import { readEvent } from "../../lib/sync/webhook.ts";
+import { authenticateItop, readItopEvent, sideOfSource, syncTicket } from "../../lib/sync/itop-pair/http.ts";
 import { TicketEventSchema } from "../../lib/systems/itop/schemas.ts";
 
 useIntegrations("itopPair");
@@ -13,7 +12,7 @@ useIntegrations("itopPair");
 export const handler = httpRoute(
   { name: "itop.update-ticket", authenticate: authenticateItop },
   async (request) => {
-    const event = readEvent(request, TicketEventSchema, "id");
+    const event = readItopEvent(request, TicketEventSchema, "id");
     const side = event.source === undefined ? "external" : sideOfSource(event.source);
     return syncTicket(side, event.id, event.class);
   },

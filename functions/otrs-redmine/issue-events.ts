@@ -1,7 +1,7 @@
 import { useIntegrations } from "../../lib/core/config.ts";
 import { httpRoute } from "../../lib/core/http.ts";
 import { newJob } from "../../lib/jobs/queue.ts";
-import { authenticateOtrsRedmine, readEvent, runEventJob } from "../../lib/sync/otrs-redmine/http.ts";
+import { authenticateRedmine, readEvent, runEventJob } from "../../lib/sync/otrs-redmine/http.ts";
 import { ISSUE_JOB, issueJob } from "../../lib/sync/otrs-redmine/issue-job.ts";
 import { IssueEventSchema, issueIdOf } from "../../lib/systems/redmine/schemas.ts";
 
@@ -9,7 +9,7 @@ useIntegrations("otrsRedmine");
 
 /** POST /redmine/issue-events: the Redmine webhook plugin (or Redmine 7's webhooks) reports an issue change. */
 export const handler = httpRoute(
-  { name: "redmine.issue-events", authenticate: authenticateOtrsRedmine },
+  { name: "redmine.issue-events", authenticate: authenticateRedmine },
   async (request) => {
     const issueId = issueIdOf(readEvent(request, IssueEventSchema, "payload.issue.id"));
     return runEventJob(newJob(ISSUE_JOB, { issueId }), issueJob);

@@ -1,17 +1,23 @@
 import { useIntegrations } from "../../lib/core/config.ts";
 import { httpRoute } from "../../lib/core/http.ts";
 import { newJob } from "../../lib/jobs/queue.ts";
-import { authenticateOtrsRedmine, readEvent, runEventJob } from "../../lib/sync/otrs-redmine/http.ts";
+import {
+  authenticateOtrsRedmine,
+  readOtrsTicketEvent,
+  runEventJob,
+} from "../../lib/sync/otrs-redmine/http.ts";
 import { TICKET_JOB, ticketJob } from "../../lib/sync/otrs-redmine/ticket-job.ts";
-import { readTicketEvent, TicketEventSchema } from "../../lib/systems/otrs/schemas.ts";
 
 useIntegrations("otrsRedmine");
 
-/** POST /otrs/ticket-events: OTRS's GenericInterface invoker reports a ticket event (TicketStateUpdate). */
+/**
+ * POST /otrs/ticket-events and POST /otrs/ticket-events/{ticketId}: OTRS's GenericInterface invoker
+ * reports a ticket event (TicketStateUpdate).
+ */
 export const handler = httpRoute(
   { name: "otrs.ticket-events", authenticate: authenticateOtrsRedmine },
   async (request) => {
-    const { ticketId, previousState } = readTicketEvent(readEvent(request, TicketEventSchema, "TicketID"));
+    const { ticketId, previousState } = readOtrsTicketEvent(request);
     return runEventJob(newJob(TICKET_JOB, { ticketId, previousState }), ticketJob);
   },
 );

@@ -7,7 +7,10 @@ import {
 
 useIntegrations("rocketchatOtrs");
 
-/** POST /otrs/notifications: an OTRS ticket event is posted to the Rocket.Chat channels its rules pick. */
+/**
+ * POST /otrs/notifications and POST /otrs/notifications/{event}: an OTRS ticket event is posted to the
+ * Rocket.Chat channels its rules pick.
+ */
 export const handler = httpRoute(
   { name: "otrs.notifications", authenticate: authenticateNotifications },
   receiveNotification,

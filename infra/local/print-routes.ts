@@ -73,6 +73,8 @@ export async function printRoutes({ base, config, sandboxSecrets, fakes }: Print
     "GET /glpi/tickets/jobs/{id}": `curl -s ${base}/glpi/tickets/jobs/${jobId ?? "JOB_ID_FROM_A_202_ANSWER"} -H '${tokenHeader}: ${token}'`,
     "GET /ping": `curl -s ${base}/ping`,
     "POST /otrs/ticket-events": `curl -s -X POST ${base}/otrs/ticket-events -H 'Content-Type: application/json' -H '${bridge?.auth.header ?? "X-Deskbridge-Token"}: ${bridgeToken}' -d ${shellQuote(ticketEvent ?? { TicketID: "1", OldTicketData: { State: "open" } })}`,
+    // The same event through a controller /otrs/ticket-events/:TicketID: the id in the path, not the body.
+    "POST /otrs/ticket-events/{ticketId}": `curl -s -X POST ${base}/otrs/ticket-events/${ticketEvent?.TicketID ?? "1"} -H 'Content-Type: application/json' -H '${bridge?.auth.header ?? "X-Deskbridge-Token"}: ${bridgeToken}' -d ${shellQuote({ OldTicketData: { State: String(ticketEvent?.OldTicketData.State ?? "open") } })}`,
     "POST /redmine/issue-events": `curl -s -X POST '${base}/redmine/issue-events?token=${bridgeToken}' -H 'Content-Type: application/json' -d ${shellQuote(issueEvent)}`,
   };
 
@@ -285,6 +287,9 @@ function chatExamples(
     const token = sandboxSecrets[notify.auth.secret] ?? `$${notify.auth.secret}`;
     examples["POST /otrs/notifications"] =
       `curl -s -X POST ${base}/otrs/notifications -H 'Content-Type: application/json' -H '${notify.auth.header}: ${token}' -d @.local/demo-otrs-ticket-create.json`;
+    // What a Test::TestSimple invoker with the controller /otrs/notifications/TicketCreate sends.
+    examples["POST /otrs/notifications/{event}"] =
+      `curl -s -X POST ${base}/otrs/notifications/TicketCreate -H 'Content-Type: application/json' -H '${notify.auth.header}: ${token}' -d ${shellQuote(otrs.eventPayload(demo.TicketID, "TicketCreate", "Test::TestSimple"))}`;
   }
   return examples;
 }

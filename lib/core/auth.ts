@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { SharedSecretAuth } from "./config-schema.ts";
 import { AuthenticationError } from "./errors.ts";
 import type { HttpRequest } from "./http.ts";
@@ -17,6 +17,24 @@ export async function checkSharedSecret(request: HttpRequest, auth: SharedSecret
     basicPassword(request.headers.authorization) ??
     (auth.allowQueryToken ? request.query.token : undefined);
   if (presented === undefined || !constantTimeEquals(presented, secret(auth.secret))) {
+    throw new AuthenticationError("missing or wrong credentials");
+  }
+}
+
+/**
+ * Checks a signature of the body: `<prefix><hex HMAC-SHA256 of the body with the secret>` in a header
+ * (GitHub's form, `sha256=…`). Compared in constant time; anything else, the header missing included,
+ * is the same 401 as a wrong shared secret. The body is the request's text, which for a JSON sender is
+ * byte for byte what was signed (API Gateway passes text bodies as they came).
+ */
+export async function checkBodySignature(
+  request: HttpRequest,
+  signature: { header: string; secret: string; prefix: string },
+): Promise<void> {
+  await loadSecrets([signature.secret]);
+  const presented = (request.headers[signature.header.toLowerCase()] ?? "").toLowerCase();
+  const digest = createHmac("sha256", secret(signature.secret)).update(request.body, "utf8").digest("hex");
+  if (!constantTimeEquals(presented, `${signature.prefix}${digest}`)) {
     throw new AuthenticationError("missing or wrong credentials");
   }
 }

@@ -99,6 +99,11 @@ export const otrsRedmineSchema = lazy(() =>
     redmine: v.string(),
     /** The secret both webhook routes check (header, `?token=`, or the password of HTTP Basic auth). */
     auth: sharedSecretAuthSchema(),
+    /**
+     * The secret Redmine's own webhooks (Redmine 7) sign their body with: a request to
+     * `/redmine/issue-events` carrying `X-Redmine-Signature-256` is authenticated by that signature.
+     */
+    redmineWebhookSecret: v.optional(secretRefSchema()),
     /** Name of the OTRS ticket dynamic field that holds the Redmine issue id. */
     otrsDynamicField: v.pipe(v.string(), v.regex(/^[A-Za-z0-9]+$/, "must be a dynamic field name")),
     /** Id of the Redmine issue custom field that holds the OTRS ticket number. */

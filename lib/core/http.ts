@@ -138,26 +138,110 @@ export function errorResponse(
   };
 }
 
+/**
+ * How a route takes a form-encoded body (`application/x-www-form-urlencoded`) besides JSON: each field a
+ * member of the object (`ticket_id=7&type=Status`, an RT Scrip's post; a repeated field becomes a list,
+ * which the schema refuses by name), or one field holding the JSON object (iTop's webhook extension
+ * posts `version=1.3&json_data={…}`).
+ */
+export type FormBody = { kind: "fields" } | { kind: "json-field"; field: string };
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\b/i;
+const FORM_TYPE = /^application\/x-www-form-urlencoded\b/i;
+
+/** Whether a Content-Type declares JSON (`application/json`, `application/*+json`, any parameters). */
+export const isJsonType = (type: string | undefined): boolean => JSON_TYPE.test(type ?? "");
+/** Whether a Content-Type declares an HTML form (`application/x-www-form-urlencoded`). */
+export const isFormType = (type: string | undefined): boolean => FORM_TYPE.test(type ?? "");
+
+/**
+ * Reads the body as JSON or, where the route takes one (`form`), as a form, and validates it: 415 for
+ * another Content-Type, 413 over `maxBytes`, 400 naming every bad field (the same fields, with the same
+ * words, whichever way the body came), the unreadable JSON, or the form field that should hold it.
+ */
+export function readBody<const S extends v.GenericSchema>(
+  request: HttpRequest,
+  schema: S,
+  maxBytes: number,
+  form?: FormBody,
+): v.InferOutput<S> {
+  const type = request.headers["content-type"];
+  const asForm = form !== undefined && isFormType(type);
+  if (!asForm && !isJsonType(type)) {
+    throw new PayloadError(
+      415,
+      form
+        ? "Content-Type must be application/json or application/x-www-form-urlencoded"
+        : "Content-Type must be application/json",
+    );
+  }
+  if (Buffer.byteLength(request.body, "utf8") > maxBytes) {
+    throw new PayloadError(413, `body exceeds ${maxBytes} bytes`);
+  }
+  if (!asForm) return validate(schema, parseJson(request.body, "(body)"));
+  const fields = formFields(request.body);
+  if (form.kind === "fields") return validate(schema, fields);
+  const text = fields[form.field];
+  if (text === undefined) throw new ValidationError([{ path: form.field, message: "is required" }]);
+  if (typeof text !== "string") {
+    throw new ValidationError([{ path: form.field, message: "must be given once" }]);
+  }
+  const value = parseJson(text, form.field);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ValidationError([{ path: form.field, message: "must hold a JSON object" }]);
+  }
+  return validate(schema, value);
+}
+
 /** Parses the body as JSON and validates it; 415, 413 or 400 naming every bad field otherwise. */
 export function readJsonBody<const S extends v.GenericSchema>(
   request: HttpRequest,
   schema: S,
   maxBytes: number,
 ): v.InferOutput<S> {
-  const type = request.headers["content-type"] ?? "";
-  if (!/^application\/([a-z0-9.+-]*\+)?json\b/i.test(type)) {
-    throw new PayloadError(415, "Content-Type must be application/json");
+  return readBody(request, schema, maxBytes);
+}
+
+/** The fields of a form body (`+` is a space); a field given more than once becomes a list. */
+export function formFields(body: string): Record<string, string | string[]> {
+  const fields = new Map<string, string | string[]>();
+  for (const [name, value] of new URLSearchParams(body)) {
+    const seen = fields.get(name);
+    fields.set(name, seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value]);
   }
-  if (Buffer.byteLength(request.body, "utf8") > maxBytes) {
-    throw new PayloadError(413, `body exceeds ${maxBytes} bytes`);
-  }
-  let raw: unknown;
+  return Object.fromEntries(fields);
+}
+
+function parseJson(text: string, path: string): unknown {
   try {
-    raw = JSON.parse(request.body);
+    return JSON.parse(text);
   } catch {
-    throw new ValidationError([{ path: "(body)", message: "is not valid JSON" }]);
+    throw new ValidationError([{ path, message: "is not valid JSON" }]);
   }
-  return validate(schema, raw);
+}
+
+/**
+ * Validates a route's path parameters (`{ticketId}` → `ticketId`) and reads its body with `readBody`;
+ * a 400 names the bad path parameters and the body's bad fields together.
+ */
+export function readPathAndBody<const P extends v.GenericSchema, B>(
+  request: HttpRequest,
+  pathSchema: P,
+  readBody: () => B,
+): { path: v.InferOutput<P>; body: B } {
+  const path = v.safeParse(pathSchema, request.pathParameters, { abortEarly: false, abortPipeEarly: true });
+  const problems = path.success ? [] : toFieldProblems(path.issues);
+  let body: B;
+  try {
+    body = readBody();
+  } catch (error) {
+    if (error instanceof ValidationError && problems.length > 0) {
+      throw new ValidationError([...problems, ...error.fields]);
+    }
+    throw error;
+  }
+  if (!path.success) throw new ValidationError(problems);
+  return { path: path.output, body };
 }
 
 /** Validates a value with a schema; a ValidationError lists every problem with its path. */

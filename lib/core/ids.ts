@@ -16,6 +16,15 @@ export const idText = (what: string) =>
     v.check((value) => Number(value) <= MAX_ID, `must be ${what}`),
   );
 
+/** A numeric id in a path segment (`/otrs/ticket-events/42`): the same rule as idText, on a string. */
+export const idSegment = (what: string) =>
+  v.pipe(
+    v.string(`must be ${what}`),
+    v.trim(),
+    v.regex(/^[1-9]\d{0,15}$/, `must be ${what}`),
+    v.check((value) => Number(value) <= MAX_ID, `must be ${what}`),
+  );
+
 /** A numeric id given as a JSON number. */
 export const idNumber = (what: string) =>
   v.pipe(

@@ -39,6 +39,13 @@ const SECURITY_SCHEMES = {
     name: "token",
     description: "The shared secret as `?token=`, only where the config sets `auth.allowQueryToken`",
   },
+  redmineSignature: {
+    type: "apiKey",
+    in: "header",
+    name: "X-Redmine-Signature-256",
+    description:
+      "`sha256=` and the hex HMAC-SHA256 of the raw body with the secret `redmineWebhookSecret` names (Redmine 7's webhooks)",
+  },
   livechatToken: {
     type: "apiKey",
     in: "header",
@@ -52,6 +59,12 @@ const SECURITY: Record<RouteAuth, Json[]> = {
   none: [],
   sharedSecret: [{ sharedSecretHeader: [] }, { basicAuth: [] }, { queryToken: [] }],
   livechat: [{ livechatToken: [] }, { basicAuth: [] }],
+  sharedSecretOrRedmineSignature: [
+    { sharedSecretHeader: [] },
+    { basicAuth: [] },
+    { queryToken: [] },
+    { redmineSignature: [] },
+  ],
 };
 
 const HEADERS = {
@@ -113,7 +126,7 @@ function operation(route: RouteSpec): Json {
     schema: inlineSchema(parameter.schema),
   }));
   return {
-    operationId: route.function,
+    operationId: route.operationId ?? route.function,
     tags: [route.tag],
     summary: route.summary,
     description: route.description,
@@ -124,7 +137,10 @@ function operation(route: RouteSpec): Json {
           requestBody: {
             required: route.body.required,
             content: Object.fromEntries(
-              route.body.contentTypes.map((type) => [type, { schema: ref(route.body?.schema.name ?? "") }]),
+              route.body.contentTypes.map((type) => [
+                type,
+                { schema: ref((route.body?.schemas?.[type] ?? route.body?.schema)?.name ?? "") },
+              ]),
             ),
           },
         }

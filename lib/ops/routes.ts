@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import type { ErrorBody } from "../core/http.ts";
-import { JobIdSchema } from "../core/ids.ts";
+import { idSegment, JobIdSchema } from "../core/ids.ts";
 import { RefSchema } from "../links/refs.ts";
 import { FormSubmissionSchema } from "../sync/glpi-forms/submission.ts";
 import type { ErrorSummary } from "../sync/webhook.ts";
@@ -11,7 +11,9 @@ import {
 } from "../systems/itop/schemas.ts";
 import {
   NotificationEventSchema,
+  NotificationPathSchema,
   TicketEventSchema as OtrsTicketEventSchema,
+  PathTicketEventSchema,
 } from "../systems/otrs/schemas.ts";
 import { IssueEventSchema } from "../systems/redmine/schemas.ts";
 import {
@@ -39,8 +41,10 @@ export interface NamedSchema {
  * Who may call a route. `sharedSecret`: the integration's (or operators') secret in its header
  * (X-Deskbridge-Token unless configured otherwise), as the HTTP Basic password, or as `?token=` where
  * the config sets `allowQueryToken`. `livechat`: the X-RocketChat-Livechat-Token header (or Basic).
+ * `sharedSecretOrRedmineSignature`: the shared secret, or Redmine 7's X-Redmine-Signature-256 of the body
+ * where the config sets `redmineWebhookSecret`.
  */
-export type RouteAuth = "none" | "sharedSecret" | "livechat";
+export type RouteAuth = "none" | "sharedSecret" | "livechat" | "sharedSecretOrRedmineSignature";
 
 export interface RouteParameter {
   name: string;
@@ -59,8 +63,10 @@ export interface RouteResponse {
 }
 
 export interface RouteSpec {
-  /** The function's name in serverless.yml (also the operationId). */
+  /** The function's name in serverless.yml (also the operationId, unless `operationId` is given). */
   function: string;
+  /** For a function serving more than one route: this route's operationId (ids are unique). */
+  operationId?: string;
   method: "GET" | "POST";
   /** As in serverless.yml: `{name}` for path parameters. */
   path: string;
@@ -69,7 +75,13 @@ export interface RouteSpec {
   description: string;
   auth: RouteAuth;
   parameters?: RouteParameter[];
-  body?: { contentTypes: string[]; schema: NamedSchema; required: boolean };
+  /** The body's media types; each has `schema` unless `schemas` names its own (a form's fields). */
+  body?: {
+    contentTypes: string[];
+    schema: NamedSchema;
+    schemas?: Record<string, NamedSchema>;
+    required: boolean;
+  };
   responses: Record<number, RouteResponse>;
 }
 
@@ -113,8 +125,20 @@ const LegacyErrorSchema = v.object({
   erro: v.string(),
   campos: v.optional(v.array(v.string())),
   campos_ausentes: v.optional(v.array(v.string())),
+  campos_faltando: v.optional(
+    v.pipe(v.array(v.string()), v.description("The same as campos_ausentes, as the seed app named it")),
+  ),
   detalhes: v.optional(v.array(v.object({ campo: v.string(), problema: v.string() }))),
   detalhe: v.optional(v.string()),
+});
+
+/** iTop's webhook extension posts the payload form-encoded (lib/sync/itop-pair/http.ts). */
+const ItopWebhookFormSchema = v.object({
+  version: v.optional(v.pipe(v.string(), v.description("iTop's REST API version (not used)"))),
+  json_data: v.pipe(
+    v.string(),
+    v.description("The payload as a JSON object: the same fields as the JSON body, read the same way"),
+  ),
 });
 
 const ErrorSummarySchema = v.object({
@@ -240,10 +264,12 @@ const S = {
   webhookAccepted: named("WebhookAccepted", WebhookAcceptedSchema),
   errorSummary: named("ErrorSummary", ErrorSummarySchema),
   otrsTicketEvent: named("OtrsTicketEvent", OtrsTicketEventSchema),
+  otrsPathTicketEvent: named("OtrsPathTicketEvent", PathTicketEventSchema),
   redmineIssueEvent: named("RedmineIssueEvent", IssueEventSchema),
   itopTicketEvent: named("ItopTicketEvent", ItopTicketEventSchema),
   itopAttachmentEvent: named("ItopAttachmentEvent", AttachmentEventSchema),
   itopInternalTicketEvent: named("ItopInternalTicketEvent", InternalTicketEventSchema),
+  itopWebhookForm: named("ItopWebhookForm", ItopWebhookFormSchema),
   livechatEvent: named(
     "LivechatEvent",
     v.union([LivechatSessionSchema, OfflineMessageSchema, v.looseObject(LivechatEventSchema.entries)]),
@@ -316,10 +342,22 @@ function operatorErrors(statuses: number[], notFound: string): Record<number, Ro
 
 const json = (schema: NamedSchema) => ({ "application/json": schema });
 const jsonBody = (schema: NamedSchema) => ({ contentTypes: ["application/json"], schema, required: true });
+const FORM = "application/x-www-form-urlencoded";
+/** A body taken as JSON or as a form (`formSchema`: the form's own fields, when they differ). */
+const jsonOrFormBody = (schema: NamedSchema, formSchema?: NamedSchema) => ({
+  contentTypes: ["application/json", FORM],
+  schema,
+  ...(formSchema ? { schemas: { [FORM]: formSchema } } : {}),
+  required: true,
+});
 const WEBHOOK_ERRORS = [400, 401, 413, 415, 500, 503];
+const FORM_415 = { 415: "Content-Type must be application/json or application/x-www-form-urlencoded" };
 
 /** The usual answers of a webhook (lib/sync/webhook.ts runEventJob's default answers). */
-const webhookResponses = (done: string): Record<number, RouteResponse> => ({
+const webhookResponses = (
+  done: string,
+  text: Record<number, string> = {},
+): Record<number, RouteResponse> => ({
   200: { description: done, content: json(S.webhookDone) },
   202: {
     description:
@@ -327,7 +365,7 @@ const webhookResponses = (done: string): Record<number, RouteResponse> => ({
       "operator can fix it and replay the dead letter)",
     content: json(S.webhookAccepted),
   },
-  ...errors(WEBHOOK_ERRORS),
+  ...errors(WEBHOOK_ERRORS, S.error, text),
 });
 
 const IdempotencyKey: RouteParameter = {
@@ -352,11 +390,15 @@ const itop = (fn: string, path: string, summary: string, body: NamedSchema): Rou
   tag: "itop-pair",
   summary,
   description:
-    "An iTop ActionWebhook reports a change; the bridge reads the ticket again through the REST API and " +
-    "syncs the pair (inline within the budget, else queued).",
+    "An iTop webhook reports a change, as JSON (ActionWebhook) or form-encoded with the payload in " +
+    "`json_data` (the iTop-to-iTop action); the bridge reads the ticket again through the REST API and " +
+    "syncs the pair.",
   auth: "sharedSecret",
-  body: jsonBody(body),
-  responses: webhookResponses("Synced, or ignored (`ignored`: the class is not shared)"),
+  body: jsonOrFormBody(body, S.itopWebhookForm),
+  responses: webhookResponses("Synced, or ignored (`ignored`: the class is not shared)", {
+    ...FORM_415,
+    400: "A field is missing or wrong (`error.fields` names each one), or `json_data` is missing or not JSON",
+  }),
 });
 
 const replayForm = (schema: NamedSchema) => ({
@@ -443,13 +485,39 @@ export const ROUTES: readonly RouteSpec[] = [
     responses: webhookResponses("Synced to Redmine (`{}`: OTRS must never get OTRS_* keys back)"),
   },
   {
+    function: "otrsTicketEvents",
+    operationId: "otrsTicketEventsByTicketId",
+    method: "POST",
+    path: "/otrs/ticket-events/{ticketId}",
+    tag: "otrs-redmine",
+    summary: "An OTRS ticket event whose TicketID the invoker's controller put in the path",
+    description:
+      "For a controller `/otrs/ticket-events/:TicketID`: Znuny's REST requester fills the placeholder from " +
+      "the event data's TicketID and takes that field out of the body (`{OldTicketData}`, or no body). The " +
+      "path's id wins over any in the body.",
+    auth: "sharedSecret",
+    parameters: [
+      {
+        name: "ticketId",
+        in: "path",
+        required: true,
+        description: "The OTRS TicketID (a `:TicketID` left unfilled is a 400)",
+        schema: idSegment("a numeric TicketID"),
+      },
+    ],
+    body: { contentTypes: ["application/json"], schema: S.otrsPathTicketEvent, required: false },
+    responses: webhookResponses("Synced to Redmine (`{}`: OTRS must never get OTRS_* keys back)"),
+  },
+  {
     function: "redmineIssueEvents",
     method: "POST",
     path: "/redmine/issue-events",
     tag: "otrs-redmine",
     summary: "A Redmine issue change (webhook plugin or Redmine 7 webhooks)",
-    description: "Only the issue id is used: the job reads the issue again.",
-    auth: "sharedSecret",
+    description:
+      "Only the issue id is used: the job reads the issue again. The redmine_webhook plugin sends no header " +
+      "of its own (`?token=`); Redmine 7's webhooks sign the body (X-Redmine-Signature-256).",
+    auth: "sharedSecretOrRedmineSignature",
     body: jsonBody(S.redmineIssueEvent),
     responses: webhookResponses("Synced to OTRS"),
   },
@@ -495,7 +563,10 @@ export const ROUTES: readonly RouteSpec[] = [
     path: "/otrs/notifications",
     tag: "rocketchat-otrs",
     summary: "An OTRS ticket event, posted to the Rocket.Chat channels its rules pick",
-    description: "The event name comes from the body or from `?event=` (the invoker's controller).",
+    description:
+      "The event name comes from the body (Ticket::Generic's `Event.Event`, on newer Znuny), else from " +
+      "`?event=`; Znuny's REST requester keeps a controller's query string only when one of its " +
+      "placeholders was filled, so give each invoker POST /otrs/notifications/{event} instead.",
     auth: "sharedSecret",
     parameters: [
       {
@@ -510,15 +581,41 @@ export const ROUTES: readonly RouteSpec[] = [
     responses: webhookResponses("Posted, or no rule picks this event (`{}`)"),
   },
   {
+    function: "otrsNotifications",
+    operationId: "otrsNotificationsByEvent",
+    method: "POST",
+    path: "/otrs/notifications/{event}",
+    tag: "rocketchat-otrs",
+    summary: "An OTRS ticket event, named by the invoker's controller, posted to Rocket.Chat",
+    description:
+      "One invoker per event, each with its own controller (`/otrs/notifications/TicketCreate`): " +
+      "Test::TestSimple's data and the older event handler's Ticket::Generic data carry no event name. " +
+      "A name in the body wins over the path's.",
+    auth: "sharedSecret",
+    parameters: [
+      {
+        name: "event",
+        in: "path",
+        required: true,
+        description: "The OTRS event (TicketCreate, EscalationSolutionTimeNotifyBefore, …)",
+        schema: NotificationPathSchema.entries.event.wrapped,
+      },
+    ],
+    body: jsonBody(S.otrsNotification),
+    responses: webhookResponses("Posted, or no rule picks this event (`{}`)"),
+  },
+  {
     function: "rtTicketEvents",
     method: "POST",
     path: "/rt/ticket-events",
     tag: "rt-kanban",
     summary: "An RT Scrip reports a ticket change",
-    description: "Only ids: the bridge reads the ticket again and moves its Kanboard card.",
+    description:
+      "Only ids, as JSON or form fields (`ticket_id=…`): the bridge reads the ticket again and moves its " +
+      "Kanboard card.",
     auth: "sharedSecret",
-    body: jsonBody(S.rtScripEvent),
-    responses: webhookResponses("Synced, or ignored (`ignored`: the bridge's own change)"),
+    body: jsonOrFormBody(S.rtScripEvent),
+    responses: webhookResponses("Synced, or ignored (`ignored`: the bridge's own change)", FORM_415),
   },
   {
     function: "ping",

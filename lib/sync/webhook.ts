@@ -1,20 +1,24 @@
 import type * as v from "valibot";
 import { getConfig } from "../core/config.ts";
 import { UpstreamError, ValidationError } from "../core/errors.ts";
-import { type HttpRequest, type HttpResponse, json, readJsonBody } from "../core/http.ts";
+import { type FormBody, type HttpRequest, type HttpResponse, json, readBody } from "../core/http.ts";
 import { logger } from "../core/logger.ts";
 import type { JobHandler, JobMessage } from "../jobs/model.ts";
 import { enqueueJob, runInline } from "../jobs/runner.ts";
 import { jobRuntime } from "../jobs/runtime.ts";
 
-/** Reads a webhook body; a payload without the id the job needs is a 400 naming the field. */
+/**
+ * Reads a webhook body (JSON, or a form where the sender posts one: `form`); a payload without the id
+ * the job needs is a 400 naming the field.
+ */
 export function readEvent<const S extends v.GenericSchema>(
   request: HttpRequest,
   schema: S,
   idPath: string,
+  form?: FormBody,
 ): v.InferOutput<S> {
   try {
-    return readJsonBody(request, schema, getConfig().http.maxBodyBytes);
+    return readBody(request, schema, getConfig().http.maxBodyBytes, form);
   } catch (error) {
     if (error instanceof ValidationError && error.fields.some((f) => f.path === "(root)")) {
       throw new ValidationError([{ path: idPath, message: "is required" }]);

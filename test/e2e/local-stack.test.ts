@@ -196,6 +196,13 @@ describe("npm start", () => {
       headers: { "x-redmine-api-key": "sandbox-redmine-api-key" },
     });
     expect(((await issues.json()) as { total_count: number }).total_count).toBe(2);
+    // The same event through a controller /otrs/ticket-events/:TicketID (the id in the path): no second issue.
+    expect(JSON.parse(await sh(printedCurl("POST /otrs/ticket-events/{ticketId}")))).toEqual(QUEUED);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const again = await fetch(`${config.systems.redmine.main.url}/issues.json?status_id=*`, {
+      headers: { "x-redmine-api-key": "sandbox-redmine-api-key" },
+    });
+    expect(((await again.json()) as { total_count: number }).total_count).toBe(2);
   });
 
   it("shares the sandbox's iTop ticket with the printed curl, and an internal change comes back", async () => {
@@ -307,6 +314,12 @@ describe("npm start", () => {
     for (let i = 0; i < 20 && !output.includes("Rocket.Chat #servicedesk ←"); i++)
       await new Promise((resolve) => setTimeout(resolve, 250));
     expect(output).toMatch(/Rocket\.Chat #servicedesk ← \*TicketCreate\* \[Ticket#\d+\]/);
+    // Test::TestSimple's body names no event: the controller's path does.
+    const posted = output.split("Rocket.Chat #servicedesk ←").length;
+    expect(JSON.parse(await sh(printedCurl("POST /otrs/notifications/{event}")))).toEqual(QUEUED);
+    for (let i = 0; i < 20 && output.split("Rocket.Chat #servicedesk ←").length === posted; i++)
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(output.split("Rocket.Chat #servicedesk ←").length).toBe(posted + 1);
   });
 
   it("answers 400 naming the fields over HTTP, through serverless-offline", async () => {

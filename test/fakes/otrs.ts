@@ -17,6 +17,8 @@ import {
  * ignored and an article without `IsVisibleForCustomer` is customer-visible.
  * Modelled: SessionCreate, TicketCreate, TicketGet, TicketSearch (GET /Ticket and POST /TicketSearch) and
  * TicketUpdate (PATCH, POST or PUT /Ticket/:TicketID). Any other URI gets REST.pm's 500 text/plain.
+ * A `status` fault without a body answers as the web server in front of OTRS would (an HTML page);
+ * a `fault` answers as a failed operation does (500 with `{"faultcode":"Server","faultstring"}`).
  */
 
 export interface OtrsFakeOptions {
@@ -29,7 +31,16 @@ export interface OtrsFakeOptions {
   queues?: string[]; // default ["Raw", "Desenvolvimento", "Suporte"]
 }
 
-export type OtrsFault = NetworkFault | { kind: "error200"; code: string; message: string }; // HTTP 200 with {"Error": {…}}, without doing the work
+export type OtrsFault =
+  | NetworkFault
+  | { kind: "error200"; code: string; message: string } // HTTP 200 with {"Error": {…}}, without doing the work
+  /**
+   * An operation that failed (returned Success 0 with an ErrorMessage, e.g. TicketCreate's "Ticket
+   * could not be created, please contact the system administrator"), answered as the provider does:
+   * HTTP 500, `Content-Type: text/plain; charset=UTF-8`, body `{"faultcode":"Server","faultstring":…}`
+   * (REST.pm ProviderGenerateResponse; _Output sends application/json only with 200), without the work.
+   */
+  | { kind: "fault"; message: string };
 
 export interface OtrsArticle {
   ArticleID: string;
@@ -106,7 +117,26 @@ export interface OtrsFake {
     ticketId: string,
     event: string,
     kind: "Ticket::Generic" | "Test::TestSimple" | "Notification",
+    options?: {
+      /**
+       * Whether the event data carries the event's name (`Event.Event` in Ticket::Generic's payload).
+       * Default true; false is the older event handler (Kernel/GenericInterface/Event/Handler.pm passes
+       * the event's data on as it is: `{TicketID, OldTicketData}`, without the name).
+       */
+      eventName?: boolean;
+    },
   ): Record<string, unknown>;
+  /**
+   * The request Znuny's HTTP::REST requester makes for an invoker's data through a controller
+   * (Kernel/GenericInterface/Transport/HTTP/REST.pm, RequesterPerformRequest): each `:Name` in the
+   * controller's path and query is replaced with the data's top-level `Name` (URI-escaped), and that
+   * field is removed from the body; the controller's query string is kept only if one of its
+   * placeholders was replaced; what is left of the data is the JSON body, or there is no body at all.
+   */
+  requesterRequest(
+    controller: string,
+    data: Record<string, unknown>,
+  ): { path: string; query: Record<string, string>; body: string | undefined };
   expireSessions(): void; // invalidate every SessionID (SessionMaxTime passed)
   /**
    * The `times` matching requests after the first `options.after` ones (default 0) get the fault (a string
@@ -263,12 +293,10 @@ export async function startOtrsFake(options: OtrsFakeOptions): Promise<OtrsFake>
       call,
       (raw, fault): Reply => {
         if (fault?.kind === "status") {
-          const body = fault.body ?? {
-            faultcode: "Server",
-            faultstring: STATUS_CODES[fault.status] ?? "Error",
-          };
+          const body = fault.body ?? `<h1>${STATUS_CODES[fault.status] ?? "Error"}</h1>`;
           return { status: fault.status, body, headers: fault.headers ?? {} };
         }
+        if (fault?.kind === "fault") return operationFault(fault.message);
         if (fault?.kind === "error200")
           return { status: 200, body: { Error: { ErrorCode: fault.code, ErrorMessage: fault.message } } };
         if (!inBase) return { status: 404, body: "<h1>Not Found</h1>" }; // the web server answers, not OTRS
@@ -816,7 +844,8 @@ export async function startOtrsFake(options: OtrsFakeOptions): Promise<OtrsFake>
       ticket.ChangedBy = agent;
       return { TicketID: ticket.TicketID, OldTicketData: old };
     },
-    eventPayload: (ticketId, event, kind) => {
+    requesterRequest: (controller, data) => requesterRequest(controller, data),
+    eventPayload: (ticketId, event, kind, options = {}) => {
       const ticket = tickets.find((t) => t.TicketID === ticketId);
       if (!ticket) throw new Error(`OTRS fake: no ticket ${ticketId}`);
       if (kind === "Test::TestSimple") return { TicketID: ticket.TicketID };
@@ -838,7 +867,11 @@ export async function startOtrsFake(options: OtrsFakeOptions): Promise<OtrsFake>
       const flat: Data = { ...flatTicket(ticket) };
       for (const [name, value] of Object.entries(ticket.DynamicFields)) flat[`DynamicField_${name}`] = value;
       flat.Articles = ticket.Articles.map((article) => articleView(ticket, article));
-      return { Event: { Event: event, TicketID: ticket.TicketID }, Ticket: flat };
+      const eventData = { TicketID: ticket.TicketID };
+      return {
+        Event: options.eventName === false ? eventData : { Event: event, ...eventData },
+        Ticket: flat,
+      };
     },
     expireSessions: () => sessions.clear(),
     failNext: (times, fault, match = {}, options = {}) => plans.add(times, fault, match, options),
@@ -868,6 +901,49 @@ function ticketNumber(counter: number): string {
   }
   const check = 10 - (sum % 10);
   return `${base}${check === 10 ? 1 : check}`;
+}
+
+/** REST.pm RequesterPerformRequest: the controller filled in from the data, the rest as the body. */
+function requesterRequest(
+  controller: string,
+  data: Record<string, unknown>,
+): { path: string; query: Record<string, string>; body: string | undefined } {
+  const remaining: Record<string, unknown> = { ...data };
+  const at = controller.indexOf("?");
+  let path = at < 0 ? controller : controller.slice(0, at);
+  let query = at < 0 ? "" : controller.slice(at);
+  let replacedInQuery = false;
+  for (const name of Object.keys(data).sort()) {
+    const value = uriEscape(String(data[name]));
+    const inPath = new RegExp(`:${escapeRegExp(name)}(?=/|\\?|$)`, "g");
+    const inQuery = new RegExp(`:${escapeRegExp(name)}(?=&|$)`, "g");
+    if (inPath.test(path)) {
+      path = path.replace(inPath, value);
+      delete remaining[name];
+    }
+    if (query && inQuery.test(query)) {
+      query = query.replace(inQuery, value);
+      delete remaining[name];
+      replacedInQuery = true;
+    }
+  }
+  return {
+    path,
+    query: replacedInQuery ? Object.fromEntries(new URLSearchParams(query.slice(1))) : {},
+    body: Object.keys(remaining).length > 0 ? JSON.stringify(remaining) : undefined,
+  };
+}
+
+/** URI::Escape's uri_escape_utf8: everything but A-Z a-z 0-9 - _ . ~ is %-escaped. */
+function uriEscape(value: string): string {
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** REST.pm's query parsing: `&` or `;` separated, `+` is a space, repeated keys become arrays. */
@@ -920,6 +996,15 @@ function safeDecode(value: string): string {
 function header(headers: IncomingMessage["headers"], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** REST.pm's answer to an operation that failed: 500, text/plain, the fault structure as JSON. */
+function operationFault(message: string): Reply {
+  return {
+    status: 500,
+    body: JSON.stringify({ faultcode: "Server", faultstring: message || "Unknown" }),
+    headers: { "Content-Type": "text/plain; charset=UTF-8" },
+  };
 }
 
 function plain(message: string): Reply {

@@ -16,6 +16,11 @@ export const ITOP_AUTH = {
   "content-type": "application/json",
   "x-deskbridge-token": SECRETS.ITOP_WEBHOOK_TOKEN,
 };
+export const ITOP_FORM_AUTH = { ...ITOP_AUTH, "content-type": "application/x-www-form-urlencoded" };
+
+/** A payload as the iTop-to-iTop action posts it: `version=1.3&json_data=<JSON>`. */
+export const itopForm = (payload: unknown) =>
+  new URLSearchParams({ version: "1.3", json_data: JSON.stringify(payload) }).toString();
 
 /** The five iTop route handlers, called as API Gateway would, and both iTops' webhooks delivered to them. */
 export interface ItopBridge {
@@ -24,8 +29,20 @@ export interface ItopBridge {
     payload: unknown,
     headers?: Record<string, string>,
   ): Promise<APIGatewayProxyStructuredResultV2>;
-  /** Delivers what both iTops' webhooks would send now, round after round, until they fall silent. */
-  deliverWebhooks(): Promise<number[]>;
+  /**
+   * The same payload as the webhook extension's iTop-to-iTop action posts it by default: form-encoded,
+   * `version=1.3&json_data=<the payload as JSON>`.
+   */
+  sendForm(
+    path: string,
+    payload: unknown,
+    headers?: Record<string, string>,
+  ): Promise<APIGatewayProxyStructuredResultV2>;
+  /**
+   * Delivers what both iTops' webhooks would send now, round after round, until they fall silent (as
+   * JSON, or form-encoded with `json_data`).
+   */
+  deliverWebhooks(encoding?: "json" | "form"): Promise<number[]>;
   /** A customer opens a ticket on the external iTop; its webhooks are delivered; returns it and its twin. */
   sharedTicket(title?: string): Promise<{ ticket: ItopTicketOf; twin: ItopTicketOf }>;
 }
@@ -42,12 +59,18 @@ export async function itopBridge(external: ItopFake, internal: ItopFake): Promis
     if (!route) throw new Error(`no route ${path}`);
     return route(httpEvent({ method: "POST", path, body: payload, headers }));
   };
-  const deliverWebhooks = async () => {
+  const sendForm = (path: string, payload: unknown, headers: Record<string, string> = ITOP_FORM_AUTH) => {
+    const route = routes[path];
+    if (!route) throw new Error(`no route ${path}`);
+    return route(httpEvent({ method: "POST", path, rawBody: itopForm(payload), headers }));
+  };
+  const deliverWebhooks = async (encoding: "json" | "form" = "json") => {
+    const deliver = encoding === "form" ? sendForm : send;
     const statuses: number[] = [];
     for (let round = 0; round < 10; round += 1) {
       const calls = [...external.takeWebhooks(), ...internal.takeWebhooks()];
       if (calls.length === 0) return statuses;
-      for (const call of calls) statuses.push((await send(call.path, call.payload)).statusCode ?? 0);
+      for (const call of calls) statuses.push((await deliver(call.path, call.payload)).statusCode ?? 0);
     }
     throw new Error("the webhooks never fell silent: the two iTops are looping");
   };
@@ -66,7 +89,7 @@ export async function itopBridge(external: ItopFake, internal: ItopFake): Promis
     if (!twin) throw new Error("no internal ticket was created");
     return { ticket, twin };
   };
-  return { send, deliverWebhooks, sharedTicket };
+  return { send, sendForm, deliverWebhooks, sharedTicket };
 }
 
 /** How many writes (anything but core/get) an iTop was sent. */

@@ -41,6 +41,7 @@ export const SECRETS = {
   ROCKETCHAT_LIVECHAT_TOKEN: "test-livechat-token",
   OTRS_NOTIFY_TOKEN: "test-otrs-notify-token",
   OPERATOR_TOKEN: "test-operator-token",
+  REDMINE_WEBHOOK_SECRET: "test-redmine-webhook-secret",
 } as const;
 /** The sandbox Rocket.Chat's department that maps to the OTRS queue "Suporte". */
 export const SUPPORT_DEPARTMENT = "SupportDept000001";
@@ -379,6 +380,7 @@ function testConfig(urls: FakeUrls, options: StackOptions) {
         otrs: "main",
         redmine: "main",
         auth: { header: "X-Deskbridge-Token", secret: "OTRS_REDMINE_TOKEN", allowQueryToken: true },
+        redmineWebhookSecret: { secret: "REDMINE_WEBHOOK_SECRET" },
         otrsDynamicField: "RedmineID",
         redmineCustomFieldId: 5,
         triggerState: "Em Desenvolvimento",

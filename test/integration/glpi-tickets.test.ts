@@ -377,6 +377,28 @@ describe("legacy routes of the Flask app", () => {
     expect(bodyOf(refused)).toEqual({ erro: "Erro ao criar chamado", detalhe: "ERROR_GLPI_ADD: Refused" });
   });
 
+  it("POST /criar-chamado still names the missing fields under the seed app's campos_faltando", async () => {
+    const missing = await post(criarChamado, "/criar-chamado", { nome_cliente: "x", telefone_cliente: "1" });
+    expect(missing.statusCode).toBe(400);
+    const body = bodyOf(missing);
+    // The seed app answered {"erro": "Campos obrigatórios ausentes", "campos_faltando": [...]}: old form
+    // clients read that key; campos_ausentes and campos stay beside it.
+    expect(body).toMatchObject({ erro: "Campos obrigatórios ausentes" });
+    expect([...body.campos_faltando].sort()).toEqual([
+      "anydesk_cliente",
+      "cnpj_cliente",
+      "descricao_problema",
+    ]);
+    expect(body.campos_faltando).toEqual(body.campos_ausentes);
+    // Only invalid fields, nothing missing: no campos_faltando, as the seed app had none to name.
+    const invalid = await post(criarChamado, "/criar-chamado", {
+      ...VALID,
+      cnpj_cliente: "11.222.333/0001-80",
+    });
+    expect(bodyOf(invalid)).toMatchObject({ erro: "Campos inválidos" });
+    expect(bodyOf(invalid)).not.toHaveProperty("campos_faltando");
+  });
+
   it("GET /ping answers 200 in plain text", async () => {
     const result = await ping(httpEvent({ method: "GET", path: "/ping" }));
     expect(result.statusCode).toBe(200);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readDeadLetters } from "../../lib/jobs/replay.ts";
 import type { ItopFake } from "../fakes/itop.ts";
-import { type ItopBridge, itopBridge, writes } from "../helpers/itop.ts";
-import { type Stack, setupStack } from "../helpers/stack.ts";
+import { ITOP_FORM_AUTH, type ItopBridge, itopBridge, itopForm, writes } from "../helpers/itop.ts";
+import { httpEvent, type Stack, setupStack } from "../helpers/stack.ts";
 
 let stack: Stack;
 let external: ItopFake;
@@ -308,6 +308,92 @@ describe("routes", () => {
       { "content-type": "application/json" },
     );
     expect(answer.statusCode).toBe(401);
+  });
+
+  it("take the webhook extension's form-encoded post (version=…&json_data=…) on every route, as they take JSON", async () => {
+    const delivered = new Map<string, number[]>();
+    /** Both iTops' webhooks, form-encoded, round after round until they fall silent. */
+    const deliverAsForms = async () => {
+      for (let round = 0; round < 10; round += 1) {
+        const calls = [...external.takeWebhooks(), ...internal.takeWebhooks()];
+        if (calls.length === 0) return;
+        for (const call of calls) {
+          const answer = await bridge.sendForm(call.path, call.payload);
+          delivered.set(call.path, [...(delivered.get(call.path) ?? []), answer.statusCode ?? 0]);
+        }
+      }
+    };
+    const ticket = external.agentCreatesTicket({
+      title: "Printer kantor cabang mati",
+      description: "<p>Printer tidak menyala.</p>",
+      org_id: 1,
+      caller_id: 1,
+      by: "budi",
+    });
+    await deliverAsForms();
+    const twin = internal.tickets().find((t) => t.external_ref === ticket.ref);
+    if (!twin) throw new Error("the form-encoded create webhook made no twin");
+    internal.agentAddsLog(twin.id, "private_log", "<p>Teknisi dikirim.</p>", "rina");
+    internal.agentAppliesStimulus(twin.id, "ev_assign", {}, "rina");
+    external.agentAttaches("UserRequest", ticket.id, {
+      filename: "foto.txt",
+      mimetype: "text/plain",
+      data: Buffer.from("foto").toString("base64"),
+    });
+    await deliverAsForms();
+    expect([...delivered.keys()].sort()).toEqual([
+      "/api/v1/create-ticket",
+      "/api/v1/ticket-state-change",
+      "/api/v1/ticket-update-private-log",
+      "/api/v1/update-attachment",
+      "/api/v1/update-ticket",
+    ]);
+    expect(new Set([...delivered.values()].flat())).toEqual(new Set([200]));
+    expect(external.ticket(ticket.id)?.status).toBe("assigned");
+    expect(external.ticket(ticket.id)?.private_log.entries[0]?.message_html).toContain("Teknisi dikirim.");
+    expect(internal.attachments("UserRequest", twin.id)).toHaveLength(1);
+  });
+
+  it("accept ids sent as strings in json_data, as iTop's placeholders write them", async () => {
+    const { ticket } = await sharedTicket();
+    const answer = await bridge.sendForm("/api/v1/update-ticket", {
+      class: "UserRequest",
+      id: ` ${ticket.id} `,
+    });
+    expect(answer.statusCode).toBe(200);
+  });
+
+  it("answer a form as they answer JSON: 400 naming the bad field, or json_data when it is missing or not JSON", async () => {
+    const { handler: create } = await import("../../functions/itop/create-ticket.ts");
+    const { handler: state } = await import("../../functions/itop/state-change.ts");
+    const fields = async (answer: { statusCode?: number; body?: string }) => {
+      expect(answer.statusCode).toBe(400);
+      return JSON.parse(answer.body ?? "{}").error.fields;
+    };
+    const formTo = (handler: typeof create, path: string, rawBody: string) =>
+      handler(httpEvent({ method: "POST", path, rawBody, headers: ITOP_FORM_AUTH }));
+    expect(
+      await fields(await formTo(create, "/api/v1/create-ticket", itopForm({ class: "UserRequest" }))),
+    ).toEqual([{ path: "id", message: "is required" }]);
+    expect(await fields(await formTo(state, "/api/v1/ticket-state-change", itopForm({ id: "abc" })))).toEqual(
+      [{ path: "id", message: "must be a numeric iTop id" }],
+    );
+    expect(await fields(await formTo(create, "/api/v1/create-ticket", "version=1.3"))).toEqual([
+      { path: "json_data", message: "is required" },
+    ]);
+    expect(
+      await fields(await formTo(create, "/api/v1/create-ticket", "version=1.3&json_data=%7Bnot")),
+    ).toEqual([{ path: "json_data", message: "is not valid JSON" }]);
+    const other = await create(
+      httpEvent({
+        method: "POST",
+        path: "/api/v1/create-ticket",
+        rawBody: itopForm({ class: "UserRequest", id: "1" }),
+        headers: { ...ITOP_FORM_AUTH, "content-type": "text/plain" },
+      }),
+    );
+    expect(other.statusCode).toBe(415);
+    expect(writes(internal) + writes(external)).toBe(0);
   });
 
   it("ignore a class that is not shared", async () => {

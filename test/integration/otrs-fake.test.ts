@@ -524,6 +524,42 @@ describe("agent changes", () => {
   });
 });
 
+describe("the requester (REST.pm RequesterPerformRequest)", () => {
+  it("fills the controller's :Name from the data and takes that field out of the body", () => {
+    expect(
+      fake.requesterRequest("/otrs/ticket-events/:TicketID", {
+        TicketID: "12",
+        OldTicketData: { State: "open" },
+      }),
+    ).toEqual({ path: "/otrs/ticket-events/12", query: {}, body: '{"OldTicketData":{"State":"open"}}' });
+    // Nothing left for the body: none is sent.
+    expect(fake.requesterRequest("/otrs/ticket-events/:TicketID", { TicketID: "12" })).toEqual({
+      path: "/otrs/ticket-events/12",
+      query: {},
+      body: undefined,
+    });
+  });
+
+  it("drops the controller's query string unless one of its placeholders was filled", () => {
+    const data = { TicketID: "7" };
+    expect(fake.requesterRequest("/otrs/notifications?event=TicketCreate", data)).toEqual({
+      path: "/otrs/notifications",
+      query: {},
+      body: '{"TicketID":"7"}',
+    });
+    expect(fake.requesterRequest("/otrs/notifications?event=TicketCreate&id=:TicketID", data)).toEqual({
+      path: "/otrs/notifications",
+      query: { event: "TicketCreate", id: "7" },
+      body: undefined,
+    });
+    // A placeholder the data has no top-level field for stays as it is (Ticket::Generic's TicketID is
+    // inside Ticket and Event).
+    expect(
+      fake.requesterRequest("/otrs/ticket-events/:TicketID", { Event: { TicketID: "7" }, Ticket: {} }).path,
+    ).toBe("/otrs/ticket-events/:TicketID");
+  });
+});
+
 describe("faults", () => {
   it("answers error200 with HTTP 200 and the Error object without doing the work", async () => {
     const ticket = fake.addTicket(demoTickets[0]!);
@@ -538,6 +574,32 @@ describe("faults", () => {
       Error: { ErrorCode: "TicketUpdate.AccessDenied", ErrorMessage: "TicketUpdate: nope" },
     });
     expect(fake.tickets[0]?.State).toBe("Em Atendimento");
+  });
+
+  it("answers a failed operation as REST.pm does: 500, text/plain, the fault as JSON, without doing the work", async () => {
+    const ticket = fake.addTicket(demoTickets[0]!);
+    const session = await login();
+    fake.failNext(
+      1,
+      { kind: "fault", message: "Ticket could not be created, please contact the system administrator" },
+      { operation: "TicketUpdate" },
+    );
+    const answer = await otrs(`/Ticket/${ticket.TicketID}`, {
+      method: "PATCH",
+      body: withSession(session, { Ticket: { State: "Aberto" } }),
+    });
+    expect(answer.status).toBe(500);
+    expect(answer.type).toBe("text/plain; charset=UTF-8");
+    expect(JSON.parse(answer.text)).toEqual({
+      faultcode: "Server",
+      faultstring: "Ticket could not be created, please contact the system administrator",
+    });
+    expect(fake.tickets[0]?.State).toBe("Em Atendimento");
+    // A status fault without a body is the web server's page, not OTRS's fault structure.
+    fake.failNext(1, { kind: "status", status: 500 }, { operation: "TicketGet" });
+    const outage = await otrs(`/Ticket/${ticket.TicketID}`, { query: { SessionID: session } });
+    expect(outage.status).toBe(500);
+    expect(outage.text).not.toContain("faultcode");
   });
 
   it("applies a fault only to the matching operation and only the given number of times", async () => {

@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
 import { readDeadLetters } from "../../lib/jobs/replay.ts";
@@ -34,6 +35,23 @@ beforeEach(() => {
 const auth = { "content-type": "application/json", "x-deskbridge-token": SECRETS.OTRS_REDMINE_TOKEN };
 const sendTicketEvent = (body: unknown, headers: Record<string, string> = auth) =>
   ticketEvents(httpEvent({ method: "POST", path: "/otrs/ticket-events", body, headers }));
+/**
+ * What OTRS's HTTP::REST requester sends through the invoker controller `/otrs/ticket-events/:TicketID`
+ * (the fake's model of REST.pm), as API Gateway hands it to `POST /otrs/ticket-events/{ticketId}`.
+ */
+function sendThroughController(data: Record<string, unknown>, headers: Record<string, string> = auth) {
+  const call = stack.otrs.requesterRequest("/otrs/ticket-events/:TicketID", data);
+  const ticketId = /^\/otrs\/ticket-events\/([^/]+)$/.exec(call.path)?.[1];
+  return ticketEvents(
+    httpEvent({
+      method: "POST",
+      path: call.path,
+      ...(call.body === undefined ? {} : { rawBody: call.body }),
+      ...(ticketId === undefined ? {} : { pathParameters: { ticketId: decodeURIComponent(ticketId) } }),
+      headers,
+    }),
+  );
+}
 const sendIssueEvent = (body: unknown) =>
   issueEvents(
     httpEvent({
@@ -320,6 +338,41 @@ describe("OTRS quirks and bad input", () => {
     expect(reasons.some((reason) => reason.includes("TicketUpdate.InvalidParameter"))).toBe(true);
   });
 
+  it("dead-letters at once, in OTRS's words, what OTRS's operation fails with a fault; a plain 500 is retried", async () => {
+    const message = "Ticket could not be updated, please contact the system administrator";
+    const ticket = devTicket();
+    const event = stack.otrs.agentSetState(ticket.TicketID, "Em Desenvolvimento", "agent1");
+    stack.otrs.failNext(1, { kind: "fault", message }, { operation: "TicketUpdate" });
+    const refused = await sendTicketEvent(event);
+    expect(refused.statusCode).toBe(202);
+    const answer = JSON.parse(refused.body ?? "{}");
+    expect(answer).toMatchObject({
+      status: "failed",
+      error: {
+        code: "upstream_refused",
+        upstream: { system: "otrs:main", status: 500, code: "Server", message },
+      },
+    });
+    expect(stack.otrs.count("TicketUpdate")).toBe(1);
+    const letters = await readDeadLetters(stack.sqs, stack.resources.deadLetterQueueUrl);
+    const letter = letters.find((l) => l.kind === "letter" && l.letter.job.id === answer.job_id);
+    if (letter?.kind !== "letter") throw new Error("the refused job is not in the dead-letter queue");
+    expect(letter.letter.attempts).toBe(1);
+    expect(letter.letter.lastError.message).toContain(message);
+
+    // The same 500 without OTRS's fault is an outage: queued, retried, done once OTRS answers.
+    const other = devTicket();
+    const next = stack.otrs.agentSetState(other.TicketID, "Em Desenvolvimento", "agent1");
+    stack.otrs.failNext(1, { kind: "status", status: 500 }, { operation: "TicketUpdate" });
+    const queued = await sendTicketEvent(next);
+    expect(queued.statusCode).toBe(202);
+    expect(JSON.parse(queued.body ?? "{}")).not.toHaveProperty("status");
+    await stack.drainJobs({ timeoutMs: 30_000 });
+    expect(stack.otrs.tickets.find((t) => t.TicketID === other.TicketID)?.DynamicFields.RedmineID).toMatch(
+      /^\d+$/,
+    );
+  }, 60_000);
+
   it("logs in again once when OTRS has expired the session", async () => {
     await ticketInDevelopment();
     const logins = stack.otrs.count("SessionCreate");
@@ -340,6 +393,68 @@ describe("OTRS quirks and bad input", () => {
     expect(badIssue.statusCode).toBe(400);
   });
 
+  it("takes Redmine's own webhook, signed with the signing secret (X-Redmine-Signature-256), without a token", async () => {
+    const ticket = devTicket();
+    const { issue } = stack.redmine.personCreates({
+      project_id: 1,
+      subject: "Assinado",
+      custom_fields: { [CF]: ticket.TicketNumber },
+      userId: 7,
+    });
+    const raw = JSON.stringify({
+      type: "issue.created",
+      timestamp: new Date().toISOString(),
+      data: { issue: { id: issue.id, subject: "Assinado" } },
+    });
+    const sign = (body: string, key: string = SECRETS.REDMINE_WEBHOOK_SECRET) =>
+      `sha256=${createHmac("sha256", key).update(body).digest("hex")}`;
+    const send = (signature: string | undefined, body = raw, extra: Record<string, string> = {}) =>
+      issueEvents(
+        httpEvent({
+          method: "POST",
+          path: "/redmine/issue-events",
+          rawBody: body,
+          headers: {
+            "content-type": "application/json",
+            "user-agent": "Redmine",
+            ...(signature === undefined ? {} : { "x-redmine-signature-256": signature }),
+            ...extra,
+          },
+        }),
+      );
+    const anonymous = await send(undefined);
+    expect(anonymous.statusCode).toBe(401);
+    const refusal = (answer: { body?: string }) => {
+      const { request_id: _, ...rest } = JSON.parse(answer.body ?? "{}");
+      return rest;
+    };
+    for (const bad of [
+      sign(raw, SECRETS.OTRS_REDMINE_TOKEN),
+      sign(`${raw} `),
+      sign(raw).slice("sha256=".length),
+      sign(raw).slice(0, -1),
+      "sha256=",
+    ]) {
+      const answer = await send(bad);
+      expect(answer.statusCode, bad).toBe(401);
+      expect(refusal(answer), bad).toEqual(refusal(anonymous));
+    }
+    // A bad signature is refused even beside the right token: what is presented must be right.
+    expect(
+      (await send(sign(raw, "wrong"), raw, { "x-deskbridge-token": SECRETS.OTRS_REDMINE_TOKEN })).statusCode,
+    ).toBe(401);
+    expect(stack.redmine.issues.find((i) => i.id === issue.id)).toBeDefined();
+    expect(
+      stack.otrs.tickets.find((t) => t.TicketID === ticket.TicketID)?.DynamicFields.RedmineID,
+    ).toBeFalsy();
+
+    const signed = await send(sign(raw));
+    expect(signed.statusCode).toBe(200);
+    expect(stack.otrs.tickets.find((t) => t.TicketID === ticket.TicketID)?.DynamicFields.RedmineID).toBe(
+      String(issue.id),
+    );
+  });
+
   it("accepts the secret as the password of HTTP Basic auth, as OTRS's requester sends it", async () => {
     const ticket = devTicket();
     const basic = `Basic ${Buffer.from(`otrs:${SECRETS.OTRS_REDMINE_TOKEN}`).toString("base64")}`;
@@ -348,6 +463,59 @@ describe("OTRS quirks and bad input", () => {
       { "content-type": "application/json", authorization: basic },
     );
     expect(answer.statusCode).toBe(200);
+  });
+
+  it("takes the ticket id from the path of a controller /otrs/ticket-events/:TicketID, which takes it out of the body", async () => {
+    const ticket = devTicket();
+    const event = stack.otrs.agentSetState(ticket.TicketID, "Em Desenvolvimento", "agent1");
+    const body = stack.otrs.requesterRequest("/otrs/ticket-events/:TicketID", event).body ?? "{}";
+    expect(JSON.parse(body)).not.toHaveProperty("TicketID");
+    const answer = await sendThroughController(event);
+    expect(answer.statusCode).toBe(200);
+    expect(stack.redmine.issues.map((i) => i.custom_fields[CF])).toEqual([ticket.TicketNumber]);
+    // An event whose only field was TicketID comes with no body at all: accepted (it names no previous
+    // state, so it is no change into the trigger state).
+    const other = devTicket();
+    stack.otrs.agentSetState(other.TicketID, "Em Desenvolvimento", "agent1");
+    expect((await sendThroughController({ TicketID: other.TicketID })).statusCode).toBe(200);
+    expect(stack.otrs.calls.some((call) => call.path === `/Ticket/${other.TicketID}`)).toBe(true);
+  });
+
+  it("validates the path's ticket id as it validates TicketID, and lets it win over the body's", async () => {
+    const post = (ticketId: string, body: unknown) =>
+      ticketEvents(
+        httpEvent({
+          method: "POST",
+          path: `/otrs/ticket-events/${encodeURIComponent(ticketId)}`,
+          pathParameters: { ticketId },
+          body,
+          headers: auth,
+        }),
+      );
+    const fields = async (ticketId: string, body: unknown = {}) => {
+      const answer = await post(ticketId, body);
+      expect(answer.statusCode, ticketId).toBe(400);
+      return JSON.parse(answer.body ?? "{}").error.fields;
+    };
+    for (const bad of ["abc", "0", "-1", "1.5", "9007199254740993", " "]) {
+      expect(await fields(bad)).toEqual([{ path: "ticketId", message: "must be a numeric TicketID" }]);
+    }
+    // Ticket::Generic's data has no top-level TicketID: REST.pm leaves the placeholder as it is.
+    expect(await fields(":TicketID")).toEqual([
+      { path: "ticketId", message: expect.stringContaining("placeholder") },
+    ]);
+    // Both the path and the body wrong: both named.
+    expect(await fields("abc", { OldTicketData: "open" })).toEqual([
+      { path: "ticketId", message: "must be a numeric TicketID" },
+      { path: "OldTicketData", message: expect.any(String) },
+    ]);
+    expect(stack.redmine.issues).toHaveLength(0);
+
+    const ticket = devTicket();
+    const event = stack.otrs.agentSetState(ticket.TicketID, "Em Desenvolvimento", "agent1");
+    const unrelated = stack.otrs.addTicket({ Title: "Outro", Queue: "Raw", State: "new" });
+    expect((await post(ticket.TicketID, { ...event, TicketID: unrelated.TicketID })).statusCode).toBe(200);
+    expect(stack.redmine.issues.map((i) => i.custom_fields[CF])).toEqual([ticket.TicketNumber]);
   });
 
   it("accepts Znuny's Ticket::Generic payload", async () => {

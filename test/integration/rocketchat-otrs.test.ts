@@ -324,6 +324,68 @@ describe("OTRS → Rocket.Chat", () => {
     expect(chat.messages).toHaveLength(2);
   });
 
+  it("takes the event from the path (/otrs/notifications/TicketCreate), where Test::TestSimple and the older Ticket::Generic carry none", async () => {
+    /** What OTRS's HTTP::REST requester sends through this controller (the fake's model of REST.pm). */
+    const throughController = (controller: string, data: Record<string, unknown>) => {
+      const call = otrs.requesterRequest(controller, data);
+      const event = /^\/otrs\/notifications\/([^/]+)$/.exec(call.path)?.[1];
+      return notifications(
+        httpEvent({
+          method: "POST",
+          path: call.path,
+          query: call.query,
+          ...(call.body === undefined ? {} : { rawBody: call.body }),
+          ...(event === undefined ? {} : { pathParameters: { event: decodeURIComponent(event) } }),
+          headers: { "content-type": "application/json", "x-deskbridge-token": SECRETS.OTRS_NOTIFY_TOKEN },
+        }),
+      );
+    };
+    const simple = customerTicket("Suporte");
+    const simpleData = otrs.eventPayload(simple.TicketID, "TicketCreate", "Test::TestSimple");
+    // REST.pm drops a controller's query string in which no placeholder was filled: ?event= never arrives.
+    const lost = await throughController("/otrs/notifications?event=TicketCreate", simpleData);
+    expect(lost.statusCode).toBe(400);
+    expect(JSON.parse(lost.body ?? "{}").error.fields).toEqual([
+      { path: "Event", message: expect.stringContaining("/otrs/notifications/<Event>") },
+    ]);
+    expect((await throughController("/otrs/notifications/TicketCreate", simpleData)).statusCode).toBe(200);
+    const generic = customerTicket("Suporte");
+    const genericData = otrs.eventPayload(generic.TicketID, "TicketCreate", "Ticket::Generic", {
+      eventName: false,
+    });
+    expect((await throughController("/otrs/notifications/TicketCreate", genericData)).statusCode).toBe(200);
+    expect(chat.messages.map((m) => m.text)).toEqual([
+      expect.stringContaining(`Ticket#${simple.TicketNumber}`),
+      expect.stringContaining(`Ticket#${generic.TicketNumber}`),
+    ]);
+  });
+
+  it("answers 400 naming the path's event when it is no event name, or the controller's unfilled placeholder", async () => {
+    const t = customerTicket("Suporte");
+    const post = (event: string) =>
+      notifications(
+        httpEvent({
+          method: "POST",
+          path: `/otrs/notifications/${encodeURIComponent(event)}`,
+          pathParameters: { event },
+          body: otrs.eventPayload(t.TicketID, "TicketCreate", "Test::TestSimple"),
+          headers: { "content-type": "application/json", "x-deskbridge-token": SECRETS.OTRS_NOTIFY_TOKEN },
+        }),
+      );
+    for (const [event, message] of [
+      [":Event", "placeholder"],
+      ["Ticket Create", "must be an OTRS event name"],
+      ["", "must be an OTRS event name"],
+    ] as const) {
+      const answer = await post(event);
+      expect(answer.statusCode, event).toBe(400);
+      expect(JSON.parse(answer.body ?? "{}").error.fields, event).toEqual([
+        { path: "event", message: expect.stringContaining(message) },
+      ]);
+    }
+    expect(chat.messages).toHaveLength(0);
+  });
+
   it("posts the same delivery once", async () => {
     const t = customerTicket("Suporte");
     const payload = otrs.eventPayload(t.TicketID, "TicketCreate", "Ticket::Generic");

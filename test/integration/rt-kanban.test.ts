@@ -4,7 +4,7 @@ import { JobQueue } from "../../lib/jobs/queue.ts";
 import { readDeadLetters, replayDeadLetters } from "../../lib/jobs/replay.ts";
 import type { KanboardFake } from "../fakes/kanboard.ts";
 import type { RtFake } from "../fakes/rt.ts";
-import { type RtBridge, rtBridge } from "../helpers/rt-kanban.ts";
+import { RT_AUTH, type RtBridge, rtBridge } from "../helpers/rt-kanban.ts";
 import { httpEvent, SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
 
 let stack: Stack;
@@ -316,6 +316,43 @@ describe("the route", () => {
       }),
     );
     expect(answer.statusCode).toBe(200);
+  });
+
+  it("takes a Scrip's form-encoded post (ticket_id=…) as it takes JSON, with the same 400s", async () => {
+    const form = { ...RT_AUTH, "content-type": "application/x-www-form-urlencoded" };
+    const route = (await import("../../functions/rt-kanban/ticket-events.ts")).handler;
+    const postForm = (rawBody: string, headers: Record<string, string> = form) =>
+      route(httpEvent({ method: "POST", path: "/rt/ticket-events", rawBody, headers }));
+    const ticket = rt.personCreates({ queue: "General", subject: "Posted as a form", owner: "alice" });
+    const [scrip] = rt.takeScripCalls();
+    if (!scrip) throw new Error("RT fired no Scrip");
+    const answer = await postForm(
+      new URLSearchParams({
+        ticket_id: String(scrip.ticket_id),
+        transaction_id: String(scrip.transaction_id),
+        type: String(scrip.type),
+        creator: String(scrip.creator),
+      }).toString(),
+      { ...form, "content-type": "application/x-www-form-urlencoded; charset=UTF-8" },
+    );
+    expect(answer.statusCode).toBe(200);
+    expect(cardOf(ticket.id)).toMatchObject({ title: `#${ticket.id} Posted as a form` });
+    rt.takeScripCalls();
+    const fields = (result: { statusCode?: number; body?: string }) => {
+      expect(result.statusCode).toBe(400);
+      return JSON.parse(result.body ?? "{}").error.fields;
+    };
+    expect(fields(await postForm("transaction_id=5"))).toEqual([
+      { path: "ticket_id", message: "is required" },
+    ]);
+    expect(fields(await postForm("ticket_id=abc"))).toEqual([
+      { path: "ticket_id", message: "must be a numeric RT id" },
+    ]);
+    expect(fields(await postForm("ticket_id=1&ticket_id=2"))).toEqual([
+      { path: "ticket_id", message: "must be a numeric RT id" },
+    ]);
+    expect((await postForm("ticket_id=1", { ...form, "content-type": "text/plain" })).statusCode).toBe(415);
+    expect(board.tasks()).toHaveLength(1);
   });
 
   it("ignores the bridge's own custom-field write without reading RT", async () => {

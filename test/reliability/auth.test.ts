@@ -4,7 +4,7 @@
  * another integration's secret, the right secret in the wrong header or place, HTTP Basic with a wrong
  * password), says nothing of what was wrong, and writes nothing. The scan is driven by serverless.yml.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type HttpRoute, listHttpRoutes } from "../../infra/local/routes.ts";
@@ -38,8 +38,8 @@ const PUBLIC_ROUTES: readonly string[] = ["GET /ping", "GET /openapi.json"];
 
 const routes = listHttpRoutes();
 const protectedRoutes = routes.filter((route) => !PUBLIC_ROUTES.includes(routeKey(route)));
-/** Every header a route of this bridge reads a secret from. */
-const SECRET_HEADERS = ["X-Deskbridge-Token", "X-RocketChat-Livechat-Token"];
+/** Every header a route of this bridge reads a secret (or a signature made with one) from. */
+const SECRET_HEADERS = ["X-Deskbridge-Token", "X-RocketChat-Livechat-Token", "X-Redmine-Signature-256"];
 
 let stack: Stack;
 let config: Readonly<Config>;
@@ -163,9 +163,56 @@ function wrongAttempts(auth: RouteAuth, secret: string): Attempt[] {
   return attempts;
 }
 
+/** `<prefix><hex HMAC-SHA256 of the body>`, as Redmine signs its webhooks. */
+const signatureOf = (prefix: string, key: string, body: string) =>
+  `${prefix}${createHmac("sha256", key).update(body).digest("hex")}`;
+
+/** Wrong signatures of the body a route sends (`request` sends `JSON.stringify(payload ?? {})`). */
+function wrongSignatures(auth: RouteAuth, secret: string, payload: unknown): Attempt[] {
+  const signing = auth.signature;
+  const key = signing ? process.env[signing.secret] : undefined;
+  if (!signing || !key) return [];
+  const body = JSON.stringify(payload ?? {});
+  const right = signatureOf(signing.prefix, key, body);
+  const header = signing.header;
+  return [
+    {
+      name: "a signature made with another secret",
+      headers: { [header]: signatureOf(signing.prefix, secret, body) },
+    },
+    {
+      name: "the signature of another body",
+      headers: { [header]: signatureOf(signing.prefix, key, `${body} `) },
+    },
+    { name: "the right HMAC without its prefix", headers: { [header]: right.slice(signing.prefix.length) } },
+    { name: "the right signature, one hex digit short", headers: { [header]: right.slice(0, -1) } },
+    { name: "the right signature and more", headers: { [header]: `${right}0` } },
+    {
+      name: "the right HMAC under another algorithm's name",
+      headers: { [header]: right.replace(/^[^=]*=/, "sha1=") },
+    },
+    { name: "the signing secret itself as the signature", headers: { [header]: key } },
+    { name: "an empty prefix-only signature", headers: { [header]: signing.prefix } },
+    {
+      name: "a wrong signature beside the right shared secret",
+      headers: { [header]: signatureOf(signing.prefix, "wrong", body), [auth.header]: secret },
+    },
+  ];
+}
+
 /** Right credentials, sent with an empty object so that nothing can be written: never a 401. */
 function rightAttempts(auth: RouteAuth, secret: string): Attempt[] {
+  const signing = auth.signature;
+  const key = signing ? process.env[signing.secret] : undefined;
   return [
+    ...(signing && key
+      ? [
+          {
+            name: "the body signed with the signing secret",
+            headers: { [signing.header]: signatureOf(signing.prefix, key, JSON.stringify({})) },
+          },
+        ]
+      : []),
     { name: "the secret in its header", headers: { [auth.header]: secret } },
     { name: "the secret in its header, name lower-cased", headers: { [auth.header.toLowerCase()]: secret } },
     { name: "the secret as the Basic password", headers: { authorization: basic("deskbridge", secret) } },
@@ -236,8 +283,13 @@ describe("every other route of serverless.yml", () => {
       const model = ROUTE_MODELS[key];
       const auth = model?.auth?.(config);
       const secret = auth ? process.env[auth.secret] : undefined;
-      const attempts = [...blindAttempts(), ...(auth && secret ? wrongAttempts(auth, secret) : [])];
       const payload = validPayload(model);
+      const attempts = [
+        ...blindAttempts(),
+        ...(auth && secret
+          ? [...wrongAttempts(auth, secret), ...wrongSignatures(auth, secret, payload)]
+          : []),
+      ];
 
       const refusals: { name: string; answer: ReturnType<typeof sanitized> }[] = [];
       const problems: string[] = [];

@@ -65,6 +65,31 @@ const notJsonType = fc
   )
   .filter((type) => !/json/i.test(type));
 
+const FORM_TYPES = [
+  "application/x-www-form-urlencoded",
+  "application/x-www-form-urlencoded; charset=UTF-8",
+  "Application/X-WWW-Form-Urlencoded",
+];
+const isFormType = (type: string | undefined) => /^application\/x-www-form-urlencoded\b/i.test(type ?? "");
+
+/** A form body's fields as a route reads them: `+` is a space, a repeated field becomes a list. */
+function formFieldsOf(text: string): Record<string, string | string[]> {
+  const fields: Record<string, string | string[]> = {};
+  for (const [name, value] of new URLSearchParams(text)) {
+    const seen = Object.hasOwn(fields, name) ? fields[name] : undefined;
+    Object.defineProperty(fields, name, {
+      value: seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return fields;
+}
+
+/** A JSON-ish value as one form field's text (a string as it is, anything else as JSON). */
+const asFieldText = (value: unknown) => (typeof value === "string" ? value : (JSON.stringify(value) ?? ""));
+
 const headerName = fc.oneof(
   fc.constantFrom(
     "authorization",
@@ -142,6 +167,11 @@ const extraFields = fc.dictionary(
 
 /** A body with one or more required fields removed (and maybe random extra fields). */
 function withoutRequired(shape: BodyShape) {
+  if (shape.required.length === 0) {
+    return fc
+      .option(extraFields, { nil: undefined })
+      .map((extras) => ({ ...clone(shape.valid), ...extras }) as Record<string, unknown>);
+  }
   return fc
     .tuple(fc.subarray(shape.required, { minLength: 1 }), fc.option(extraFields, { nil: undefined }))
     .map(([missing, extras]) => {
@@ -232,11 +262,18 @@ export function bodyCases(model: BodyRouteModel, ctx: CaseContext): fc.Arbitrary
     extra: randomHeaders(["content-type", ...(ctx.credential ? [ctx.credential.header] : [])]),
     query: randomQuery,
     type: fc.constantFrom(...JSON_TYPES),
+    path: model.pathParameters ?? fc.constant(undefined),
   });
   const shape = fc.constantFrom(...model.shapes);
 
   /** The verdict on a body as the route will read it (size, JSON, then the model). */
-  const verdictOf = (text: string | undefined, query: Record<string, string>): Verdict => {
+  const verdictOf = (
+    text: string | undefined,
+    query: Record<string, string>,
+    path: Record<string, string> | undefined,
+  ): Verdict => {
+    if (model.emptyBodyIsObject && (text === undefined || text === ""))
+      return model.classify({}, query, ctx.config, path);
     if (text === undefined || Buffer.byteLength(text, "utf8") > ctx.maxBytes) return "reject";
     let value: unknown;
     try {
@@ -244,16 +281,22 @@ export function bodyCases(model: BodyRouteModel, ctx: CaseContext): fc.Arbitrary
     } catch {
       return "reject";
     }
-    return model.classify(value, query, ctx.config);
+    return model.classify(value, query, ctx.config, path);
   };
   const request = (
-    env: { extra: Record<string, string>; query: Record<string, string>; type: string | undefined },
+    env: {
+      extra: Record<string, string>;
+      query: Record<string, string>;
+      type: string | undefined;
+      path: Record<string, string> | undefined;
+    },
     body: { text?: string | undefined; base64?: string | undefined },
   ): Request => ({
     method: ctx.method,
     path: ctx.path,
     headers: { ...env.extra, ...(env.type === undefined ? {} : { "content-type": env.type }), ...credential },
     query: env.query,
+    ...(env.path ? { pathParameters: env.path } : {}),
     ...(body.text !== undefined ? { body: body.text } : {}),
     ...(body.base64 !== undefined ? { base64: body.base64 } : {}),
   });
@@ -261,7 +304,7 @@ export function bodyCases(model: BodyRouteModel, ctx: CaseContext): fc.Arbitrary
   const judged = (category: string, texts: fc.Arbitrary<string | undefined>, allowIgnored = false) =>
     fc
       .tuple(texts, envelope)
-      .map(([text, env]) => ({ text, env, verdict: verdictOf(text, env.query) }))
+      .map(([text, env]) => ({ text, env, verdict: verdictOf(text, env.query, env.path) }))
       .filter(({ verdict }) => verdict === "reject" || (allowIgnored && verdict === "ignore"))
       .map(({ text, env, verdict }) => fuzzCase(category, expectationOf(verdict), request(env, { text })));
 
@@ -309,18 +352,23 @@ export function bodyCases(model: BodyRouteModel, ctx: CaseContext): fc.Arbitrary
       ),
       envelope,
     )
-    .filter(([text]) => isNotJson(text))
+    // No body at all is an empty object for a route that says so (the "empty body" cases judge it).
+    .filter(([text]) => isNotJson(text) && !(model.emptyBodyIsObject && text === ""))
     .map(([text, env]) => fuzzCase("malformed JSON", "400", request(env, { text })));
 
+  // A route that takes forms reads a form-encoded body (formCases); every other type is refused.
+  const refusedType = model.form ? notJsonType.filter((type) => !isFormType(type)) : notJsonType;
   const nonJsonType = fc
-    .tuple(shape, envelope, fc.option(notJsonType, { nil: undefined }))
+    .tuple(shape, envelope, fc.option(refusedType, { nil: undefined }))
     .map(([s, env, type]) =>
       fuzzCase("not a JSON content type", "415", request({ ...env, type }, { text: toJsonText(s.valid) })),
     );
 
-  const empty = fc
-    .tuple(fc.constantFrom(undefined, "", " ", "\n\t", "\r\n"), envelope)
-    .map(([text, env]) => fuzzCase("empty body", "400", request(env, { text })));
+  const empty = model.emptyBodyIsObject
+    ? judged("empty body", fc.constantFrom(undefined, "", " ", "\n\t", "\r\n"), true)
+    : fc
+        .tuple(fc.constantFrom(undefined, "", " ", "\n\t", "\r\n"), envelope)
+        .map(([text, env]) => fuzzCase("empty body", "400", request(env, { text })));
 
   const anyJson = judged("any JSON value", fc.jsonValue().map(toJsonText), true);
   const missing = judged("required fields missing", shape.chain(withoutRequired).map(toJsonText));
@@ -370,7 +418,7 @@ export function bodyCases(model: BodyRouteModel, ctx: CaseContext): fc.Arbitrary
       fc.constantFrom(1_000, 100_000).map(nestedArrays),
       fc.constantFrom(1_000, 40_000).map(nestedObjects),
       fc.tuple(shape, fc.constantFrom(1_000, 100_000)).chain(([s, depth]) =>
-        fc.constantFrom(...s.required).map((path) => {
+        fc.constantFrom(...(s.required.length > 0 ? s.required : Object.keys(s.fields))).map((path) => {
           const body = clone(s.valid);
           setPath(body, path, new RawJson(nestedArrays(depth)));
           return toJsonText(body);
@@ -412,7 +460,11 @@ export function bodyCases(model: BodyRouteModel, ctx: CaseContext): fc.Arbitrary
       ),
       envelope,
     )
-    .map(([bytes, env]) => ({ bytes, env, verdict: verdictOf(bytes.toString("utf8"), env.query) }))
+    .map(([bytes, env]) => ({
+      bytes,
+      env,
+      verdict: verdictOf(bytes.toString("utf8"), env.query, env.path),
+    }))
     .filter(({ verdict }) => verdict !== "accept")
     .map(({ bytes, env, verdict }) =>
       fuzzCase(
@@ -439,7 +491,7 @@ export function bodyCases(model: BodyRouteModel, ctx: CaseContext): fc.Arbitrary
     .map(([text, env]) => ({
       text,
       env,
-      verdict: verdictOf(Buffer.from(text, "base64").toString("utf8"), env.query),
+      verdict: verdictOf(Buffer.from(text, "base64").toString("utf8"), env.query, env.path),
     }))
     .filter(({ verdict }) => verdict !== "accept")
     .map(({ text, env, verdict }) =>
@@ -463,12 +515,144 @@ export function bodyCases(model: BodyRouteModel, ctx: CaseContext): fc.Arbitrary
     { arbitrary: badBase64, weight: 1 },
   ];
   if (edgeIds) weighted.push({ arbitrary: edgeIds, weight: 3 });
+  if (model.form) weighted.push({ arbitrary: formCases(model, ctx, credential), weight: 4 });
   if (model.ignorable)
     weighted.push({
       arbitrary: judged("events the route ignores", model.ignorable.map(toJsonText), true),
       weight: 2,
     });
   return fc.oneof(...weighted);
+}
+
+/**
+ * Form-encoded bodies for a route that takes them: without the field that holds the JSON, with it
+ * malformed, of the wrong shape, repeated; fields missing, of the wrong form, repeated; over the size
+ * limit. Expectations come from the model, on the body as the route will read it.
+ */
+function formCases(
+  model: BodyRouteModel,
+  ctx: CaseContext,
+  credential: Record<string, string>,
+): fc.Arbitrary<FuzzCase> {
+  const envelope = fc.record({
+    extra: randomHeaders(["content-type", ...(ctx.credential ? [ctx.credential.header] : [])]),
+    query: randomQuery,
+    type: fc.constantFrom(...FORM_TYPES),
+  });
+  const shape = fc.constantFrom(...model.shapes);
+  const verdictOf = (text: string, query: Record<string, string>): Verdict => {
+    if (Buffer.byteLength(text, "utf8") > ctx.maxBytes) return "reject";
+    const fields = formFieldsOf(text);
+    if (model.form === "fields") return model.classify(fields, query, ctx.config);
+    const data = Object.hasOwn(fields, "json_data") ? fields.json_data : undefined;
+    if (typeof data !== "string") return "reject";
+    let value: unknown;
+    try {
+      value = JSON.parse(data);
+    } catch {
+      return "reject";
+    }
+    return isRecord(value) ? model.classify(value, query, ctx.config) : "reject";
+  };
+  const judged = (category: string, texts: fc.Arbitrary<string>) =>
+    fc
+      .tuple(texts, envelope)
+      .map(([text, env]) => ({ text, env, verdict: verdictOf(text, env.query) }))
+      .filter(({ verdict }) => verdict !== "accept")
+      .map(({ text, env, verdict }) =>
+        fuzzCase(category, expectationOf(verdict), {
+          method: ctx.method,
+          path: ctx.path,
+          headers: { ...env.extra, "content-type": env.type, ...credential },
+          query: env.query,
+          body: text,
+        }),
+      );
+  const form = (pairs: [string, string][]) => new URLSearchParams(pairs).toString();
+  const otherFields = fc.array(
+    fc.tuple(
+      fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom("version", "__proto__", "constructor", "")),
+      fc.oneof(fc.string({ maxLength: 30 }), oddText),
+    ),
+    { maxLength: 4 },
+  );
+  const overLimit = judged(
+    "form over the size limit",
+    fc
+      .tuple(shape, fc.integer({ min: 1, max: 64 * 1024 }))
+      .map(([s, over]) => form([...flatFields(s.valid), ["_pad", "p".repeat(ctx.maxBytes + over)]])),
+  );
+
+  if (model.form === "json_data") {
+    const jsonTexts = fc.oneof(
+      fc.jsonValue().map(toJsonText),
+      shape.chain(withoutRequired).map(toJsonText),
+      shape.chain(withWrongValues).map(toJsonText),
+      fc.oneof(fc.string(), fc.constantFrom("", "{", "[1,]", "NaN", "{'a':1}", "\u0000")),
+    );
+    return fc.oneof(
+      judged(
+        "form with json_data of the wrong shape, or not JSON",
+        fc
+          .tuple(jsonTexts, otherFields)
+          .map(([json, others]) => form([["version", "1.3"], ["json_data", json], ...others])),
+      ),
+      judged(
+        "form without json_data",
+        otherFields.map((others) => form(others.filter(([name]) => name !== "json_data"))),
+      ),
+      judged(
+        "form with json_data twice",
+        shape.map((s) =>
+          form([
+            ["json_data", toJsonText(s.valid)],
+            ["json_data", toJsonText(s.valid)],
+          ]),
+        ),
+      ),
+      overLimit,
+    );
+  }
+  const badValue = fc.oneof(
+    fc.constantFrom("", " ", "abc", "0", "-1", "1.5", "1e3", "0x10", "99999999999999999999", "１"),
+    fc.string({ maxLength: 20 }),
+    oddText,
+  );
+  return fc.oneof(
+    judged(
+      "form with fields missing",
+      shape.chain(withoutRequired).map((body) => form(flatFields(body))),
+    ),
+    judged(
+      "form with fields of the wrong form",
+      fc
+        .tuple(shape, badValue)
+        .chain(([s, value]) =>
+          fc
+            .constantFrom(...Object.keys(s.fields))
+            .map((name) => form(flatFields({ ...s.valid, [name]: value }))),
+        ),
+    ),
+    judged(
+      "form with a field given twice",
+      shape.chain((s) =>
+        fc.constantFrom(...s.required).map((name) => {
+          const pairs = flatFields(s.valid);
+          return form([...pairs, ...pairs.filter(([field]) => field === name)]);
+        }),
+      ),
+    ),
+    judged(
+      "form of random fields",
+      otherFields.map((others) => form(others)),
+    ),
+    overLimit,
+  );
+}
+
+/** A body's top-level members as form fields (nested values as JSON text). */
+function flatFields(body: Record<string, unknown>): [string, string][] {
+  return Object.entries(body).map(([name, value]) => [name, asFieldText(value)]);
 }
 
 /** Every kind of request for a route whose input is its path parameter (and query, headers). */

@@ -9,6 +9,7 @@ import * as v from "valibot";
 import type { Config } from "../../lib/core/config-schema.ts";
 import { FormSubmissionSchema } from "../../lib/sync/glpi-forms/submission.ts";
 import { itopSyncJob } from "../../lib/sync/itop-pair/sync-job.ts";
+import { REDMINE_SIGNATURE } from "../../lib/sync/otrs-redmine/http.ts";
 import { issueJob } from "../../lib/sync/otrs-redmine/issue-job.ts";
 import { ticketJob } from "../../lib/sync/otrs-redmine/ticket-job.ts";
 import { LIVECHAT_TOKEN_HEADER } from "../../lib/sync/rocketchat-otrs/livechat.ts";
@@ -21,8 +22,12 @@ import {
 } from "../../lib/systems/itop/schemas.ts";
 import {
   NotificationEventSchema,
+  NotificationPathSchema,
   TicketEventSchema as OtrsTicketEventSchema,
+  PathTicketEventSchema,
+  previousStateOf,
   readTicketEvent,
+  TicketEventPathSchema,
 } from "../../lib/systems/otrs/schemas.ts";
 import { IssueEventSchema, issueIdOf } from "../../lib/systems/redmine/schemas.ts";
 import {
@@ -234,6 +239,8 @@ export interface RouteAuth {
   /** The environment variable holding the secret. */
   secret: string;
   allowQueryToken: boolean;
+  /** A signature of the body the route also takes as its authentication (`<prefix><hex HMAC-SHA256>`). */
+  signature?: { header: string; prefix: string; secret: string };
 }
 
 /**
@@ -262,7 +269,24 @@ interface BaseModel {
 export interface BodyRouteModel extends BaseModel {
   kind: "body";
   shapes: BodyShape[];
-  classify(body: unknown, query: Readonly<Record<string, string>>, config: Readonly<Config>): Verdict;
+  /**
+   * The form-encoded body the route takes besides JSON (lib/core/http.ts FormBody): each field a
+   * member (`fields`), or the JSON object in one field (`json_data`, iTop's webhook extension).
+   */
+  form?: "fields" | "json_data";
+  /** The route's `{name}` path parameters, sent with every case, where part of the input is the path. */
+  pathParameters?: fc.Arbitrary<Record<string, string>>;
+  /**
+   * Whether an absent body reads as `{}` (OTRS's REST requester sends none when the controller's path
+   * took every field of the event data).
+   */
+  emptyBodyIsObject?: boolean;
+  classify(
+    body: unknown,
+    query: Readonly<Record<string, string>>,
+    config: Readonly<Config>,
+    path?: Readonly<Record<string, string>>,
+  ): Verdict;
   /** Payloads the route accepts and ignores. */
   ignorable?: fc.Arbitrary<unknown>;
 }
@@ -394,6 +418,46 @@ function classifyOtrsTicketEvent(body: unknown): Verdict {
   return beyond64Bits(ticketId) ? "ignore" : "accept";
 }
 
+// POST /otrs/ticket-events/{ticketId}: REST.pm took TicketID out of the body into the path -------------
+
+const badPathId = fc.oneof(
+  fc.constantFrom(":TicketID", "abc", "0", "-1", "1.5", "", " ", "00", "1e3", "9007199254740993", "１"),
+  fc.integer({ min: 17, max: 40 }).chain(digitString),
+  oddText,
+);
+const otrsPathIds = fc.oneof(
+  fc.record({
+    ticketId: fc.oneof(
+      fc.constant("1"),
+      fc.nat({ max: 99_999 }).map((n) => String(n + 1)),
+    ),
+  }),
+  fc.record({ ticketId: badPathId }),
+);
+const otrsPathBody: BodyShape = {
+  valid: { OldTicketData: { State: "Em Atendimento" } },
+  required: [],
+  ids: ["TicketID"],
+  fields: {
+    TicketID: badNumericId,
+    OldTicketData: notAnObject.filter((value) => value !== undefined),
+    "OldTicketData.State": notAString,
+    Event: fc.constantFrom(5, true, [], null, { OldTicketData: "open" }),
+  },
+};
+
+function classifyOtrsPathTicketEvent(
+  body: unknown,
+  path: Readonly<Record<string, string>> | undefined,
+): Verdict {
+  const ids = v.safeParse(TicketEventPathSchema, path ?? {}, { abortPipeEarly: true });
+  const parsed = v.safeParse(PathTicketEventSchema, body);
+  if (!ids.success || !parsed.success || ids.output.ticketId === undefined) return "reject";
+  const ticketId = ids.output.ticketId;
+  if (!accepts(ticketJob.input, { ticketId, previousState: previousStateOf(parsed.output) })) return "reject";
+  return beyond64Bits(ticketId) ? "ignore" : "accept";
+}
+
 // POST /redmine/issue-events ------------------------------------------------------------------------------
 
 const redminePlugin: BodyShape = {
@@ -492,6 +556,7 @@ const itopTicketModel = (withSource: boolean): BodyRouteModel => ({
   kind: "body",
   dialect: "standard",
   auth: itopAuth,
+  form: "json_data",
   shapes: [itopTicketShape(withSource)],
   classify(body, _query, config) {
     const parsed = v.safeParse(ItopTicketEventSchema, body);
@@ -512,6 +577,7 @@ const itopInternalModel: BodyRouteModel = {
   kind: "body",
   dialect: "standard",
   auth: itopAuth,
+  form: "json_data",
   shapes: [itopInternalShape],
   classify(body) {
     const parsed = v.safeParse(InternalTicketEventSchema, body);
@@ -627,6 +693,55 @@ function ruleEvents(config: Readonly<Config>): Set<string> {
   return new Set(rules.flatMap((rule) => rule.events));
 }
 
+/** The event from the body, else the path's (`/otrs/notifications/{event}`), else `?event=`. */
+function classifyNotification(
+  body: unknown,
+  query: Readonly<Record<string, string>>,
+  config: Readonly<Config>,
+  path?: Readonly<Record<string, string>>,
+): Verdict {
+  const named = v.safeParse(NotificationPathSchema, path ?? {}, { abortPipeEarly: true });
+  const parsed = v.safeParse(NotificationEventSchema, body);
+  if (!named.success || !parsed.success) return "reject";
+  const { Event, TicketID, Ticket } = parsed.output;
+  const event = (typeof Event === "object" ? Event.Event : Event) ?? named.output.event ?? query.event;
+  const ticketId = Ticket?.TicketID ?? TicketID ?? (typeof Event === "object" ? Event.TicketID : undefined);
+  if (!event || !ticketId) return "reject";
+  if (!ruleEvents(config).has(event)) return "ignore";
+  if (!accepts(notifyJob.input, { ticketId, event, eventKey: "k" })) return "reject";
+  return beyond64Bits(ticketId) ? "ignore" : "accept";
+}
+
+/** Test::TestSimple's data, and the older event handler's Ticket::Generic data: no event name. */
+const notificationUnnamed: BodyShape = {
+  valid: { TicketID: "1", OldTicketData: { State: "new" } },
+  required: ["TicketID"],
+  ids: ["TicketID"],
+  fields: { TicketID: badNumericId, Event: notAString, Ticket: notAnObject },
+};
+const notificationGenericUnnamed: BodyShape = {
+  valid: { Event: { TicketID: "1" }, Ticket: { TicketID: "1", Queue: "Suporte" } },
+  required: ["Event.TicketID", "Ticket.TicketID"],
+  ids: ["Ticket.TicketID", "Event.TicketID"],
+  fields: {
+    "Ticket.TicketID": badNumericId,
+    "Event.TicketID": badNumericId,
+    "Event.Event": notAString,
+    Ticket: notAnObject,
+  },
+};
+const notificationEvents = fc.oneof(
+  fc.record({
+    event: fc.constantFrom("TicketCreate", "EscalationSolutionTimeNotifyBefore", "TicketPriorityUpdate"),
+  }),
+  fc.record({
+    event: fc.oneof(
+      fc.constantFrom(":Event", "Ticket Create", "", "1Ticket", "TicketCreate/x", "a".repeat(101)),
+      oddText,
+    ),
+  }),
+);
+
 // GET /glpi/tickets/jobs/{id} -----------------------------------------------------------------------------
 
 const jobIds = fc.oneof(
@@ -652,10 +767,25 @@ export const ROUTE_MODELS: Readonly<Record<string, RouteModel>> = {
     shapes: [otrsFlat, otrsGeneric],
     classify: classifyOtrsTicketEvent,
   },
-  "POST /redmine/issue-events": {
+  "POST /otrs/ticket-events/{ticketId}": {
     kind: "body",
     dialect: "standard",
     auth: otrsRedmineAuth,
+    shapes: [otrsPathBody],
+    pathParameters: otrsPathIds,
+    emptyBodyIsObject: true,
+    classify: (body, _query, _config, path) => classifyOtrsPathTicketEvent(body, path),
+  },
+  "POST /redmine/issue-events": {
+    kind: "body",
+    dialect: "standard",
+    auth: (config) => {
+      const signing = config.integrations.otrsRedmine?.redmineWebhookSecret;
+      return {
+        ...otrsRedmineAuth(config),
+        ...(signing ? { signature: { ...REDMINE_SIGNATURE, secret: signing.secret } } : {}),
+      };
+    },
     shapes: [redminePlugin, redmineNative],
     classify: classifyRedmineIssueEvent,
   },
@@ -665,6 +795,7 @@ export const ROUTE_MODELS: Readonly<Record<string, RouteModel>> = {
     kind: "body",
     dialect: "standard",
     auth: itopAuth,
+    form: "json_data",
     shapes: [itopAttachmentShape],
     classify(body, _query, config) {
       const parsed = v.safeParse(AttachmentEventSchema, body);
@@ -686,6 +817,7 @@ export const ROUTE_MODELS: Readonly<Record<string, RouteModel>> = {
     kind: "body",
     dialect: "standard",
     auth: (config) => authOf(config.integrations.rtKanban?.auth),
+    form: "fields",
     shapes: [rtShape],
     classify(body, _query, config) {
       const parsed = v.safeParse(ScripEventSchema, body);
@@ -744,18 +876,7 @@ export const ROUTE_MODELS: Readonly<Record<string, RouteModel>> = {
     dialect: "standard",
     auth: (config) => authOf(config.integrations.rocketchatOtrs?.notifications?.auth),
     shapes: [notificationFlat, notificationGeneric],
-    classify(body, query, config) {
-      const parsed = v.safeParse(NotificationEventSchema, body);
-      if (!parsed.success) return "reject";
-      const { Event, TicketID, Ticket } = parsed.output;
-      const event = (typeof Event === "object" ? Event.Event : Event) ?? query.event;
-      const ticketId =
-        Ticket?.TicketID ?? TicketID ?? (typeof Event === "object" ? Event.TicketID : undefined);
-      if (!event || !ticketId) return "reject";
-      if (!ruleEvents(config).has(event)) return "ignore";
-      if (!accepts(notifyJob.input, { ticketId, event, eventKey: "k" })) return "reject";
-      return beyond64Bits(ticketId) ? "ignore" : "accept";
-    },
+    classify: (body, query, config) => classifyNotification(body, query, config),
     // An event no rule picks: nothing to read, nothing to post.
     ignorable: fc.oneof(
       fc.record({
@@ -770,6 +891,14 @@ export const ROUTE_MODELS: Readonly<Record<string, RouteModel>> = {
         Ticket: fc.record({ TicketID: fc.nat().map(String) }),
       }),
     ),
+  },
+  "POST /otrs/notifications/{event}": {
+    kind: "body",
+    dialect: "standard",
+    auth: (config) => authOf(config.integrations.rocketchatOtrs?.notifications?.auth),
+    shapes: [notificationUnnamed, notificationGenericUnnamed, notificationFlat],
+    pathParameters: notificationEvents,
+    classify: classifyNotification,
   },
   "GET /ping": { kind: "public", dialect: "standard" },
   "GET /openapi.json": { kind: "public", dialect: "standard" },

@@ -52,6 +52,21 @@ describe("configuration", () => {
     expect(problemsOf(broken).map((p) => p.path)).toEqual(["systems.glpi.main.appToken.secret"]);
   });
 
+  it("takes an optional Redmine webhook signing secret, named like every secret", () => {
+    const signed = structuredClone(sandbox);
+    signed.integrations.otrsRedmine.redmineWebhookSecret = { secret: "REDMINE_WEBHOOK_SECRET" };
+    expect(parseConfig(signed).integrations.otrsRedmine?.redmineWebhookSecret).toEqual({
+      secret: "REDMINE_WEBHOOK_SECRET",
+    });
+    expect(parseConfig(sandbox).integrations.otrsRedmine?.redmineWebhookSecret).toBeUndefined();
+    signed.integrations.otrsRedmine.redmineWebhookSecret = { secret: "s3cr3t-value" };
+    expect(problemsOf(signed).map((p) => p.path)).toEqual([
+      "integrations.otrsRedmine.redmineWebhookSecret.secret",
+    ]);
+    signed.integrations.otrsRedmine.redmineWebhookSecret = "REDMINE_WEBHOOK_SECRET";
+    expect(problemsOf(signed).map((p) => p.path)).toEqual(["integrations.otrsRedmine.redmineWebhookSecret"]);
+  });
+
   it("refuses an integration that names a GLPI instance that does not exist", () => {
     const broken = structuredClone(sandbox);
     broken.integrations.glpiForms.glpi = "other";

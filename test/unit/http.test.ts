@@ -7,7 +7,7 @@ import {
   UpstreamPermanentError,
   ValidationError,
 } from "../../lib/core/errors.ts";
-import { errorResponse, type HttpRequest, httpRoute, readJsonBody } from "../../lib/core/http.ts";
+import { errorResponse, type HttpRequest, httpRoute, readBody, readJsonBody } from "../../lib/core/http.ts";
 import { idText } from "../../lib/core/ids.ts";
 import { httpEvent } from "../helpers/events.ts";
 
@@ -55,6 +55,86 @@ describe("HTTP envelope", () => {
     const Id = v.object({ id: idText("a numeric id") });
     expect(() => readJsonBody(request(JSON.stringify({ id: "abc" })), Id, 100)).toThrow(
       expect.objectContaining({ fields: [{ path: "id", message: "must be a numeric id" }] }),
+    );
+  });
+});
+
+describe("JSON-or-form bodies (readBody)", () => {
+  const Schema = v.object({ id: idText("a numeric id"), class: v.string() });
+  const FORM = "application/x-www-form-urlencoded";
+  const itop = { kind: "json-field", field: "json_data" } as const;
+  const fields = { kind: "fields" } as const;
+  const problems = (read: () => unknown) => {
+    try {
+      read();
+    } catch (error) {
+      return error instanceof ValidationError ? error.fields : error;
+    }
+    return "no error";
+  };
+
+  it("reads the JSON object a form field holds, as iTop's webhook extension posts it", () => {
+    const body = new URLSearchParams({
+      version: "1.3",
+      json_data: JSON.stringify({ id: "42", class: "UserRequest" }),
+    }).toString();
+    expect(readBody(request(body, FORM), Schema, 1000, itop)).toEqual({ id: "42", class: "UserRequest" });
+    expect(readBody(request(body, `${FORM}; charset=UTF-8`), Schema, 1000, itop)).toEqual({
+      id: "42",
+      class: "UserRequest",
+    });
+  });
+
+  it("reads the same body as JSON, with the same errors naming the same fields", () => {
+    const json = JSON.stringify({ id: "abc", class: "UserRequest" });
+    const form = new URLSearchParams({ json_data: json }).toString();
+    const expected = [{ path: "id", message: "must be a numeric id" }];
+    expect(problems(() => readBody(request(json), Schema, 1000, itop))).toEqual(expected);
+    expect(problems(() => readBody(request(form, FORM), Schema, 1000, itop))).toEqual(expected);
+  });
+
+  it("names json_data when it is missing, given twice, not JSON, or not a JSON object", () => {
+    const read = (body: string) => problems(() => readBody(request(body, FORM), Schema, 1000, itop));
+    expect(read("version=1.3")).toEqual([{ path: "json_data", message: "is required" }]);
+    expect(read("")).toEqual([{ path: "json_data", message: "is required" }]);
+    expect(read("json_data={}&json_data={}")).toEqual([{ path: "json_data", message: "must be given once" }]);
+    expect(read("json_data={oops")).toEqual([{ path: "json_data", message: "is not valid JSON" }]);
+    expect(read(`json_data=${encodeURIComponent("[1]")}`)).toEqual([
+      { path: "json_data", message: "must hold a JSON object" },
+    ]);
+  });
+
+  it("reads each form field as a member, a repeated one as a list the schema refuses by name", () => {
+    const Scrip = v.object({ ticket_id: idText("a numeric RT id"), type: v.optional(v.string()) });
+    expect(readBody(request("ticket_id=7&type=Status", FORM), Scrip, 1000, fields)).toEqual({
+      ticket_id: "7",
+      type: "Status",
+    });
+    expect(readBody(request("ticket_id=+7+&type=Set+CF", FORM), Scrip, 1000, fields)).toEqual({
+      ticket_id: "7",
+      type: "Set CF",
+    });
+    expect(problems(() => readBody(request("ticket_id=1&ticket_id=2", FORM), Scrip, 1000, fields))).toEqual([
+      { path: "ticket_id", message: "must be a numeric RT id" },
+    ]);
+    expect(problems(() => readBody(request("type=Status", FORM), Scrip, 1000, fields))).toEqual([
+      { path: "ticket_id", message: "is required" },
+    ]);
+  });
+
+  it("answers 415 for other types (and for a form where the route takes none), 413 over the limit", () => {
+    const body = new URLSearchParams({ json_data: JSON.stringify({ id: "1", class: "x" }) }).toString();
+    expect(() => readBody(request(body, "text/plain"), Schema, 1000, itop)).toThrow(
+      expect.objectContaining({
+        status: 415,
+        message: "Content-Type must be application/json or application/x-www-form-urlencoded",
+      }),
+    );
+    expect(() => readBody(request(body, FORM), Schema, 1000)).toThrow(
+      expect.objectContaining({ status: 415, message: "Content-Type must be application/json" }),
+    );
+    expect(() => readBody(request(body, FORM), Schema, 10, itop)).toThrow(
+      expect.objectContaining({ status: 413 }),
     );
   });
 });

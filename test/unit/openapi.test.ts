@@ -67,10 +67,13 @@ type Operation = {
   requestBody?: { content: Record<string, { schema: { $ref: string } }> };
 };
 
+/** The function of each operationId (a function serving two routes has an id for each). */
+const functionOf = new Map(ROUTES.map((route) => [route.operationId ?? route.function, route.function]));
+
 function documentRoutes(doc: typeof document): Route[] {
   return Object.entries(doc.paths).flatMap(([path, item]) =>
     Object.entries(item).map(([method, op]) => ({
-      function: op.operationId,
+      function: functionOf.get(op.operationId) ?? op.operationId,
       method: method.toUpperCase(),
       path,
     })),
@@ -222,6 +225,13 @@ describe("the OpenAPI document", () => {
     expect(security("/openapi.json", "get")).toEqual([]);
     expect(security("/status", "get")).toContainEqual({ basicAuth: [] });
     expect(security("/rocketchat/livechat", "post")).toContainEqual({ livechatToken: [] });
+    expect(schemes.redmineSignature).toMatchObject({ in: "header", name: "X-Redmine-Signature-256" });
+    expect(security("/redmine/issue-events", "post")).toEqual([
+      { sharedSecretHeader: [] },
+      { basicAuth: [] },
+      { queryToken: [] },
+      { redmineSignature: [] },
+    ]);
   });
 
   it("is what lib/ops/openapi-document.ts holds, the text GET /openapi.json serves (npm run openapi refreshes it)", () => {

@@ -8,6 +8,8 @@ import {
   type HttpRequest,
   type HttpResponse,
   httpRoute,
+  isFormType,
+  isJsonType,
   json,
   type LambdaHttpHandler,
   type RouteHandler,
@@ -54,15 +56,15 @@ export type ActionFields = Record<string, string>;
  * unless it may have been sent on purpose (see checkCsrf): before any field is looked at.
  */
 export function readAction(request: HttpRequest): ActionFields {
-  const type = (request.headers["content-type"] ?? "").toLowerCase();
+  const type = request.headers["content-type"];
   const maxBytes = getConfig().http.maxBodyBytes;
   if (Buffer.byteLength(request.body, "utf8") > maxBytes) {
     throw new PayloadError(413, `body exceeds ${maxBytes} bytes`);
   }
   let fields: ActionFields;
-  if (type.startsWith("application/x-www-form-urlencoded")) {
+  if (isFormType(type)) {
     fields = Object.fromEntries(new URLSearchParams(request.body));
-  } else if (/^application\/([a-z0-9.+-]*\+)?json\b/.test(type)) {
+  } else if (isJsonType(type)) {
     fields = jsonFields(request.body);
   } else if (request.body === "") {
     fields = {};

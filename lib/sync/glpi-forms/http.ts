@@ -38,7 +38,8 @@ export function queuedResponse(jobId: string): HttpResponse {
 
 /**
  * The old Flask app's error answers (`{"erro": …}`, Portuguese messages, GLPI's own status on a
- * refused ticket), for `POST /criar-chamado`. Internal errors still carry only the request id.
+ * refused ticket), for `POST /criar-chamado`: missing fields under `campos_faltando` as the seed app
+ * named them (and `campos_ausentes`, `campos` beside). Internal errors still carry only the request id.
  */
 export const legacyErrorDialect: ErrorDialect = (error: BridgeError, standard) => {
   const headers = standard.headers ?? {};
@@ -51,7 +52,8 @@ export const legacyErrorDialect: ErrorDialect = (error: BridgeError, standard) =
       erro: missing.length > 0 ? "Campos obrigatórios ausentes" : "Campos inválidos",
       campos: error.fields.map((field) => field.path),
     };
-    if (missing.length > 0) body.campos_ausentes = missing;
+    // The seed app named them `campos_faltando`, which old form clients still read.
+    if (missing.length > 0) Object.assign(body, { campos_ausentes: missing, campos_faltando: missing });
     if (invalid.length > 0)
       body.detalhes = invalid.map((field) => ({ campo: field.path, problema: field.message }));
     return json(400, body);

@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import { checkSharedSecret } from "../../core/auth.ts";
 import { getConfig } from "../../core/config.ts";
 import { ConfigError, ValidationError } from "../../core/errors.ts";
-import { type HttpRequest, type HttpResponse, json, readJsonBody } from "../../core/http.ts";
+import { type HttpRequest, type HttpResponse, json, readJsonBody, readPathAndBody } from "../../core/http.ts";
 import { newJob } from "../../jobs/queue.ts";
-import { NotificationEventSchema } from "../../systems/otrs/schemas.ts";
+import { NotificationEventSchema, NotificationPathSchema } from "../../systems/otrs/schemas.ts";
 import { runEventJob } from "../webhook.ts";
 import { rocketchatOtrsSettings } from "./deps.ts";
 import { NOTIFY_JOB, notifyJob } from "./notify-job.ts";
@@ -23,11 +23,20 @@ export function authenticateNotifications(request: HttpRequest): Promise<void> {
   return checkSharedSecret(request, notificationSettings().auth);
 }
 
-/** `POST /otrs/notifications`: an OTRS ticket event goes to the Rocket.Chat channels its rules pick. */
+/**
+ * `POST /otrs/notifications` and `POST /otrs/notifications/{event}`: an OTRS ticket event goes to the
+ * Rocket.Chat channels its rules pick. The event's name comes from the body when the invoker sends one
+ * (Ticket::Generic's `Event.Event`, on newer Znuny), else from the controller's path (one invoker per
+ * event, `/otrs/notifications/TicketCreate`), else from `?event=`, which REST.pm keeps only when a
+ * placeholder of that query string was filled (`?event=TicketCreate&id=:TicketID`).
+ */
 export async function receiveNotification(request: HttpRequest): Promise<HttpResponse> {
   const settings = notificationSettings();
-  const body = readJsonBody(request, NotificationEventSchema, getConfig().http.maxBodyBytes);
-  const event = (typeof body.Event === "object" ? body.Event.Event : body.Event) ?? request.query.event;
+  const { path, body } = readPathAndBody(request, NotificationPathSchema, () =>
+    readJsonBody(request, NotificationEventSchema, getConfig().http.maxBodyBytes),
+  );
+  const event =
+    (typeof body.Event === "object" ? body.Event.Event : body.Event) ?? path.event ?? request.query.event;
   const ticketId =
     body.Ticket?.TicketID ??
     body.TicketID ??
@@ -35,7 +44,13 @@ export async function receiveNotification(request: HttpRequest): Promise<HttpRes
   const problems = [
     ...(event
       ? []
-      : [{ path: "Event", message: "is required (in the body, or as ?event= in the invoker's controller)" }]),
+      : [
+          {
+            path: "Event",
+            message:
+              "is required: in the body, or as the invoker's controller's last segment (/otrs/notifications/<Event>)",
+          },
+        ]),
     ...(ticketId ? [] : [{ path: "TicketID", message: "is required" }]),
   ];
   if (problems.length > 0 || !event || !ticketId) throw new ValidationError(problems);

@@ -1,5 +1,5 @@
 import { checkSharedSecret } from "../../core/auth.ts";
-import type { HttpRequest } from "../../core/http.ts";
+import type { FormBody, HttpRequest } from "../../core/http.ts";
 import type { ScripEvent } from "../../systems/rt/schemas.ts";
 import { rtKanbanSettings } from "./deps.ts";
 
@@ -7,6 +7,12 @@ import { rtKanbanSettings } from "./deps.ts";
 export function authenticateRt(request: HttpRequest): Promise<void> {
   return checkSharedSecret(request, rtKanbanSettings().auth);
 }
+
+/**
+ * Scrips in the wild post form fields (`LWP::UserAgent->post($url, [ticket_id => …])`), the README's
+ * posts JSON: both are read, field by field the same.
+ */
+export const SCRIP_FORM: FormBody = { kind: "fields" };
 
 /**
  * Whether a transaction is the bridge writing the card id back: RT's Scrips fire for it like for any

@@ -1,3 +1,5 @@
+import type { HTTPError } from "ky";
+import * as v from "valibot";
 import {
   type BridgeError,
   NotFoundError,
@@ -8,6 +10,7 @@ import {
 } from "../../core/errors.ts";
 import { isHttpError } from "../http.ts";
 import { vendorMessage } from "../http-error.ts";
+import { GiFaultSchema } from "./schemas.ts";
 
 /** OTRS error kinds (`<Operation>.<Kind>`) that mean the ticket is not there or not ours to see. */
 const NOT_FOUND_KINDS = new Set(["AccessDenied", "NotValidTicketID", "NotTicketData"]);
@@ -32,11 +35,24 @@ export function translateGiError(
   );
 }
 
-/** Translates a transport failure: 5xx (OTRS answers operation and routing failures with 500), 429, timeouts. */
+/**
+ * Translates a failed HTTP answer. OTRS answers an operation that failed with HTTP 500 and its fault
+ * (`{"faultcode":"Server","faultstring":…}`): the request itself is what OTRS will not do, so it is a
+ * permanent refusal in OTRS's words, not an outage to retry for hours. Any other 5xx (a proxy, the web
+ * server, REST.pm's own text/plain errors), 429 and timeouts may pass: retryable.
+ */
 export async function translateOtrsHttpError(error: unknown, instance: string): Promise<BridgeError> {
   const system = `otrs:${instance}`;
   if (isHttpError(error)) {
     const status = error.response.status;
+    const fault = status === 500 ? await operationFault(error) : undefined;
+    if (fault) {
+      return new UpstreamPermanentError(
+        { system, status, vendorCode: fault.faultcode, vendorMessage: fault.faultstring },
+        `OTRS refused the request: ${fault.faultstring}`,
+        { cause: error },
+      );
+    }
     const upstream = { system, status, vendorMessage: await vendorMessage(error) };
     if (status === 429 || status >= 500)
       return new UpstreamRetryableError(upstream, `OTRS answered ${status}`, { cause: error });
@@ -45,4 +61,20 @@ export async function translateOtrsHttpError(error: unknown, instance: string): 
     return new UpstreamPermanentError(upstream, `OTRS answered ${status}`, { cause: error });
   }
   return transportError(error, system, "OTRS");
+}
+
+/** The fault of a failed operation in a 500's body (sent as text/plain: read whatever the type). */
+async function operationFault(error: HTTPError): Promise<v.InferOutput<typeof GiFaultSchema> | undefined> {
+  const text = await error.response
+    .clone()
+    .text()
+    .catch(() => "");
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const fault = v.safeParse(GiFaultSchema, body);
+  return fault.success ? { ...fault.output, faultstring: fault.output.faultstring.slice(0, 300) } : undefined;
 }

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { idText } from "../../core/ids.ts";
+import { idSegment, idText } from "../../core/ids.ts";
 
 /** OTRS sends ids and numbers as strings or numbers, depending on the operation: accept both. */
 export const IdString = idText("a numeric id");
@@ -7,6 +7,20 @@ export const IdString = idText("a numeric id");
 /** Every GI answer may carry `{"Error": {ErrorCode, ErrorMessage}}`, even with HTTP 200. */
 export const GiErrorSchema = v.object({
   Error: v.object({ ErrorCode: v.string(), ErrorMessage: v.optional(v.string(), "") }),
+});
+
+/**
+ * What the provider answers when an operation fails without a business error (it returned Success 0:
+ * TicketCreate's "Ticket could not be created, please contact the system administrator", missing
+ * SysConfig defaults, TicketUpdate's misspelled `Errormessage`, which reads "Unknown"): HTTP 500 with
+ * this body, as text/plain (znuny/Znuny Kernel/GenericInterface/Provider.pm _GenerateErrorResponse →
+ * Transport/HTTP/REST.pm ProviderGenerateResponse: `faultcode => 'Server'`, `faultstring =>
+ * $Param{ErrorMessage} || 'Unknown'`, HTTPCode 500; _Output sends application/json only with 200).
+ * Transport failures (no route, unreadable body) answer 500 with plain text instead.
+ */
+export const GiFaultSchema = v.object({
+  faultcode: v.literal("Server"),
+  faultstring: v.string(),
 });
 
 export const SessionCreateSchema = v.object({ SessionID: v.pipe(v.string(), v.minLength(1)) });
@@ -114,12 +128,66 @@ export function readTicketEvent(event: TicketEvent): {
   };
 }
 
+/**
+ * The body of `POST /otrs/ticket-events/{ticketId}`, for an invoker whose controller is
+ * `/otrs/ticket-events/:TicketID`: the event data without TicketID, which REST.pm moved into the path
+ * (`{OldTicketData}`; none at all when TicketID was all there was).
+ */
+export const PathTicketEventSchema = v.looseObject({
+  TicketID: v.optional(IdString),
+  OldTicketData: OldTicketDataSchema,
+  Event: v.optional(v.union([v.string(), v.looseObject({ OldTicketData: OldTicketDataSchema })])),
+});
+
+/** The previous state a path-addressed event carries, flat or inside Ticket::Generic's `Event`. */
+export function previousStateOf(event: v.InferOutput<typeof PathTicketEventSchema>): string | undefined {
+  return (
+    event.OldTicketData?.State ??
+    (typeof event.Event === "object" ? event.Event.OldTicketData?.State : undefined)
+  );
+}
+
+/**
+ * A path segment an invoker's controller fills in. What Znuny's HTTP::REST requester does with a
+ * controller (znuny/Znuny Kernel/GenericInterface/Transport/HTTP/REST.pm, RequesterPerformRequest, read
+ * at commit 012b2cb0): it cuts the query string off (`$Controller =~ s{([^?]+)(.+)?}{$1}`); for each
+ * top-level key of the invoker's data it replaces `:Key` in the path, and in the query string, and
+ * pushes the key on @ParamsToDelete; it appends the query string back only `if ($ReplaceFlag)`, i.e.
+ * when a placeholder in it was replaced; then it deletes every used key from the data that becomes the
+ * JSON body (none is sent when nothing is left). So `?event=TicketCreate` never arrives, and
+ * `/otrs/ticket-events/:TicketID` arrives with TicketID in the path only. A placeholder the data has no
+ * top-level key for stays as it is: a segment that still starts with `:` was not filled.
+ */
+const filledIn = (name: string) =>
+  v.check(
+    (segment: string) => !segment.startsWith(":"),
+    `is the controller's placeholder :${name}, left as it was: the invoker's data has no top-level ${name}`,
+  );
+
+/** `POST /otrs/ticket-events/{ticketId}`: the id the controller `/otrs/ticket-events/:TicketID` put there. */
+export const TicketEventPathSchema = v.object({
+  ticketId: v.optional(v.pipe(v.string(), filledIn("TicketID"), idSegment("a numeric TicketID"))),
+});
+
+/** `POST /otrs/notifications/{event}`: the event name, a literal segment of the invoker's controller. */
+export const NotificationPathSchema = v.object({
+  event: v.optional(
+    v.pipe(
+      v.string(),
+      filledIn("Event"),
+      v.regex(/^[A-Za-z][A-Za-z0-9_.-]{0,99}$/, "must be an OTRS event name (e.g. TicketCreate)"),
+    ),
+  ),
+});
+
 const TicketIdText = idText("a numeric TicketID");
 
 /**
  * What OTRS posts to `POST /otrs/notifications` for a ticket event, from any of the invokers that can
  * send one: `Ticket::Generic` (Znuny: `{"Event": {"Event", "TicketID"}, "Ticket": {…}}`),
- * `Test::TestSimple` / `Generic::Tunnel` (`{"TicketID", …}`: the event name then comes from `?event=` in the invoker's controller), and
+ * `Test::TestSimple` / `Generic::Tunnel` (`{"TicketID", …}`: the event name then comes from the
+ * invoker's controller, `/otrs/notifications/<Event>`; the older event handler's Ticket::Generic data
+ * carries none either), and
  * Znuny's "Web service" notification transport (`{"TicketID", "TicketNumber", "NotificationSubject", …}`).
  */
 export const NotificationEventSchema = v.looseObject({
