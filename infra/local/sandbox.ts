@@ -140,7 +140,7 @@ export async function startSandboxFakes(
     const fake = await startRtFake({
       port: Number(url.port),
       users: [
-        { name: instance.user, token: requireEnv(instance.token.secret) },
+        { name: instance.user, token: requireEnv(instance.token.secret), ...RT_SEEDS.bridge },
         ...RT_SEEDS.people.map((person) =>
           person.name === SANDBOX_RT_AGENT.name ? { ...person, token: SANDBOX_RT_AGENT.token } : person,
         ),

@@ -16,6 +16,11 @@ export const RT_SEEDS = {
     { name: "alice", realName: "Alice Agent", email: "alice@example.com" },
     { name: "bob", realName: "Bob Builder", email: "bob@example.com" },
   ],
+  /**
+   * The bridge user's rights, as the README sets them: it may read every queue but the sensitive one
+   * (HR answers it 403), and it may not change ticket fields (only FlowIO-id).
+   */
+  bridge: { queues: ["General", "Helpdesk", "Facilities", "Legacy"], modifyTicket: false },
 };
 
 export const KANBOARD_SEEDS = {

@@ -10,8 +10,12 @@ import {
 } from "./faults.ts";
 
 /**
- * An in-process fake of Request Tracker 5.0.8's REST2 API (`/REST/2.0`) for integration tests and the
- * local sandbox, on 127.0.0.1 only. It answers in RT's wire format, quirks included (summary:
+ * An in-process fake of Request Tracker 5's REST2 API (`/REST/2.0`) for integration tests and the
+ * local sandbox, on 127.0.0.1 only. Rights, paging and the ticket record are those of RT 5.0.3, which
+ * `npm run test:real` runs (Debian 12's request-tracker5; docs/fidelity.md): 403 `{"message":"Forbidden"}`
+ * for a ticket or queue the user may not see, searches that count only what it may see, no totals or
+ * next_page on transactions for anyone but a SuperUser, pages cut before per-transaction rights drop
+ * items (EmailRecord), no Told, no correspond/comment/lifecycle links without ModifyTicket. It answers in RT's wire format, quirks included (summary:
  * /work/shared/systems-api.md §4; every quirk below names the RT source file at tag rt-5.0.8 it comes
  * from): the auth middleware runs before routing, every error is `{"message": …}`, a ticket read
  * follows merges, PUT answers 200 with a list of sentences (failures included), TicketSQL is parsed by
@@ -32,6 +36,18 @@ export interface RtFakeOptions {
     realName?: string;
     email?: string;
     id?: number;
+    /**
+     * The queues whose tickets the user may see (SeeQueue + ShowTicket); default every queue. A ticket
+     * elsewhere is 403 `{"message":"Forbidden"}` to it (read or write), and searches leave it out.
+     */
+    queues?: string[];
+    /** ModifyTicket, ReplyToTicket and CommentOnTicket (default true): without them RT answers a PUT of a
+     * ticket field "Permission Denied" and offers no correspond/comment/lifecycle links. */
+    modifyTicket?: boolean;
+    /** DeleteTicket (default false, as for every user the README sets up): the only way to "deleted". */
+    deleteTicket?: boolean;
+    /** A SuperUser gets totals and next_page on transaction searches; nobody else does (RT 5.0.3). */
+    superUser?: boolean;
   }[];
   queues: { id: number; name: string; description?: string }[];
   /** Ticket custom fields; `queues` = names of the queues it is applied to ([] = all queues). Single-value Freeform. */
@@ -161,6 +177,11 @@ interface User {
   realName: string;
   email: string;
   auto: boolean; // created on the fly for a requestor address
+  /** Names of the queues it may see; undefined: all. */
+  queues?: Set<string> | undefined;
+  modifyTicket: boolean;
+  deleteTicket: boolean;
+  superUser: boolean;
 }
 interface Queue {
   id: number;
@@ -475,8 +496,26 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
   }));
   const customFields: CustomField[] = options.customFields.map((cf) => ({ ...cf, queues: [...cf.queues] }));
   const seededUsers: User[] = [
-    { id: SYSTEM_ID, name: "RT_System", realName: "The RT System itself", email: "", auto: false },
-    { id: NOBODY_ID, name: "Nobody", realName: "Nobody in particular", email: "", auto: false },
+    {
+      id: SYSTEM_ID,
+      name: "RT_System",
+      realName: "The RT System itself",
+      email: "",
+      auto: false,
+      modifyTicket: true,
+      deleteTicket: true,
+      superUser: true,
+    },
+    {
+      id: NOBODY_ID,
+      name: "Nobody",
+      realName: "Nobody in particular",
+      email: "",
+      auto: false,
+      modifyTicket: true,
+      deleteTicket: false,
+      superUser: false,
+    },
   ];
   let nextUserId = 14;
   for (const u of options.users) {
@@ -491,6 +530,10 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
       realName: u.realName ?? "",
       email: u.email ?? "",
       auto: false,
+      queues: u.queues ? new Set(u.queues.map((name) => name.toLowerCase())) : undefined,
+      modifyTicket: u.modifyTicket ?? true,
+      deleteTicket: u.deleteTicket ?? false,
+      superUser: u.superUser ?? false,
     });
   }
   const users: User[] = [...seededUsers];
@@ -709,12 +752,14 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
       writable: true,
       handle: (ctx) => {
         const ticket = id === undefined ? undefined : load(id);
+        // Record.pm forbidden(): ShowTicket (a read) or the write's right, checked on the loaded ticket.
+        if (ticket && !canSee(ctx.user, ticket)) return errorReply(403);
         if (ctx.method === "GET" || ctx.method === "HEAD") {
           if (!ticket) return errorReply(404);
           const merged = new Set(tickets.filter((t) => t.effectiveId === ticket.id).map((t) => t.id));
           const lastTxn = txns.filter((t) => merged.has(t.objectId)).at(-1);
           return {
-            ...jsonReply(200, ticketRecord(ticket, ctx.params), true),
+            ...jsonReply(200, ticketRecord(ticket, ctx.params, ctx.user), true),
             headers: {
               // Record/WithETag.pm: the newest transaction's id, and LastUpdated as W3CDTF (not RFC 1123).
               ...(lastTxn ? { ETag: `"${lastTxn.id}"` } : {}),
@@ -741,6 +786,15 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
     };
   }
 
+  /** Whether a user may see a ticket: SeeQueue and ShowTicket on its queue (RT 5.0.3, as the README sets them). */
+  function canSee(user: User, ticket: Ticket): boolean {
+    return !user.queues || user.queues.has(queueOf(ticket).name.toLowerCase());
+  }
+
+  function canSeeQueue(user: User, queue: Queue): boolean {
+    return !user.queues || user.queues.has(queue.name.toLowerCase());
+  }
+
   /** RT::Ticket::Load: a merged-away ticket loads as the one it was merged into. */
   function load(id: number): Ticket | undefined {
     let ticket = tickets.find((t) => t.id === id);
@@ -755,7 +809,7 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
   function createFromApi(data: Json, user: User): Reply {
     if (!data.Queue) return jsonReply(400, { message: "Could not create ticket. Queue not set" });
     const queue = loadQueue(String(data.Queue));
-    if (!queue) {
+    if (!queue || !canSeeQueue(user, queue)) {
       return jsonReply(403, {
         message: `No permission to create tickets in the queue '${String(data.Queue)}'`,
       });
@@ -856,6 +910,11 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
     }
     tickets.push(ticket);
     record(ticket, { type: "Create" }, user);
+    // The global Scrip "On Create Autoreply To Requestors" mails the requestors but the actor ($NotifyActor
+    // is off), and records an EmailRecord transaction (Scrips off: no Scrip call) that only
+    // ShowOutgoingEmail may see.
+    if (ticket.requestors.some((id) => id !== user.id))
+      record(ticket, { type: "EmailRecord" }, user, { scrips: false });
     return { ok: true, ticket };
   }
 
@@ -869,7 +928,16 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
       if (!user && text.includes("@")) {
         user = users.find((u) => u.email.toLowerCase() === text.toLowerCase());
         if (!user) {
-          user = { id: nextUserId++, name: text, realName: "", email: text, auto: true };
+          user = {
+            id: nextUserId++,
+            name: text,
+            realName: "",
+            email: text,
+            auto: true,
+            modifyTicket: false,
+            deleteTicket: false,
+            superUser: false,
+          };
           users.push(user);
         }
       }
@@ -901,7 +969,8 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
       pending.push([attribute, value]);
     }
     for (const [attribute, value] of pending) {
-      const message = setAttribute(ticket, attribute, value, user);
+      // RT::Ticket::_Set checks ModifyTicket (OwnTicket for Owner; the fake folds both into one right).
+      const message = user.modifyTicket ? setAttribute(ticket, attribute, value, user) : "Permission Denied";
       messages.push(`Ticket ${ticket.id}: ${message}`);
     }
     if (isRecord(data.CustomFields)) messages.push(...updateCustomFields(ticket, data.CustomFields, user));
@@ -1087,7 +1156,7 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
    * RT::Record::_NewTransaction: the transaction, then the object reloaded (RT::Ticket::Load follows
    * merges) gets LastUpdated/LastUpdatedBy; RT::Transaction::Create runs the Scrips, one call each.
    */
-  function record(ticket: Ticket, fields: Partial<Txn>, user: User): Txn {
+  function record(ticket: Ticket, fields: Partial<Txn>, user: User, options: { scrips?: boolean } = {}): Txn {
     const at = now();
     const txn: Txn = {
       id: nextTxnId++,
@@ -1111,6 +1180,7 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
       ticket.lastUpdated = at;
       ticket.lastUpdatedById = user.id;
     }
+    if (options.scrips === false) return txn;
     // The bridge's Scrip posts the transaction's ObjectId (lib/systems/rt/schemas.ts ScripEventSchema):
     // its TicketObj would already be the surviving ticket of a merge.
     outbox.push({
@@ -1267,7 +1337,7 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
   }
 
   /** Resource.pm expand_field (and Tickets.pm's for roles): one `fields=` column of a ticket item. */
-  function ticketField(ticket: Ticket, field: string, params: URLSearchParams): unknown {
+  function ticketField(ticket: Ticket, field: string, params: URLSearchParams, viewer: User): unknown {
     const role = /^(Requestor|AdminCc|Cc)/.exec(field)?.[1];
     if (role) {
       const members = role === "Requestor" ? ticket.requestors : role === "Cc" ? ticket.cc : ticket.adminCc;
@@ -1285,7 +1355,7 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
       case "LastUpdatedBy":
         return expandUser(userById(ticket.lastUpdatedById), field, "fields", params);
       case "_hyperlinks":
-        return hyperlinks(ticket);
+        return hyperlinks(ticket, viewer);
       default:
         if (DATE_COLUMNS.includes(field)) return w3c(dateOf(ticket, field));
         // EffectiveId has no EffectiveIdObj: in a collection it is the plain column, unlike GET /ticket.
@@ -1294,7 +1364,7 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
   }
 
   /** Util.pm serialize_record + Record/Readable.pm serialize + Resource/Ticket.pm hypermedia_links. */
-  function ticketRecord(ticket: Ticket, params: URLSearchParams): Json {
+  function ticketRecord(ticket: Ticket, params: URLSearchParams, viewer: User): Json {
     const user = (id: number, field: string) => expandUser(userById(id), field, "fields", params);
     return {
       // Ticket::Load compares the id numerically, so Perl's JSON encodes it as a number.
@@ -1322,9 +1392,9 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
       Started: w3c(ticket.started),
       Due: w3c(ticket.due),
       Resolved: w3c(ticket.resolved),
-      Told: w3c(ticket.told),
+      // RT 5.0.3 leaves Told out of a ticket's record (checked against Debian 12's request-tracker5).
       CustomFields: customFieldValues(ticket),
-      _hyperlinks: hyperlinks(ticket),
+      _hyperlinks: hyperlinks(ticket, viewer),
     };
   }
 
@@ -1338,17 +1408,23 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
       });
   }
 
-  function hyperlinks(ticket: Ticket): Json[] {
+  function hyperlinks(ticket: Ticket, viewer: User): Json[] {
     const self = `${url}/ticket/${ticket.id}`;
     const links: Json[] = [{ ref: "self", type: "ticket", id: ticket.id, _url: self }];
     for (const cf of customFields.filter((f) => appliesTo(f, ticket.queueId))) {
       links.push({ ...uid("customfield", cf.id), ref: "customfield", name: cf.name });
     }
     links.push({ ref: "history", _url: `${self}/history` });
+    // Only for a user who may reply, comment and change the status.
+    if (!viewer.modifyTicket) return links;
     links.push({ ref: "correspond", _url: `${self}/correspond` });
     links.push({ ref: "comment", _url: `${self}/comment` });
     // Ticket.pm lifecycle_hypermedia_links: the default lifecycle's actions from the current status.
-    for (const action of ACTIONS.filter((a) => a.from === ticket.status)) {
+    // The default lifecycle's rights: `* -> deleted` needs DeleteTicket (RT_Config.pm.in %Lifecycles).
+    const allowed = ACTIONS.filter(
+      (a) => a.from === ticket.status && (a.to !== "deleted" || viewer.deleteTicket),
+    );
+    for (const action of allowed) {
       const suffix =
         action.update === "Respond" ? "/correspond" : action.update === "Comment" ? "/comment" : "";
       links.push({ ...action, ref: "lifecycle", _url: `${self}${suffix}` });
@@ -1364,6 +1440,7 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
       return errorReply(403);
     }
     if (!queue) return errorReply(404);
+    if (!canSeeQueue(ctx.user, queue)) return errorReply(403);
     const self = `${url}/queue/${queue.id}`;
     const system = (field: string) => expandUser(userById(SYSTEM_ID), field, "fields", ctx.params);
     const columns = queueColumns(queue);
@@ -1402,12 +1479,18 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
   }
 
   function allQueues(ctx: Context): Reply {
-    const sorted = [...queues].sort((a, b) => a.id - b.id);
-    return collection(ctx, sorted, true, (queue) => {
-      const item: Json = uid("queue", queue.id);
-      for (const field of fieldsOf(ctx)) item[field] = queueField(queue, field, "fields", ctx.params);
-      return item;
-    });
+    const sorted = queues.filter((queue) => canSeeQueue(ctx.user, queue)).sort((a, b) => a.id - b.id);
+    return collection(
+      ctx,
+      sorted,
+      true,
+      () => true,
+      (queue) => {
+        const item: Json = uid("queue", queue.id);
+        for (const field of fieldsOf(ctx)) item[field] = queueField(queue, field, "fields", ctx.params);
+        return item;
+      },
+    );
   }
 
   // ---------------------------------------------------------------- searches
@@ -1416,13 +1499,21 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
     const query = lastParam(ctx.params, "query") ?? "";
     const compiled = compileTicketSql(query, ctx.user);
     if (typeof compiled === "string") return jsonReply(400, { message: compiled });
-    const found = compiled === undefined ? [] : tickets.filter(compiled);
+    // Only what the user may see is found and counted.
+    const found =
+      compiled === undefined ? [] : tickets.filter((ticket) => compiled(ticket) && canSee(ctx.user, ticket));
     const sorted = sortItems(found, ctx, ticketSortKey);
-    return collection(ctx, sorted, true, (ticket) => {
-      const item: Json = uid("ticket", ticket.id);
-      for (const field of fieldsOf(ctx)) item[field] = ticketField(ticket, field, ctx.params);
-      return item;
-    });
+    return collection(
+      ctx,
+      sorted,
+      true,
+      () => true,
+      (ticket) => {
+        const item: Json = uid("ticket", ticket.id);
+        for (const field of fieldsOf(ctx)) item[field] = ticketField(ticket, field, ctx.params, ctx.user);
+        return item;
+      },
+    );
   }
 
   function searchTransactions(ctx: Context): Reply {
@@ -1431,11 +1522,21 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
     if (/^\s*\[/.test(query)) throw new Error("JSON queries on /transactions are not modelled");
     const compiled = compileTxnSql(query, ctx.user);
     if (typeof compiled === "string") return jsonReply(400, { message: compiled });
-    const found = compiled === undefined ? [] : txns.filter(compiled);
+    const found =
+      compiled === undefined
+        ? []
+        : txns.filter((txn) => {
+            const ticket = tickets.find((t) => t.id === txn.objectId);
+            return compiled(txn) && (!ticket || canSee(ctx.user, ticket));
+          });
     const sorted = sortItems(found, ctx, txnSortKey);
-    // RT::Transactions checks rights record by record: only a SuperUser gets `total` (SearchBuilder.pm
-    // CurrentUserCanSeeAll); everyone else gets null totals and next_page found by peeking ahead.
-    return collection(ctx, sorted, false, (txn) => {
+    // RT 5.0.3 (Debian 12): only a SuperUser gets `total`, `pages` and next/prev_page on transactions;
+    // anyone else gets null totals and no next_page at all, even on a full page. Tickets of queues the
+    // user may not see are left out before the page is cut (SQL), transactions that need a right of
+    // their own (EmailRecord: ShowOutgoingEmail) after it: a page can come back short, or empty,
+    // although more follow.
+    const readable = (txn: Txn) => txn.type !== "EmailRecord" || ctx.user.superUser;
+    return collection(ctx, sorted, ctx.user.superUser, readable, (txn) => {
       const item: Json = uid("transaction", txn.id);
       for (const field of fieldsOf(ctx)) item[field] = txnField(txn, field, ctx.params);
       return item;
@@ -1541,7 +1642,13 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
   }
 
   /** Collection.pm setup_paging + serialize. */
-  function collection<T>(ctx: Context, all: T[], canSeeAll: boolean, view: (item: T) => Json): Reply {
+  function collection<T>(
+    ctx: Context,
+    all: T[],
+    canSeeAll: boolean,
+    readable: (item: T) => boolean,
+    view: (item: T) => Json,
+  ): Reply {
     const perParam = lastParam(ctx.params, "per_page") || "20";
     let perPage = /^\d+$/.test(perParam) ? Number(perParam) : 20;
     if (perPage === 0) perPage = 20;
@@ -1552,7 +1659,7 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
     const pages = Math.ceil(all.length / perPage);
     if (page > 1 && canSeeAll && pages > 0 && page > pages) page = pages;
     const slice = (p: number) => all.slice((p - 1) * perPage, p * perPage);
-    const items = slice(page).map(view);
+    const items = slice(page).filter(readable).map(view);
     const result: Json = {
       count: items.length,
       page,
@@ -1569,21 +1676,6 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
     if (canSeeAll) {
       if (pages > 0 && page < pages) result.next_page = pageUrl(page + 1);
       if (pages > 0 && page > 1) result.prev_page = pageUrl(page - 1);
-    } else {
-      // Peek at most $PREVIEW_LIMIT (200) records' worth of pages each way for one the user may see.
-      const reach = Math.ceil(200 / perPage);
-      for (let p = page + 1; p <= Math.min(page + reach, pages); p += 1) {
-        if (slice(p).length > 0) {
-          result.next_page = pageUrl(p);
-          break;
-        }
-      }
-      for (let p = page - 1; p >= Math.max(1, page - reach); p -= 1) {
-        if (slice(p).length > 0) {
-          result.prev_page = pageUrl(p);
-          break;
-        }
-      }
     }
     result.items = items;
     return jsonReply(200, result, true);
@@ -1819,7 +1911,18 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
   }
 
   function userById(id: number): User {
-    return users.find((u) => u.id === id) ?? { id, name: String(id), realName: "", email: "", auto: false };
+    return (
+      users.find((u) => u.id === id) ?? {
+        id,
+        name: String(id),
+        realName: "",
+        email: "",
+        auto: false,
+        modifyTicket: false,
+        deleteTicket: false,
+        superUser: false,
+      }
+    );
   }
 
   /** RT::Queue::Load: digits are an id, anything else a Name. */

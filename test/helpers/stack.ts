@@ -161,7 +161,7 @@ export async function buildStack(
     }),
   };
   const rt = await startRtFake({
-    users: [{ name: "deskbridge", token: SECRETS.RT_TOKEN }, ...RT_SEEDS.people],
+    users: [{ name: "deskbridge", token: SECRETS.RT_TOKEN, ...RT_SEEDS.bridge }, ...RT_SEEDS.people],
     queues: RT_SEEDS.queues,
     customFields: RT_SEEDS.customFields,
   });
