@@ -12,12 +12,34 @@ import {
 
 /**
  * An in-process fake of Redmine 5's REST API for integration tests and the local sandbox, on 127.0.0.1
- * only. It answers in Redmine's wire format, quirks included (summary: /work/shared/systems-api.md §2):
- * 201 + Location on create, 204 with an empty body on update, `{"errors":[…]}` on 422, empty 401/403/404,
- * values the workflow does not allow silently dropped, unknown filters silently ignored, open issues only
- * by default. Modelled: GET/POST /issues.json, GET/PUT/DELETE /issues/:id.json, /projects/:id/issues.json
- * and the lookup lists (statuses, trackers, priorities, projects, current user). It sends no webhooks;
- * personCreates() and personUpdates() return the suer/redmine_webhook payload for the test to deliver.
+ * only. It answers in Redmine's wire format, quirks included (summary: /work/shared/systems-api.md §2;
+ * each quirk below was checked against Redmine 5.0.4 unless marked "modelled", see
+ * docs/fidelity-redmine.md):
+ * - 201 + `Location: <url>/issues/<id>` (no `.json`) and the issue on create, 204 with neither body nor
+ *   Content-Type on update and delete;
+ * - Rails' `head` answers (401, 403, 404) are empty but say `Content-Type: application/json`; a route
+ *   Rails does not know is a 404 `text/html` page; a body that is not JSON is a 400 `text/html`, empty;
+ * - a missing or unknown API key is the anonymous user, not an error: lists answer 200 with the issues
+ *   of public projects only (the fake's projects are private unless told otherwise), and what anonymous
+ *   may not see or do is a 401 with `WWW-Authenticate: Basic realm="Redmine API"`; with `loginRequired`
+ *   ("Authentication required") every route is that 401;
+ * - 422 `{"errors":[…]}` in Redmine's order: custom field values, subject, project, tracker, priority,
+ *   status, subject length, assignee (an unknown project adds "Tracker cannot be blank" and "Status
+ *   cannot be blank"); an unknown priority is an error, while an unknown tracker or status, a status the
+ *   workflow does not allow (modelled per user: `allowedStatusIds`) and unknown custom field ids are
+ *   dropped silently;
+ * - a custom field never given a value is `null`, one given `""` or `null` is `""`; a description never
+ *   given is `null`; the subject is kept as sent (not trimmed);
+ * - every accepted PUT moves `updated_on`, even one that changes nothing; a journal is written only for
+ *   a change or notes; journals have no `updated_on` (Redmine 5.0);
+ * - unknown filters, and `cf_N` on a field not "used as a filter", are ignored; open issues only unless
+ *   `status_id` says otherwise; a datetime filter is one second wider than asked (`>=T` is "after T-1s"
+ *   on stored times that have sub-second precision); `cf_N=` compares case-sensitively (SQLite,
+ *   PostgreSQL; MySQL would not).
+ * Modelled: GET/POST /issues.json, GET/PUT/DELETE /issues/:id.json, /projects/:id/issues.json and the
+ * lookup lists (statuses, trackers, priorities, projects, current user). It sends no webhooks;
+ * personCreates() and personUpdates() return the suer/redmine_webhook payload for the test to deliver
+ * (that payload is modelled from the plugin's source, not checked against a running plugin).
  */
 
 export interface RedmineFakeOptions {
@@ -25,12 +47,28 @@ export interface RedmineFakeOptions {
   port?: number; // default 0 (random)
   /** Default: Deskbridge Bot (id 5, the bridge, with apiKey) and Jane Dev (id 7). */
   users?: { id: number; login: string; name: string; apiKey?: string }[];
-  projects?: { id: number; identifier: string; name: string }[];
+  /** Default: "devteam" (1) and "suporte" (2), both private (`is_public` false), as a team's are. */
+  projects?: { id: number; identifier: string; name: string; is_public?: boolean }[];
   trackers?: { id: number; name: string }[];
   statuses?: { id: number; name: string; is_closed: boolean }[];
-  customFields?: { id: number; name: string; filterable: boolean }[];
+  /** Default: "OTRS" (5), a string used as a filter. */
+  customFields?: RedmineCustomField[];
   /** Statuses the bridge user's workflow allows when creating/updating; others are silently dropped. Default: all. */
   allowedStatusIds?: number[];
+  /** Administration → Authentication → "Authentication required" (default off, as in a new Redmine). */
+  loginRequired?: boolean;
+}
+
+/** An issue custom field; a value breaking its format is a 422 naming the field. */
+export interface RedmineCustomField {
+  id: number;
+  name: string;
+  filterable: boolean; // "Used as a filter": otherwise a `cf_N` filter is ignored
+  format?: "string" | "int" | "list"; // default "string"
+  regexp?: string; // string: "is invalid" when the value does not match
+  minLength?: number; // string: "is too short (minimum is N characters)"
+  maxLength?: number; // string: "is too long (maximum is N characters)"
+  possibleValues?: string[]; // list: "is not included in the list" otherwise
 }
 
 export type RedmineFault = NetworkFault;
@@ -58,8 +96,8 @@ export interface RedmineIssue {
   author_id: number;
   assigned_to_id?: number;
   subject: string;
-  description: string;
-  custom_fields: Record<number, string>; // only the fields that have a value
+  description: string | null; // null when never given
+  custom_fields: Record<number, string>; // the fields ever given a value ("" for "" or null); others show null
   created_on: string;
   updated_on: string;
   closed_on: string | null;
@@ -113,7 +151,13 @@ export interface RedmineFake {
   advanceClock(seconds: number): void;
   /** Changes the bridge user's workflow (undefined: back to the option's); reset() restores it too. */
   setAllowedStatusIds(ids: number[] | undefined): void;
-  reset(): void; // forget issues, calls, fault plans, chaos, fault counts and the down flag; ids keep counting
+  /**
+   * A user resets their API key (My account → Reset): the old key is unknown from now on, so requests
+   * carrying it are the anonymous user's. restoreApiKey() or reset() brings it back.
+   */
+  revokeApiKey(key: string): void;
+  restoreApiKey(key: string): void;
+  reset(): void; // forget issues, calls, fault plans, chaos, fault counts, revoked keys and the down flag; ids keep counting
   close(): Promise<void>; // close the server and any hung socket
 }
 
@@ -130,7 +174,7 @@ interface Request {
   path: string;
   query: URLSearchParams;
   body: Record<string, unknown>;
-  user: User;
+  user: User | null; // null: the anonymous user (no API key, or one Redmine does not know)
 }
 interface Filter {
   field: string;
@@ -170,7 +214,27 @@ const PRIORITIES = [
   { id: 4, name: "Urgent" },
 ];
 const DEFAULT_PRIORITY = 2;
+const SUBJECT_TOO_LONG = "Subject is too long (maximum is 255 characters)";
 const JSON_TYPE = "application/json; charset=utf-8";
+/** Redmine's public/404.html, which Rails serves for a path no route matches. */
+const NOT_FOUND_PAGE = `<!DOCTYPE html>
+<html>
+<head>
+  <meta charset="utf-8" />
+  <title>Redmine 404 error</title>
+  <style>
+    body {font-family: "Trebuchet MS", Georgia, "Times New Roman", serif; color: #303030; margin: 10px;}
+    h1 {font-size:1.5em;}
+    p {font-size:0.8em;}
+  </style>
+</head>
+<body>
+  <h1>Page not found</h1>
+  <p>The page you were trying to access doesn't exist or has been removed.</p>
+  <p><a href="javascript:history.back()">Back</a></p>
+</body>
+</html>
+`;
 
 /** Starts the fake on 127.0.0.1. */
 export async function startRedmineFake(options: RedmineFakeOptions): Promise<RedmineFake> {
@@ -196,7 +260,9 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     { id: 4, name: "Vitória", is_closed: true },
     { id: 5, name: "Rejeitado", is_closed: true },
   ];
-  const customFields = options.customFields ?? [{ id: 5, name: "OTRS", filterable: true }];
+  const customFields: RedmineCustomField[] = options.customFields ?? [
+    { id: 5, name: "OTRS", filterable: true },
+  ];
   const configuredAllowed = options.allowedStatusIds ?? statuses.map((s) => s.id);
   let allowed = configuredAllowed;
   const issues: RedmineIssue[] = [];
@@ -205,6 +271,7 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     methodAndPath,
   );
   let down = false;
+  const revoked = new Set<string>();
   let nextIssueId = 1;
   let nextJournalId = 1;
   const epoch = Math.floor(Date.now() / 1000) * 1000; // "created_on" of the seeded projects and users
@@ -248,16 +315,14 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     if (reply) send(res, reply);
   }
 
-  /** Rails routing first (unknown routes are 404 whoever asks), then the API key, then the action. */
+  /**
+   * Rails routing first (a path no route matches is the 404 page whoever asks), then the body (Rails
+   * parses it while the API key is looked up, so malformed JSON is a 400 before anything else), then
+   * the user (the anonymous one when the key is missing or unknown), then the action.
+   */
   function answer(call: RedmineCall, headers: Record<string, string | undefined>, raw: string): Reply {
     const route = routeOf(call.method, call.path);
-    if (!route) return { status: 404 };
-    const key = apiKeyOf(call.query, headers);
-    if (key === undefined)
-      return { status: 401, headers: { "WWW-Authenticate": 'Basic realm="Redmine API"' } };
-    const user =
-      key === options.apiKey ? bridge : users.find((u) => u.apiKey !== undefined && u.apiKey === key);
-    if (!user) return { status: 401 };
+    if (!route) return { status: 404, body: NOT_FOUND_PAGE };
     let body: Record<string, unknown> = {};
     // Rails parses the body only when it is declared as JSON; anything else leaves the params empty.
     if (raw.trim() && (headers["content-type"] ?? "").includes("json")) {
@@ -265,9 +330,12 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
         const parsed: unknown = JSON.parse(raw);
         if (isRecord(parsed)) body = parsed;
       } catch {
-        return { status: 400 };
+        // ActionDispatch's ParseError: an empty text/html 400 (Redmine has no public/400.html).
+        return { status: 400, headers: { "Content-Type": "text/html; charset=utf-8" } };
       }
     }
+    const user = userOf(apiKeyOf(call.query, headers));
+    if (!user && options.loginRequired) return unauthorized();
     return route({ method: call.method, path: call.path, query: call.query, body, user });
   }
 
@@ -282,6 +350,13 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     return undefined;
   }
 
+  /** The key's user; null (anonymous) for no key or an unknown one: Redmine does not refuse either. */
+  function userOf(key: string | undefined): User | null {
+    if (key === undefined || revoked.has(key)) return null;
+    if (key === options.apiKey) return bridge;
+    return users.find((u) => u.apiKey !== undefined && u.apiKey === key) ?? null;
+  }
+
   function routeOf(method: string, path: string): ((request: Request) => Reply) | undefined {
     const byMethod = (handlers: Partial<Record<string, (request: Request) => Reply>>) => handlers[method];
     if (path === "/issues.json") return byMethod({ GET: (r) => listIssues(r), POST: createIssue });
@@ -291,14 +366,17 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
       return byMethod({
         GET: (r) => showIssue(r, id),
         PUT: (r) => updateIssue(r, id),
-        DELETE: () => deleteIssue(id),
+        PATCH: (r) => updateIssue(r, id), // Rails' `resources` routes both to update
+        DELETE: (r) => deleteIssue(r, id),
       });
     }
     const projectRef = /^\/projects\/([^/]+)\/issues\.json$/.exec(path)?.[1];
     if (projectRef) {
+      const ref = decodeURIComponent(projectRef);
       return byMethod({
-        GET: (r) => listIssues(r, decodeURIComponent(projectRef)),
-        POST: (r) => createIssue({ ...r, body: withProject(r.body, decodeURIComponent(projectRef)) }),
+        GET: (r) => listIssues(r, ref),
+        // find_optional_project: a project in the path that does not exist is a 404.
+        POST: (r) => (findProject(ref) ? createIssue({ ...r, body: withProject(r.body, ref) }) : head(404)),
       });
     }
     const lookups: Record<string, (request: Request) => Reply> = {
@@ -312,10 +390,13 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
             active: true,
           })),
         }),
-      "/projects.json": () =>
-        ok({ projects: projects.map(projectView), total_count: projects.length, offset: 0, limit: 25 }),
-      "/users/current.json": (r) => ok({ user: currentUserView(r.user) }),
-      "/custom_fields.json": () => ({ status: 403 }), // administrators only
+      "/projects.json": (r) => {
+        const visible = projects.filter((p) => r.user !== null || p.is_public === true);
+        return ok({ projects: visible.map(projectView), total_count: visible.length, offset: 0, limit: 25 });
+      },
+      "/users/current.json": (r) => (r.user ? ok({ user: currentUserView(r.user) }) : unauthorized()),
+      // Administrators only (require_admin: the anonymous user is asked to log in first).
+      "/custom_fields.json": (r) => (r.user ? head(403) : unauthorized()),
     };
     return method === "GET" ? lookups[path] : undefined;
   }
@@ -331,48 +412,56 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     return projects.find((p) => (/^\d+$/.test(text) ? p.id === Number(text) : p.identifier === text));
   }
 
-  /** The statuses `user` may set through the API: the bridge's workflow, everything for others. */
-  function allowedFor(user: User): number[] {
+  /** The statuses `user` may set through the API: the bridge's workflow, everything for others, none for anonymous. */
+  function allowedFor(user: User | null): number[] {
+    if (!user) return [];
     return user === bridge ? allowed : statuses.map((s) => s.id);
   }
 
   // POST /issues.json (IssuesController#create)
   function createIssue({ body, user }: Request): Reply {
+    // The anonymous user may not add issues (the default Anonymous role), whatever the project.
+    if (!user) return unauthorized();
     const input = isRecord(body.issue) ? body.issue : {};
-    const errors: string[] = [];
     const project = findProject(input.project_id);
-    if (!project) errors.push("Project cannot be blank");
-    const subject = typeof input.subject === "string" ? input.subject.trim() : "";
-    if (!subject) errors.push("Subject cannot be blank");
+    const values = readCustomFields(input.custom_fields);
+    // Issue's validations, in the order Redmine declares them (and so lists their messages).
+    const errors = project ? customFieldErrors(values) : [];
+    const subject = typeof input.subject === "string" ? input.subject : "";
+    if (!subject.trim()) errors.push("Subject cannot be blank");
+    // Without a project there is no tracker (an unknown tracker falls back to the project's first),
+    // and without a tracker no default status.
+    if (!project) errors.push("Project cannot be blank", "Tracker cannot be blank");
+    const priority =
+      input.priority_id == null
+        ? DEFAULT_PRIORITY
+        : PRIORITIES.find((p) => p.id === Number(input.priority_id))?.id;
+    if (priority === undefined) errors.push("Priority cannot be blank");
+    if (!project) errors.push("Status cannot be blank");
+    if (tooLong(subject)) errors.push(SUBJECT_TOO_LONG);
     const assignee = input.assigned_to_id;
     const assignedTo =
       assignee == null || assignee === "" ? undefined : users.find((u) => u.id === Number(assignee));
-    if (assignee != null && assignee !== "" && !assignedTo) errors.push("Assignee is invalid");
-    if (errors.length > 0) return { status: 422, body: { errors } };
+    if (project && assignee != null && assignee !== "" && !assignedTo) errors.push("Assignee is invalid");
+    if (errors.length > 0 || !project) return invalid(errors);
     const statusIds = allowedFor(user);
     const statusId = statusIds.includes(Number(input.status_id))
       ? Number(input.status_id)
       : (statuses.find((s) => statusIds.includes(s.id)) ?? statuses[0])?.id;
     const issue = addIssue({
-      project_id: project!.id,
+      project_id: project.id,
       tracker_id: trackers.some((t) => t.id === Number(input.tracker_id))
         ? Number(input.tracker_id)
         : undefined,
       status_id: statusId,
-      priority_id: PRIORITIES.some((p) => p.id === Number(input.priority_id))
-        ? Number(input.priority_id)
-        : undefined,
+      priority_id: priority,
       author_id: user.id,
       assigned_to_id: assignedTo?.id,
       subject,
-      description: typeof input.description === "string" ? input.description : "",
-      custom_fields: readCustomFields(input.custom_fields),
+      description: typeof input.description === "string" ? input.description : null,
+      custom_fields: values,
     });
-    return {
-      status: 201,
-      body: { issue: issueView(issue, new Set()) },
-      headers: { Location: `${url}/issues/${issue.id}` },
-    };
+    return ok({ issue: issueView(issue, new Set(), user) }, 201, { Location: `${url}/issues/${issue.id}` });
   }
 
   function addIssue(fields: {
@@ -383,7 +472,7 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     author_id: number;
     assigned_to_id?: number | undefined;
     subject: string;
-    description: string;
+    description: string | null;
     custom_fields: Record<number, string>;
   }): RedmineIssue {
     const created = stamp();
@@ -408,7 +497,10 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     return issue;
   }
 
-  /** `[{id, value}]`: matched by id only, unknown ids ignored; multi-values are not modelled (joined). */
+  /**
+   * `[{id, value}]`: matched by id only, unknown ids ignored; a `null` value is stored as "" (kept as
+   * sent otherwise, not trimmed); multi-values are not modelled (joined).
+   */
   function readCustomFields(value: unknown): Record<number, string> {
     const result: Record<number, string> = {};
     if (!Array.isArray(value)) return result;
@@ -422,40 +514,71 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     return result;
   }
 
+  /** acts_as_customizable's validate_custom_field_values: blank values pass (no field is required). */
+  function customFieldErrors(values: Record<number, string>): string[] {
+    const errors: string[] = [];
+    for (const field of customFields) {
+      const value = values[field.id];
+      if (value === undefined || value.trim() === "") continue;
+      const format = field.format ?? "string";
+      if (format === "int" && !/^[+-]?\d+$/.test(value.trim())) errors.push(`${field.name} is not a number`);
+      if (format === "list" && !(field.possibleValues ?? []).includes(value))
+        errors.push(`${field.name} is not included in the list`);
+      if (format !== "string") continue;
+      if (field.regexp && !new RegExp(field.regexp).test(value)) errors.push(`${field.name} is invalid`);
+      const length = [...value].length;
+      if (field.minLength && length < field.minLength)
+        errors.push(`${field.name} is too short (minimum is ${field.minLength} characters)`);
+      if (field.maxLength && length > field.maxLength)
+        errors.push(`${field.name} is too long (maximum is ${field.maxLength} characters)`);
+    }
+    return errors;
+  }
+
   // PUT /issues/:id.json (IssuesController#update)
   function updateIssue({ body, user }: Request, id: number): Reply {
     const issue = issues.find((i) => i.id === id);
-    if (!issue) return { status: 404 };
+    if (!issue) return head(404);
+    if (!user) return unauthorized();
     const input = isRecord(body.issue) ? body.issue : {};
     const details: Detail[] = [];
     const next = { ...issue };
     type Attr = "subject" | "description" | "project_id" | "tracker_id" | "status_id" | "priority_id";
     const set = <K extends Attr>(name: K, value: RedmineIssue[K]) => {
       if (value === issue[name]) return;
-      details.push({ property: "attr", name, old_value: String(issue[name]), new_value: String(value) });
+      const text = (v: RedmineIssue[K]) => (v === null ? null : String(v));
+      details.push({ property: "attr", name, old_value: text(issue[name]), new_value: text(value) });
       next[name] = value;
     };
+    const values = readCustomFields(input.custom_fields);
+    const errors = customFieldErrors(values);
     if ("subject" in input) {
-      const subject = typeof input.subject === "string" ? input.subject.trim() : "";
-      if (!subject) return { status: 422, body: { errors: ["Subject cannot be blank"] } };
-      set("subject", subject);
+      const subject = typeof input.subject === "string" ? input.subject : "";
+      if (!subject.trim()) errors.push("Subject cannot be blank");
+      else if (!tooLong(subject)) set("subject", subject);
     }
-    if (typeof input.description === "string") set("description", input.description);
+    if ("description" in input)
+      set("description", typeof input.description === "string" ? input.description : null);
+    // An unknown project, tracker or status is dropped silently, as is a status the workflow does not
+    // allow: the answer is still 204.
     const project = findProject(input.project_id);
     if (project) set("project_id", project.id);
     const tracker = trackers.find((t) => t.id === Number(input.tracker_id));
     if (tracker) set("tracker_id", tracker.id);
-    // A status the workflow does not allow is dropped silently: the answer is still 204.
     const statusId = Number(input.status_id);
     if (allowedFor(user).includes(statusId)) set("status_id", statusId);
-    const priority = PRIORITIES.find((p) => p.id === Number(input.priority_id));
-    if (priority) set("priority_id", priority.id);
+    if ("priority_id" in input) {
+      const priority = PRIORITIES.find((p) => p.id === Number(input.priority_id));
+      if (priority) set("priority_id", priority.id);
+      else errors.push("Priority cannot be blank");
+    }
+    if (typeof input.subject === "string" && input.subject.trim() && tooLong(input.subject))
+      errors.push(SUBJECT_TOO_LONG);
     if ("assigned_to_id" in input) {
       const raw = input.assigned_to_id;
       const assignee = raw == null || raw === "" ? undefined : users.find((u) => u.id === Number(raw));
-      if (raw != null && raw !== "" && !assignee)
-        return { status: 422, body: { errors: ["Assignee is invalid"] } };
-      if (assignee?.id !== issue.assigned_to_id) {
+      if (raw != null && raw !== "" && !assignee) errors.push("Assignee is invalid");
+      else if (assignee?.id !== issue.assigned_to_id) {
         const old = issue.assigned_to_id;
         details.push({
           property: "attr",
@@ -467,10 +590,11 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
         else delete next.assigned_to_id;
       }
     }
-    const cfDetails = cfChanges(issue, readCustomFields(input.custom_fields));
+    if (errors.length > 0) return invalid(errors);
+    const cfDetails = cfChanges(issue, values);
     const notes = typeof input.notes === "string" ? input.notes : "";
     record(issue, next, [...details, ...cfDetails], user, notes, input.private_notes === true);
-    return { status: 204 };
+    return head(204);
   }
 
   function cfChanges(issue: RedmineIssue, values: Record<number, string>): Detail[] {
@@ -483,7 +607,12 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     return details;
   }
 
-  /** Saves the changes: a journal when something changed or notes were given, and a new updated_on. */
+  /**
+   * Saves an edit. Redmine's update starts a journal before anything else, and an issue with a journal
+   * always gets a new updated_on (Issue#force_updated_on_change), so every accepted PUT moves it, even
+   * one that changes nothing; the journal itself is kept only when something changed or notes were
+   * given.
+   */
   function record(
     issue: RedmineIssue,
     next: RedmineIssue,
@@ -492,7 +621,6 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     notes: string,
     privateNotes: boolean,
   ): RedmineJournal | undefined {
-    if (details.length === 0 && !notes.trim()) return undefined;
     const when = stamp();
     const customFieldValues = { ...issue.custom_fields };
     for (const detail of details) {
@@ -502,6 +630,7 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     Object.assign(issue, next, { custom_fields: customFieldValues, updated_on: when });
     if (!next.assigned_to_id) delete issue.assigned_to_id;
     if (closing) issue.closed_on = when; // reopening keeps the last closing time, like Redmine
+    if (details.length === 0 && !notes.trim()) return undefined;
     const journal: RedmineJournal = {
       id: nextJournalId++,
       user: { id: user.id, name: user.name },
@@ -514,26 +643,29 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     return journal;
   }
 
-  function deleteIssue(id: number): Reply {
+  function deleteIssue({ user }: Request, id: number): Reply {
     const index = issues.findIndex((i) => i.id === id);
-    if (index < 0) return { status: 404 };
+    if (index < 0) return head(404);
+    if (!user) return unauthorized();
     issues.splice(index, 1);
-    return { status: 204 };
+    return head(204);
+  }
+
+  /** Whether the anonymous user may see this issue: only in a public project. */
+  function visibleTo(user: User | null, issue: RedmineIssue): boolean {
+    return user !== null || projects.find((p) => p.id === issue.project_id)?.is_public === true;
   }
 
   // GET /issues/:id.json (show.api.rsb)
   function showIssue({ query, user }: Request, id: number): Reply {
     const issue = issues.find((i) => i.id === id);
-    if (!issue) return { status: 404 };
+    if (!issue) return head(404);
+    if (!visibleTo(user, issue)) return unauthorized(); // deny_access: log in first
     const include = new Set((query.get("include") ?? "").split(",").map((s) => s.trim()));
     return ok({ issue: issueView(issue, include, user) });
   }
 
-  function issueView(
-    issue: RedmineIssue,
-    include: Set<string>,
-    user: User = bridge,
-  ): Record<string, unknown> {
+  function issueView(issue: RedmineIssue, include: Set<string>, user: User | null): Record<string, unknown> {
     const view: Record<string, unknown> = {
       id: issue.id,
       project: named(projects, issue.project_id),
@@ -554,10 +686,11 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
       is_private: false,
       estimated_hours: null,
       total_estimated_hours: null,
+      // A field the issue never had a value for has no custom_values row: null.
       custom_fields: customFields.map((f) => ({
         id: f.id,
         name: f.name,
-        value: issue.custom_fields[f.id] ?? "",
+        value: issue.custom_fields[f.id] ?? null,
       })),
       created_on: issue.created_on,
       updated_on: issue.updated_on,
@@ -570,8 +703,7 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
         id: j.id,
         user: j.user,
         notes: j.notes,
-        created_on: j.created_on,
-        updated_on: j.created_on,
+        created_on: j.created_on, // Redmine 5.0 journals have no updated_on (nor updated_by)
         private_notes: j.private_notes,
         details: j.details.map((d) => ({ ...d })),
       }));
@@ -587,20 +719,23 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     // The project in the route or `project_id` scopes the query (find_optional_project): unknown is a 404.
     const scopeRef = projectRef ?? query.get("project_id") ?? undefined;
     const scope = scopeRef === undefined || scopeRef === "" ? undefined : findProject(scopeRef);
-    if (scopeRef && !scope) return { status: 404 };
+    if (scopeRef && !scope) return head(404);
+    // The anonymous user may list a public project, or every public project's issues: never a 401.
+    if (scope && !user && scope.is_public !== true) return unauthorized();
     let filters: Filter[];
     try {
       filters = readFilters(query);
     } catch (error) {
-      if (error instanceof QueryError) return { status: 422, body: { errors: [error.message] } };
+      if (error instanceof QueryError) return invalid([error.message]);
       throw error;
     }
     const found = issues
       .filter((issue) => !scope || issue.project_id === scope.id)
+      .filter((issue) => visibleTo(user, issue))
       .filter((issue) => filters.every((filter) => matches(issue, filter, user)))
       .sort(sorter(query.get("sort")));
     const [start, limit] = offsetAndLimit(query);
-    const page = found.slice(start, start + limit).map((issue) => issueView(issue, new Set()));
+    const page = found.slice(start, start + limit).map((issue) => issueView(issue, new Set(), user));
     return ok({ issues: page, total_count: found.length, offset: start, limit });
   }
 
@@ -668,7 +803,7 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     if (type === "status" && present.some((v) => !/^\d+$/.test(v))) throw invalid();
   }
 
-  function matches(issue: RedmineIssue, { field, operator, values }: Filter, user: User): boolean {
+  function matches(issue: RedmineIssue, { field, operator, values }: Filter, user: User | null): boolean {
     const type = filterType(field);
     const cf = /^cf_(\d+)$/.exec(field)?.[1];
     const cell: string | number | null | undefined = cf
@@ -683,17 +818,16 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     if (operator === "c") return isClosed(issue.status_id);
     if (type === "date") return matchesDate(String(cell ?? ""), operator, values);
     const wanted = values.flatMap((v) => (type === "integer" ? v.split(",") : [v])).map((v) => v.trim());
-    const ids = wanted.map((v) => (v === "me" ? String(user.id) : v));
+    const ids = wanted.map((v) => (v === "me" ? String(user?.id ?? 0) : v));
     const text = present ? String(cell).toLowerCase() : "";
+    // `=` and `!` are SQL IN / NOT IN: case-sensitive on SQLite and PostgreSQL (not on MySQL); the
+    // "contains" operators are LIKE / ILIKE, case-insensitive everywhere.
+    const exact = present ? String(cell) : "";
     switch (operator) {
       case "=":
-        return type === "string"
-          ? wanted.some((v) => v.toLowerCase() === text)
-          : present && ids.includes(String(cell));
+        return type === "string" ? present && wanted.includes(exact) : present && ids.includes(exact);
       case "!":
-        return type === "string"
-          ? !wanted.some((v) => v.toLowerCase() === text)
-          : !ids.includes(String(cell));
+        return type === "string" ? !wanted.includes(exact) : !ids.includes(exact);
       case ">=":
         return present && Number(cell) >= Number(wanted[0]);
       case "<=":
@@ -711,23 +845,29 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     }
   }
 
-  /** A date-only value covers its whole (UTC) day; a datetime is a point in time, to the second. */
+  /**
+   * Query#date_clause: `from` is exclusive and `to` inclusive; a date-only value covers its whole (UTC)
+   * day, and a datetime `from` is moved one second back (`> T - 1s`). Redmine stores times with
+   * sub-second precision and shows them to the second, so `updated_on>=T` also returns what was saved
+   * during the second before T: the fake, whose stamps are whole seconds, takes each as that second
+   * plus half a second.
+   */
   function matchesDate(cell: string, operator: string, values: string[]): boolean {
     if (!cell) return false;
-    const at = Date.parse(cell);
-    const range = (value: string | undefined): [number, number] => {
+    const at = Date.parse(cell) + 500;
+    const bounds = (value: string | undefined): [number, number] => {
       const match = DATETIME.exec(value ?? "");
       if (!match) return [Number.NaN, Number.NaN];
       const [, day, hh, mm, ss] = match;
-      if (hh === undefined) return [Date.parse(`${day}T00:00:00Z`), Date.parse(`${day}T23:59:59Z`)];
+      if (hh === undefined) return [Date.parse(`${day}T00:00:00Z`) - 1, Date.parse(`${day}T23:59:59.999Z`)];
       const point = Date.parse(`${day}T${hh}:${mm}:${ss ?? "00"}Z`);
-      return [point, ss === undefined ? point + 59_000 : point];
+      return [point - 1000, point];
     };
-    const [from, to] = range(values[0]);
-    if (operator === ">=") return at >= from;
+    const [from, to] = bounds(values[0]);
+    if (operator === ">=") return at > from;
     if (operator === "<=") return at <= to;
-    if (operator === "=") return at >= from && at <= to;
-    if (operator === "><") return at >= from && at <= range(values[1])[1];
+    if (operator === "=") return at > from && at <= to;
+    if (operator === "><") return at > from && at <= bounds(values[1])[1];
     return true;
   }
 
@@ -793,18 +933,29 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
       name: t.name,
       default_status: first ? { id: first.id, name: first.name } : null,
       description: null,
+      enabled_standard_fields: [
+        "assigned_to_id",
+        "category_id",
+        "fixed_version_id",
+        "parent_issue_id",
+        "start_date",
+        "due_date",
+        "estimated_hours",
+        "done_ratio",
+        "description",
+      ],
     };
   }
 
-  function projectView(p: { id: number; identifier: string; name: string }) {
+  function projectView(p: { id: number; identifier: string; name: string; is_public?: boolean }) {
     const created = iso(epoch);
     return {
       id: p.id,
       name: p.name,
       identifier: p.identifier,
-      description: "",
+      description: null,
       status: 1,
-      is_public: true,
+      is_public: p.is_public === true,
       inherit_members: false,
       created_on: created,
       updated_on: created,
@@ -867,7 +1018,7 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
       custom_field_values: customFields.map((f) => ({
         custom_field_id: f.id,
         custom_field_name: f.name,
-        value: issue.custom_fields[f.id] ?? "",
+        value: issue.custom_fields[f.id] ?? null,
       })),
       project: {
         id: issue.project_id,
@@ -963,7 +1114,7 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
       status_id: statuses.some((s) => s.id === input.status_id) ? input.status_id : undefined,
       author_id: user.id,
       subject: input.subject,
-      description: input.description ?? "",
+      description: input.description ?? null,
       custom_fields: values,
     });
     const payload = {
@@ -996,9 +1147,16 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     setAllowedStatusIds: (ids) => {
       allowed = ids ?? configuredAllowed;
     },
+    revokeApiKey: (key) => {
+      revoked.add(key);
+    },
+    restoreApiKey: (key) => {
+      revoked.delete(key);
+    },
     reset: () => {
       // Issue and journal ids keep counting, and the clock keeps its time: Redmine never reuses either.
       allowed = configuredAllowed;
+      revoked.clear();
       issues.length = 0;
       calls.length = 0;
       plans.clear();
@@ -1011,8 +1169,30 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
 /** An invalid query filter, answered 422 `{"errors":[message]}`. */
 class QueryError extends Error {}
 
-function ok(body: unknown): Reply {
-  return { status: 200, body };
+/** A rendered answer (200, 201): Rails' default Cache-Control for a fresh response. */
+function ok(body: unknown, status = 200, headers: Record<string, string> = {}): Reply {
+  return { status, body, headers: { "Cache-Control": "max-age=0, private, must-revalidate", ...headers } };
+}
+
+/** render_validation_errors: 422 `{"errors": […]}`. */
+function invalid(errors: string[]): Reply {
+  return { status: 422, body: { errors }, headers: { "Cache-Control": "no-cache" } };
+}
+
+/** Rails' `head` on a `.json` route: no body, yet the format's Content-Type (none on a 204). */
+function head(status: number, headers: Record<string, string> = {}): Reply {
+  const type: Record<string, string> = status === 204 ? {} : { "Content-Type": "application/json" };
+  return { status, headers: { ...type, "Cache-Control": "no-cache", ...headers } };
+}
+
+/** require_login for an API request: the same for no key and for a key Redmine does not know. */
+function unauthorized(): Reply {
+  return head(401, { "WWW-Authenticate": 'Basic realm="Redmine API"' });
+}
+
+/** Ruby counts characters (code points), not UTF-16 units. */
+function tooLong(subject: string): boolean {
+  return [...subject].length > 255;
 }
 
 /** Redmine API timestamps: ISO-8601 UTC without milliseconds. */
@@ -1038,10 +1218,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** An undefined body is sent empty (Rails' `head`); a string body verbatim as text/html (a proxy's page). */
+/**
+ * An undefined body is sent empty, with only the reply's headers; a string body verbatim as text/html
+ * (a page: Redmine's 404, a proxy's); anything else as JSON.
+ */
 function send(res: ServerResponse, reply: Reply): void {
   if (res.destroyed || res.headersSent) return;
-  const headers: Record<string, string> = { "Cache-Control": "no-cache" };
+  const headers: Record<string, string> = {};
   let payload = "";
   if (typeof reply.body === "string") {
     headers["Content-Type"] = "text/html; charset=utf-8";

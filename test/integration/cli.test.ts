@@ -501,6 +501,29 @@ describe("backfill", () => {
     ]);
   });
 
+  it("fails the otrs-redmine backfill (exit 1) when Redmine does not know the API key, instead of finding no issue", async () => {
+    stack.redmine.personCreates({
+      project_id: 1,
+      subject: "Feito à mão",
+      custom_fields: { 5: "1" },
+      userId: 7,
+    });
+    stack.redmine.revokeApiKey(SECRETS.REDMINE_API_KEY);
+    try {
+      const run = await cli([
+        "backfill",
+        "otrs-redmine",
+        "--since",
+        new Date(Date.now() - 3600_000).toISOString(),
+      ]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain("API key");
+      expect(run.stdout).not.toContain("issue(s) naming an OTRS ticket");
+    } finally {
+      stack.redmine.restoreApiKey(SECRETS.REDMINE_API_KEY);
+    }
+  });
+
   it("refuses an integration without a backfill, a bad date, and otrs-redmine without --since (exit 2)", async () => {
     const unknown = await cli(["backfill", "itop-pair"]);
     expect(unknown.code).toBe(2);

@@ -303,6 +303,36 @@ describe("Redmine → OTRS", () => {
   });
 });
 
+describe("Redmine quirks", () => {
+  it("takes an issue whose custom field and description were never set (null in Redmine 5) for one naming no ticket", async () => {
+    const { issue, payload } = stack.redmine.personCreates({
+      project_id: 1,
+      subject: "Sem chamado",
+      userId: 7,
+    });
+    expect(issue.description).toBeNull();
+    expect((await sendIssueEvent(payload)).statusCode).toBe(200);
+    expect(stack.redmine.count("GET", `/issues/${issue.id}.json`)).toBe(1);
+    expect(stack.otrs.count("TicketSearch") + stack.otrs.count("TicketUpdate")).toBe(0);
+  });
+
+  it("fails the poll while Redmine does not know the API key (it lists as the anonymous user: 200, no issues), and finds the change once the key works again", async () => {
+    const { ticket, issue } = await ticketInDevelopment();
+    await poll();
+    await stack.drainJobs();
+    stack.redmine.personUpdates(issue.id, { status_id: DONE, notes: "Durante a troca da chave", userId: 7 });
+    stack.redmine.revokeApiKey(SECRETS.REDMINE_API_KEY);
+    try {
+      await expect(poll()).rejects.toThrow(/API key/);
+    } finally {
+      stack.redmine.restoreApiKey(SECRETS.REDMINE_API_KEY);
+    }
+    expect((await poll()) as { queued: number }).toMatchObject({ queued: 1 });
+    await stack.drainJobs();
+    expect(stack.otrs.tickets.find((t) => t.TicketID === ticket.TicketID)?.State).toBe("Aguardando deploy");
+  });
+});
+
 describe("OTRS quirks and bad input", () => {
   it("treats OTRS's HTTP 200 with an Error object as a failure, naming OTRS's error code", async () => {
     const ticket = devTicket();

@@ -96,6 +96,8 @@ async function backfillRedmineIssues(options: {
 }): Promise<RedmineBackfillSummary> {
   const deps = await otrsRedmineDeps();
   const { poller, redmineCustomFieldId } = deps.settings;
+  // A key Redmine does not know would list as the anonymous user: no issue, and a clean "0 issue(s)".
+  await deps.redmine.currentUser();
   const ids: number[] = [];
   for (let offset = 0; ; ) {
     const { issues, total } = await deps.redmine.listUpdatedSince(options.since, {

@@ -20,6 +20,9 @@ export async function pollRedmine(logger: Logger): Promise<{ queued: number; cur
   const deps = await otrsRedmineDeps();
   const { poller, redmineCustomFieldId } = deps.settings;
   const name = `redmine:${deps.redmineInstance}:issues`;
+  // A key Redmine does not know lists as the anonymous user: every page would come back empty, and the
+  // cursor would move past changes the poller never saw. Asking who the key is fails (401) instead.
+  await deps.redmine.currentUser();
   const window = await openPollWindow(runtime.cursors, name, poller, logger);
   let queued = 0;
   let truncated = false;

@@ -2,7 +2,7 @@ import type { KyInstance } from "ky";
 import * as v from "valibot";
 import { lazyHttp } from "../http.ts";
 import { translateRedmineError } from "./errors.ts";
-import { type Issue, IssueEnvelopeSchema, IssueListSchema } from "./schemas.ts";
+import { CurrentUserSchema, type Issue, IssueEnvelopeSchema, IssueListSchema } from "./schemas.ts";
 
 export interface RedmineClientOptions {
   instance: string;
@@ -40,6 +40,19 @@ export class RedmineClient {
       retry: { limit: 1, methods: ["get"], statusCodes: [429, 502, 503, 504], backoffLimit: 1000 },
       headers: { "X-Redmine-API-Key": options.apiKey },
       ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+  }
+
+  /**
+   * `GET /users/current.json`: who the API key is. Redmine takes a key it does not know (mistyped,
+   * reset by its user) for the anonymous user instead of refusing it: lists then answer 200 with public
+   * projects' issues only, usually none. This call answers such a key 401 (UpstreamAuthError).
+   * Reference: https://www.redmine.org/projects/redmine/wiki/Rest_Users
+   */
+  async currentUser(signal?: AbortSignal): Promise<{ id: number; login: string }> {
+    return this.run(async () => {
+      const body = await (await this.http()).get("users/current.json", opts(signal)).json();
+      return v.parse(CurrentUserSchema, body).user;
     });
   }
 

@@ -50,8 +50,10 @@ export const IssueListSchema = v.object({
   limit: v.optional(v.number()),
 });
 export const ErrorsSchema = v.object({ errors: v.array(v.string()) });
+/** `GET /users/current.json`: the user the API key belongs to. */
+export const CurrentUserSchema = v.object({ user: v.object({ id: v.number(), login: v.string() }) });
 
-/** A custom field's value as a string ("" when unset). */
+/** A custom field's value as a string ("" when unset: Redmine 5 sends `null` for a value never set). */
 export function customFieldValue(issue: Issue, fieldId: number): string {
   const value = issue.custom_fields.find((f) => f.id === fieldId)?.value;
   return (Array.isArray(value) ? value[0] : value) ?? "";

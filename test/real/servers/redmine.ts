@@ -31,6 +31,8 @@ export interface RealRedmine extends RedmineProvisioned {
     path: string,
     body?: unknown,
   ): Promise<{ status: number; body: unknown; headers: Headers }>;
+  /** Runs Ruby in the instance (`rails runner`, some seconds), e.g. to change a setting; its last line. */
+  rails(script: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -113,6 +115,11 @@ export async function startRealRedmine(): Promise<RealRedmine> {
           // not JSON: keep the text
         }
         return { status: response.status, body: parsed, headers: response.headers };
+      },
+      async rails(script) {
+        return (
+          (await step("rails runner", ["exec", "rails", "runner", script])).trim().split("\n").at(-1) ?? ""
+        );
       },
       async stop() {
         await running.stop();
