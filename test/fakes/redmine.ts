@@ -14,7 +14,7 @@ import {
  * An in-process fake of Redmine 5's REST API for integration tests and the local sandbox, on 127.0.0.1
  * only. It answers in Redmine's wire format, quirks included (summary: /work/shared/systems-api.md §2;
  * each quirk below was checked against Redmine 5.0.4 unless marked "modelled", see
- * docs/fidelity-redmine.md):
+ * docs/fidelity.md, Redmine section):
  * - 201 + `Location: <url>/issues/<id>` (no `.json`) and the issue on create, 204 with neither body nor
  *   Content-Type on update and delete;
  * - Rails' `head` answers (401, 403, 404) are empty but say `Content-Type: application/json`; a route

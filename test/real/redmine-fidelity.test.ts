@@ -6,7 +6,7 @@ import { type RealRedmine, startRealRedmine } from "./servers/redmine.ts";
  * The Redmine fake (test/fakes/redmine.ts) against Redmine 5.0.4 (Debian's): the same requests, in the
  * same order, to a fresh Redmine and to a fake set up like it must get the same answers: status,
  * Content-Type, WWW-Authenticate, Location, Cache-Control and body, times and dates aside. What each
- * step pins, and what was only probed by hand, is in docs/fidelity-redmine.md.
+ * step pins, and what was only probed by hand, is in docs/fidelity.md (Redmine section).
  */
 let redmine: RealRedmine;
 let fake: RedmineFake;
