@@ -194,7 +194,7 @@ function itopExamples(
     description: "<p>Sejak pagi email keluar tertahan di outbox.</p>",
     org_id: pair.defaults.external.orgId,
     caller_id: 1,
-    priority: "2",
+    urgency: "3", // with impact 1 (a department): priority 2
     by: "budi",
   });
   const create = external?.takeWebhooks().find((call) => call.path === "/api/v1/create-ticket");

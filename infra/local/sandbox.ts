@@ -188,6 +188,8 @@ export async function startSandboxFakes(
       instance: name,
       port: Number(url.port),
       users: [bridgeUser, SANDBOX_ITOP_AGENTS[role]],
+      // A token login needs Combodo's authent-token extension (not in the community edition).
+      tokenLogin: Boolean(instance.token),
       ...ITOP_SEEDS[role],
       ...(role === "internal" && pair?.externalRefField
         ? { extraTicketFields: [pair.externalRefField] }

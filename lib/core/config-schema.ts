@@ -242,11 +242,15 @@ export const itopPairSchema = lazy(() =>
       "UserRequest",
       "Incident",
     ]),
-    /** Fields of the ticket form that follow (title, description, priority, and any listed here). */
+    /**
+     * Fields of the ticket form that follow. Not `priority`: iTop computes a ticket's priority from
+     * impact × urgency on every save and ignores a priority written; impact and urgency carry it.
+     */
     formFields: v.optional(v.array(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/))), [
       "title",
       "description",
-      "priority",
+      "impact",
+      "urgency",
     ]),
     /** An attribute of the internal tickets (a datamodel extension) that records the external ref. */
     externalRefField: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/))),

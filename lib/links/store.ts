@@ -14,6 +14,8 @@ const AspectStateSchema = v.object({
   hash: v.optional(v.string()),
   /** Ids (articles, journals, log entries, attachments) already copied. */
   ids: v.optional(v.array(v.string())),
+  /** What could not be synced and why, newest last (shown to operators by the link lookup). */
+  notes: v.optional(v.array(v.string())),
   syncedAt: v.string(),
 });
 /** What the bridge remembers about one aspect of a linked pair (state, log entries, attachments…). */

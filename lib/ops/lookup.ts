@@ -100,7 +100,11 @@ function toView(link: Link, deps: OpsDeps): LinkView {
     target: objectView(link.target, deps.config),
     aspects: Object.entries(link.aspects)
       .filter(([name]) => !BOOKKEEPING.has(name))
-      .map(([name, state]) => ({ name, syncedAt: state.syncedAt }))
+      .map(([name, state]) => ({
+        name,
+        syncedAt: state.syncedAt,
+        ...(state.notes?.length ? { notes: state.notes } : {}),
+      }))
       .sort((a, b) => a.name.localeCompare(b.name)),
     createdAt: link.createdAt,
     updatedAt: link.updatedAt,

@@ -239,7 +239,9 @@ export const LinkLookupSchema = v.object({
     v.object({
       source: ObjectViewSchema,
       target: ObjectViewSchema,
-      aspects: v.array(v.object({ name: v.string(), syncedAt: v.string() })),
+      aspects: v.array(
+        v.object({ name: v.string(), syncedAt: v.string(), notes: v.optional(v.array(v.string())) }),
+      ),
       createdAt: v.string(),
       updatedAt: v.string(),
     }),

@@ -76,6 +76,8 @@ export interface StatusOverview {
 export interface AspectView {
   name: string;
   syncedAt: string;
+  /** What the bridge could not sync of this aspect, and why (e.g. an image iTop would not let it read). */
+  notes?: string[];
 }
 
 /** One link found for a looked-up object: both ends and what was last synced of each aspect. */

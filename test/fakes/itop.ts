@@ -27,6 +27,12 @@ export interface ItopUser {
   token?: string; // Auth-Token header or auth_token field (iTop 3.1+)
   friendlyName: string; // case log author
   rest?: boolean; // has the "REST Services User" profile; default true
+  /**
+   * Classes its profiles do not let it read: `core/get` answers code 1 "The current user does not have
+   * enough permissions for reading data of class …" (e.g. InlineImage, which the README's profiles do
+   * not grant in a stock iTop).
+   */
+  cannotRead?: readonly string[];
 }
 
 export interface ItopFakeOptions {
@@ -38,6 +44,11 @@ export interface ItopFakeOptions {
   teams?: readonly { id: number; name: string }[];
   services?: readonly { id: number; name: string }[];
   extraTicketFields?: readonly string[]; // custom string attributes of UserRequest and Incident
+  /**
+   * Combodo's authent-token extension is installed (not in the community edition): a user's token is
+   * accepted (`Auth-Token` header or `auth_token`). Without it, a token is "Invalid login". Default false.
+   */
+  tokenLogin?: boolean;
   /**
    * Which ActionWebhooks the iTop has (the old bridge's two sets); `ticketUpdate` adds a "ticket
    * updated" webhook to the internal set (payload `class`, `id`, `source`), needed for a form that
@@ -149,7 +160,9 @@ export interface ItopFake {
     description: string;
     org_id: number;
     caller_id: number;
-    priority?: string;
+    /** The priority follows from these (PRIORITY_MATRIX); defaults impact "1", urgency "4". */
+    impact?: string;
+    urgency?: string;
     team_id?: number;
     agent_id?: number;
     by?: string;
@@ -179,6 +192,8 @@ export interface ItopFake {
   /** The faults applied since the last reset(), plans and chaos alike, by kind. */
   faultsInjected(): FaultCounts;
   setDown(down: boolean): void; // while down, every request's socket is destroyed
+  /** Changes which classes a user may not read (its profiles), e.g. `["InlineImage"]`; [] gives all back. */
+  setCannotRead(login: string, classes: readonly string[]): void;
   reset(): void; // forget tickets, attachments, images, calls, plans, chaos, fault counts, webhooks, down; ids keep counting
   close(): Promise<void>;
 }
@@ -242,12 +257,31 @@ const INCIDENT_LIFECYCLE: Record<string, Record<string, string>> = Object.fromEn
       Object.fromEntries(Object.entries(moves).filter(([stimulus]) => stimulus !== "ev_wait_for_approval")),
     ]),
 );
+/**
+ * The mandatory attributes of each state that a stimulus checks. iTop reports only empty text fields
+ * here: a mandatory external key left empty (team_id, agent_id of `assigned`, service_id of
+ * `resolved`) is not checked, and the ticket enters the state with "0" (checked against iTop 3.3-dev).
+ */
 const MANDATORY: Record<string, string[]> = {
-  assigned: ["team_id", "agent_id"],
   pending: ["pending_reason"],
-  resolved: ["service_id", "resolution_code", "solution"],
-  new: ["org_id", "caller_id"],
+  resolved: ["resolution_code", "solution"],
 };
+
+/**
+ * ComputePriority of the ITIL UserRequest and Incident: priority[impact][urgency], recomputed on every
+ * save, so a priority written through REST is silently replaced (impact 1 a department, 2 a group, 3 a
+ * person; urgency 1 critical … 4 low).
+ */
+const PRIORITY_MATRIX: Record<string, Record<string, string>> = {
+  "1": { "1": "1", "2": "1", "3": "2", "4": "4" },
+  "2": { "1": "1", "2": "2", "3": "3", "4": "4" },
+  "3": { "1": "2", "2": "3", "3": "3", "4": "4" },
+};
+function computePriority(ticket: ItopTicket, changed?: Set<string>): void {
+  const priority = PRIORITY_MATRIX[ticket.impact]?.[ticket.urgency] ?? "4";
+  if (priority !== ticket.priority) changed?.add("priority");
+  ticket.priority = priority;
+}
 /** States whose entry the "internal" preset's triggers report. */
 const WATCHED_STATES = [
   "assigned",
@@ -361,6 +395,8 @@ class ItopError extends Error {
   constructor(
     message: string,
     readonly code = 100,
+    /** iTop prefixes most messages with "Error: "; a permission refusal comes without it. */
+    readonly prefix = "Error: ",
   ) {
     super(message);
   }
@@ -606,7 +642,7 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
       return { status: 200, code: 0, body: operate(data, version, author) };
     } catch (error) {
       if (!(error instanceof ItopError)) throw error;
-      return envelope(error.code, `Error: ${error.message}`, null);
+      return envelope(error.code, `${error.prefix}${error.message}`, null);
     }
   }
 
@@ -617,7 +653,8 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
     const authorization = header(req, "authorization");
     let user: (typeof users)[number] | undefined;
     if (token) {
-      user = users.find((u) => u.token !== undefined && u.token === token);
+      // Without the authent-token extension no login method takes a token.
+      user = options.tokenLogin ? users.find((u) => u.token !== undefined && u.token === token) : undefined;
     } else if (form.has("auth_user") || form.has("auth_pwd")) {
       const login = form.get("auth_user");
       const password = form.get("auth_pwd");
@@ -657,6 +694,13 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
     if (typeof operation !== "string" || !OPERATIONS.some(([verb]) => verb === operation))
       throw new ItopError(`Unknown verb '${String(operation)}' in version '${version}'`, 11);
     const cls = requireClass(data);
+    const reader = users.find((u) => u.id === author.id);
+    if (reader?.cannotRead?.includes(cls))
+      throw new ItopError(
+        `The current user does not have enough permissions for reading data of class ${cls}`,
+        1,
+        "",
+      );
     if (operation === "core/get") return coreGet(cls, data);
     const comment = data.comment;
     if (typeof comment !== "string" || comment === "") throw new ItopError("Missing parameter 'comment'");
@@ -853,7 +897,7 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
         agent_id: 0,
         service_id: 0,
         priority: "4",
-        impact: "3",
+        impact: "1",
         urgency: "4",
         origin: "phone",
         resolution_code: "",
@@ -869,6 +913,7 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
       };
       for (const name of extraFields) ticket[name] = "";
       setTicketFields(ticket, fields, author, new Set());
+      computePriority(ticket);
       const missing = ["title", "org_id", "caller_id"].filter((name) => !filled(ticket[name]));
       if (missing.length > 0)
         throw new ItopError(
@@ -908,6 +953,8 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
       const draft = structuredClone(ticket);
       const changed = new Set<string>();
       setTicketFields(draft, fields, author, changed);
+      computePriority(draft, changed);
+      if (draft.priority === ticket.priority) changed.delete("priority");
       checkTicket(draft);
       commitTicket(ticket, draft, changed, undefined);
       return;
@@ -942,7 +989,8 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
       );
     const missing = (MANDATORY[target] ?? []).filter((name) => !filled(draft[name]));
     if (missing.length > 0)
-      throw new ItopError(`Missing mandatory attribute(s) for applying the stimulus: ${missing.join(", ")}`);
+      throw new ItopError(`Missing mandatory attribute(s) for applying the stimulus: ${missing.join(", ")}.`);
+    computePriority(draft, changed);
     checkTicket(draft);
     const now = itopDate(new Date());
     draft.status = target;
@@ -976,10 +1024,14 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
     for (const [name, value] of Object.entries(fields)) {
       const before = JSON.stringify(ticket[name]);
       if (name === "status") {
-        // Refused rather than ignored: the status only moves by a stimulus (core/apply_stimulus).
-        throw new ItopError(`status: the status can only be changed by applying a stimulus`);
-      }
-      if (EXTERNAL_KEYS[name]) {
+        // Accepted as any attribute: core/update bypasses the lifecycle (no stimulus, no checks of the
+        // new state's mandatory attributes, no dates set), as iTop 3.3-dev does.
+        const lifecycle = cls === "UserRequest" ? USER_REQUEST_LIFECYCLE : INCIDENT_LIFECYCLE;
+        const text = scalar(name, value);
+        if (!(text in lifecycle))
+          throw new ItopError(`${name}: Unexpected value for attribute '${name}': '${text}'`);
+        ticket.status = text;
+      } else if (EXTERNAL_KEYS[name]) {
         ticket[name] = externalKey(name, value);
       } else if (CASE_LOGS.includes(name)) {
         const log = ticket[name] as ItopCaseLog;
@@ -1243,7 +1295,8 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
           org_id: input.org_id,
           caller_id: input.caller_id,
         };
-        if (input.priority !== undefined) fields.priority = input.priority;
+        if (input.impact !== undefined) fields.impact = input.impact;
+        if (input.urgency !== undefined) fields.urgency = input.urgency;
         if (input.team_id !== undefined) fields.team_id = input.team_id;
         if (input.agent_id !== undefined) fields.agent_id = input.agent_id;
         return create(input.class ?? "UserRequest", fields, authorOf(input.by)) as ItopTicket;
@@ -1305,6 +1358,11 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
     faultsInjected: () => plans.injected(),
     setDown: (value) => {
       down = value;
+    },
+    setCannotRead: (login, classes) => {
+      const user = users.find((u) => u.login === login);
+      if (!user) throw new Error(`no iTop user ${login}`);
+      user.cannotRead = [...classes];
     },
     reset: () => {
       tickets.length = 0;

@@ -81,7 +81,7 @@ export async function itopBridge(external: ItopFake, internal: ItopFake): Promis
       description: "<p>Sejak pagi email keluar tertahan di outbox.</p>",
       org_id: 1,
       caller_id: 1,
-      priority: "2",
+      urgency: "3", // impact 1 (a department) × urgency 3 (medium): priority 2
       by: "budi",
     });
     expect(await deliverWebhooks()).toEqual(expect.arrayContaining([200]));

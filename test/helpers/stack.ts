@@ -152,7 +152,8 @@ export async function buildStack(
         { login: "rina", password: "rina-password", friendlyName: "Rina Wijaya" },
       ],
       ...ITOP_SEEDS.internal,
-      extraTicketFields: ["external_ref"],
+      extraTicketFields: ["external_ref"], // the datamodel extension in infra/itop/
+      tokenLogin: true, // the internal side logs in by token: Combodo's authent-token extension
       webhooks: {
         preset: "internal",
         source: "elitery",

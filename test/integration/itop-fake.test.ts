@@ -66,8 +66,14 @@ beforeAll(async () => {
     { login: "tokenuser", token: TOKEN, friendlyName: "Token User" },
     { login: "portal", password: "portal", friendlyName: "Portal User", rest: false },
     { login: "budi", password: "budi", friendlyName: "Budi Santoso" },
+    { login: "agent", password: "agent", friendlyName: "Support Agent", cannotRead: ["InlineImage"] },
   ];
-  ext = await startItopFake({ instance: "customer", users, webhooks: { preset: "external" } });
+  ext = await startItopFake({
+    instance: "customer",
+    users,
+    tokenLogin: true,
+    webhooks: { preset: "external" },
+  });
   int = await startItopFake({
     instance: "elitery",
     users,
@@ -165,6 +171,11 @@ describe("authentication", () => {
     expect((await rest(ext, list, { headers: { Authorization: basic } })).code).toBe(0);
     expect((await rest(ext, list, { headers: { "Auth-Token": TOKEN } })).code).toBe(0);
     expect((await rest(ext, list, { form: { auth_token: TOKEN } })).code).toBe(0);
+    // The community edition has no authent-token extension: a token is no login at all.
+    expect(await rest(int, list, { headers: { "Auth-Token": TOKEN } })).toMatchObject({
+      code: 1,
+      message: "Error: Invalid login",
+    });
   });
 
   it("answers code 1 for wrong or missing credentials and for a user without the REST profile", async () => {
@@ -203,6 +214,7 @@ describe("writes", () => {
     const abstract = await rest(ext, { operation: "core/create", class: "Ticket", comment: "t", fields: {} });
     expect(abstract.code).toBe(100);
     const id = await createTicket(ext);
+    // core/update of the status bypasses the lifecycle: no stimulus, no mandatory attributes, no dates.
     const status = await rest(ext, {
       operation: "core/update",
       class: "UserRequest",
@@ -210,9 +222,32 @@ describe("writes", () => {
       key: id,
       fields: { status: "resolved" },
     });
-    expect(status.code).toBe(100);
-    expect(ext.ticket(id)?.status).toBe("new");
+    expect(status.code).toBe(0);
+    expect(ext.ticket(id)).toMatchObject({ status: "resolved", solution: "", resolution_date: "" });
+    const unknownStatus = await rest(ext, {
+      operation: "core/update",
+      class: "UserRequest",
+      comment: "t",
+      key: id,
+      fields: { status: "nope" },
+    });
+    expect(unknownStatus.code).toBe(100);
     expect(ext.tickets()).toHaveLength(1);
+  });
+
+  it("computes the priority from impact × urgency on every save, ignoring a priority written", async () => {
+    const id = await createTicket(ext, { priority: "1" });
+    expect(ext.ticket(id)).toMatchObject({ impact: "1", urgency: "4", priority: "4" });
+    const update = (fields: Record<string, unknown>) =>
+      rest(ext, { operation: "core/update", class: "UserRequest", comment: "t", key: id, fields });
+    expect((await update({ priority: "1" })).code).toBe(0);
+    expect(ext.ticket(id)?.priority).toBe("4");
+    await update({ urgency: "2" });
+    expect(ext.ticket(id)?.priority).toBe("1"); // a department, high
+    await update({ impact: "3" });
+    expect(ext.ticket(id)?.priority).toBe("3"); // a person, high
+    const incident = await createTicket(ext, { impact: "2", urgency: "3" }, "Incident");
+    expect(ext.ticket(incident)?.priority).toBe("3");
   });
 
   it("writes extra ticket fields where configured and deletes with message Deleted", async () => {
@@ -239,7 +274,7 @@ describe("writes", () => {
 describe("keys", () => {
   it("runs OQL: Ticket spans UserRequest and Incident; LIKE, IN, OR, parentheses and comparisons", async () => {
     const a = await createTicket(ext, { title: "Printer on fire" });
-    const b = await createTicket(ext, { title: "Email down", priority: "1" }, "Incident");
+    const b = await createTicket(ext, { title: "Email down", urgency: "1" }, "Incident"); // priority 1
     const c = await createTicket(ext, { title: "printer jam", org_id: 1 });
     const keys = async (cls: string, key: string) =>
       objects(await rest(ext, { operation: "core/get", class: cls, key, output_fields: "id" })).map((o) =>
@@ -408,15 +443,13 @@ describe("lifecycle", () => {
       output_fields: "id,status",
     });
 
-  it("checks the target state's mandatory attributes, with the stimulus's fields set first", async () => {
+  it("checks the target state's mandatory text attributes, with the stimulus's fields set first, and not its external keys", async () => {
+    const nobody = await createTicket(ext);
+    // iTop does not check external keys on a transition: assigned to no team and no agent ("0").
+    const lax = await stimulus(nobody, "ev_assign");
+    expect(lax.code).toBe(0);
+    expect(ext.ticket(nobody)).toMatchObject({ status: "assigned", team_id: 0, agent_id: 0 });
     const id = await createTicket(ext);
-    const refused = await stimulus(id, "ev_assign");
-    expect(refused).toMatchObject({
-      code: 100,
-      message: "Error: Missing mandatory attribute(s) for applying the stimulus: team_id, agent_id",
-      objects: null,
-    });
-    expect(ext.ticket(id)?.status).toBe("new");
     const assigned = await stimulus(id, "ev_assign", {
       team_id: 1,
       agent_id: { email: "alice@company.example" },
@@ -424,9 +457,13 @@ describe("lifecycle", () => {
     expect(objects(assigned)[0]?.fields).toEqual({ id: String(id), status: "assigned" });
     expect(ext.ticket(id)?.assignment_date).not.toBe("");
     expect((await stimulus(id, "ev_pending")).message).toContain("pending_reason");
-    expect((await stimulus(id, "ev_resolve", { service_id: 1, resolution_code: "other" })).message).toBe(
-      "Error: Missing mandatory attribute(s) for applying the stimulus: solution",
-    );
+    const refused = await stimulus(id, "ev_resolve", { service_id: 1, resolution_code: "other" });
+    expect(refused).toMatchObject({
+      code: 100,
+      message: "Error: Missing mandatory attribute(s) for applying the stimulus: solution.",
+      objects: null,
+    });
+    expect(ext.ticket(id)?.status).toBe("assigned");
     expect(
       (await stimulus(id, "ev_resolve", { service_id: 1, resolution_code: "other", solution: "ok" })).code,
     ).toBe(0);
@@ -502,6 +539,17 @@ describe("attachments and inline images", () => {
       secret: image.secret,
       contents: { data, mimetype: "image/png" },
     });
+    // A profile without read rights on InlineImage: code 1, no "Error: " prefix, objects null.
+    const denied = await rest(
+      int,
+      { operation: "core/get", class: "InlineImage", key: image.id, output_fields: "id,contents" },
+      { form: { auth_user: "agent", auth_pwd: "agent" } },
+    );
+    expect(denied).toEqual({
+      code: 1,
+      message: "The current user does not have enough permissions for reading data of class InlineImage",
+      objects: null,
+    });
     const src = /src="([^"]+)"/.exec(img)?.[1] ?? "";
     const download = await fetch(src);
     expect(download.headers.get("content-type")).toBe("image/png");
@@ -518,7 +566,7 @@ describe("webhooks", () => {
       description: "<p>VPN</p>",
       org_id: 2,
       caller_id: 1,
-      priority: "2",
+      urgency: "3", // priority 2
       team_id: 1,
       agent_id: 2,
       by: "budi",
@@ -639,7 +687,7 @@ describe("webhooks", () => {
       class: "UserRequest",
       comment: "t",
       key: id,
-      stimulus: "ev_assign",
+      stimulus: "ev_close", // not allowed in "new"
       fields: { private_log: { add_item: { message: "x" } } },
     });
     expect(refused.code).toBe(100);

@@ -33,6 +33,8 @@ describe("external → internal: a new ticket", () => {
       finalclass: "UserRequest",
       title: ticket.title,
       description: ticket.description,
+      impact: "1",
+      urgency: "3",
       priority: "2",
       org_id: 2,
       agent_id: 1,
@@ -70,15 +72,13 @@ describe("external → internal: a new ticket", () => {
 describe("form", () => {
   it("follows external → internal, and the same webhook again writes nothing", async () => {
     const { ticket, twin } = await sharedTicket();
-    external.agentUpdatesTicket(
-      ticket.id,
-      { title: "Email keluar tertahan (urgent)", priority: "1" },
-      "budi",
-    );
+    external.agentUpdatesTicket(ticket.id, { title: "Email keluar tertahan (urgent)", urgency: "1" }, "budi");
+    expect(external.ticket(ticket.id)?.priority).toBe("1");
     await deliverWebhooks();
     expect(internal.ticket(twin.id)).toMatchObject({
       title: "Email keluar tertahan (urgent)",
-      priority: "1",
+      urgency: "1",
+      priority: "1", // computed by the internal iTop from impact × urgency
     });
     const before = writes(internal) + writes(external);
     await send("/api/v1/update-ticket", { class: "UserRequest", id: String(ticket.id) });

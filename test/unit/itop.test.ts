@@ -1,9 +1,15 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../lib/core/config.ts";
-import { ConfigError } from "../../lib/core/errors.ts";
+import {
+  ConfigError,
+  NotFoundError,
+  UpstreamAuthError,
+  UpstreamPermanentError,
+} from "../../lib/core/errors.ts";
 import { flowsFrom } from "../../lib/sync/itop-pair/deps.ts";
 import { oqlString } from "../../lib/systems/itop/client.ts";
+import { ItopCodeError, translateItopError } from "../../lib/systems/itop/errors.ts";
 import { stimulusPath } from "../../lib/systems/itop/lifecycle.ts";
 
 describe("iTop lifecycle", () => {
@@ -84,5 +90,33 @@ describe("iTop pair configuration", () => {
         expect.arrayContaining([expect.objectContaining({ path: "integrations.itopPair.internal" })]),
       );
     }
+  });
+});
+
+describe("iTop errors", () => {
+  const translate = (code: number, message: string) =>
+    translateItopError(new ItopCodeError(code, message), "x");
+
+  it("tells a login or REST profile problem from a class the user may not read", async () => {
+    expect(await translate(1, "Error: Invalid login")).toBeInstanceOf(UpstreamAuthError);
+    expect(
+      await translate(
+        1,
+        "Error: This user is not authorized to use the web services. (The profile REST Services User is required to access the REST API)",
+      ),
+    ).toBeInstanceOf(UpstreamAuthError);
+    const refused = await translate(
+      1,
+      "The current user does not have enough permissions for reading data of class InlineImage",
+    );
+    expect(refused).toBeInstanceOf(UpstreamPermanentError);
+    expect(refused.message).toContain("class InlineImage");
+    expect(refused.message).toContain("profiles do not give");
+  });
+
+  it("takes a bad request (codes 2–12) and a refused value (100) as permanent, and No item found as not found", async () => {
+    for (const code of [2, 3, 4, 11, 100])
+      expect(await translate(code, "Error: something")).toBeInstanceOf(UpstreamPermanentError);
+    expect(await translate(100, "Error: No item found with criteria: 7")).toBeInstanceOf(NotFoundError);
   });
 });

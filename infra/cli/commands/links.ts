@@ -37,8 +37,10 @@ function describeLink(link: LinkView): string {
     `        linked ${link.createdAt}, updated ${link.updatedAt}`,
   ];
   if (link.aspects.length === 0) lines.push("        no aspect synced yet");
-  for (const aspect of link.aspects)
+  for (const aspect of link.aspects) {
     lines.push(`        ${aspect.name.padEnd(12)} synced ${aspect.syncedAt}`);
+    for (const note of aspect.notes ?? []) lines.push(`        ${"".padEnd(12)} not synced: ${note}`);
+  }
   return `${lines.join("\n")}\n`;
 }
 

@@ -40,7 +40,10 @@ function linkRow(link: LinkView): SafeHtml {
 <td>${
     link.aspects.length === 0
       ? html`<span class="muted">nothing synced yet</span>`
-      : html`<dl>${link.aspects.map((aspect) => html`<dt>${aspect.name}</dt><dd>${formatTime(aspect.syncedAt)}</dd>`)}</dl>`
+      : html`<dl>${link.aspects.map(
+          (aspect) =>
+            html`<dt>${aspect.name}</dt><dd>${formatTime(aspect.syncedAt)}${(aspect.notes ?? []).map((note) => html`<br><span class="warn">${note}</span>`)}</dd>`,
+        )}</dl>`
   }</td>
 <td>${formatTime(link.createdAt)}</td>
 <td>${formatTime(link.updatedAt)}</td>

@@ -11,8 +11,20 @@ export interface PairSync {
   job: JobContext;
   /** What was written, for the job's result and the log. */
   changes: string[];
+  /**
+   * What could not be copied and why (an image iTop will not let the bridge read, a value iTop did not
+   * keep), by aspect: the rest of the pair is synced all the same; these are logged, returned in the
+   * job's result and kept on the link, where the link lookup shows them to operators.
+   */
+  problems?: { aspect: string; note: string }[];
   /** A side whose ticket this job has just created: it has no attachments yet, none to list. */
   created?: Side | undefined;
+}
+
+/** Records something that could not be synced (see PairSync.problems). */
+export function notSynced(sync: PairSync, aspect: string, note: string): void {
+  sync.problems ??= [];
+  sync.problems.push({ aspect, note });
 }
 
 /** An external key or text that holds no value (iTop reads an empty external key as "0"). */

@@ -1,7 +1,8 @@
-import type { CaseLogEntry } from "../../systems/itop/schemas.ts";
+import { NotFoundError, UpstreamPermanentError } from "../../core/errors.ts";
+import type { Blob, CaseLogEntry } from "../../systems/itop/schemas.ts";
 import { toTicket } from "../../systems/itop/schemas.ts";
 import { attach, hasImageAttachment, recordImageAttachment, withinLimit } from "./attachments.ts";
-import type { PairSync } from "./context.ts";
+import { notSynced, type PairSync } from "./context.ts";
 import { flowsFrom, otherSide, SIDES, type Side } from "./deps.ts";
 import { digest } from "./memory.ts";
 
@@ -15,7 +16,9 @@ const IMG = /<img\b[^>]*>/gi;
  * Private log entries follow the configured direction, oldest first, each once: the link remembers
  * every entry already copied and every entry the bridge wrote (read back from the write's answer), so
  * redeliveries and the bridge's own entries coming back copy nothing. Images in an entry (iTop's inline
- * images, or data: URIs) become attachments on the other side, and the text is copied without them.
+ * images, or data: URIs) become attachments on the other side, and the text is copied without them. An
+ * image iTop refuses to give or take (a profile without rights on InlineImage or Attachment) never
+ * stops the entry: the text goes across saying so, and the link keeps a note for operators.
  */
 export async function syncPrivateLog(sync: PairSync): Promise<void> {
   const direction = sync.deps.settings.directions.privateLog;
@@ -61,27 +64,68 @@ async function withoutImages(
   for (const [index, tag] of images.entries()) {
     // Keyed by entry and position: a retry after a failed log write reuses the attachment it made.
     const imageKey = digest(key, String(index));
-    const contents = await imageOf(sync, from, tag);
-    let note = "[image not available]";
-    if (contents && !withinLimit(sync, contents)) {
-      note = `[image too large to copy: ${escapeHtml(contents.filename || "image")}]`;
-    } else if (contents) {
-      const extension = contents.mimetype.split("/")[1]?.replace(/[^a-z0-9]/gi, "") || "bin";
-      const filename = contents.filename || `log-image-${imageKey}.${extension}`;
-      if (!hasImageAttachment(sync, imageKey)) {
-        const id = await attach(sync, to, { ...contents, filename });
-        await recordImageAttachment(sync, to, id, imageKey);
-      }
-      note = `[image: ${escapeHtml(filename)}, attached]`;
-    }
-    body = body.replace(tag, note);
+    body = body.replace(tag, await imageNote(sync, from, to, entry, tag, imageKey));
   }
   const header = `<p><em>${escapeHtml(entry.user_login || "?")}, ${escapeHtml(entry.date)} (${escapeHtml(sync.deps.instances[from])})</em></p>`;
   return `${header}${body}`;
 }
 
+/**
+ * What replaces one image of an entry in its copy: "attached" once the attachment is made; otherwise
+ * why not (gone, too large, or refused by iTop: then a note for operators as well).
+ */
+async function imageNote(
+  sync: PairSync,
+  from: Side,
+  to: Side,
+  entry: CaseLogEntry,
+  tag: string,
+  imageKey: string,
+): Promise<string> {
+  let contents: Blob | undefined;
+  try {
+    contents = await imageOf(sync, from, tag);
+  } catch (error) {
+    if (!(error instanceof UpstreamPermanentError || error instanceof NotFoundError)) throw error;
+    return refusedImage(
+      sync,
+      entry,
+      from,
+      `iTop ${sync.deps.instances[from]} would not give it: ${error.message}`,
+    );
+  }
+  if (!contents) return "[image not available]";
+  if (!withinLimit(sync, contents))
+    return `[image too large to copy: ${escapeHtml(contents.filename || "image")}]`;
+  const extension = contents.mimetype.split("/")[1]?.replace(/[^a-z0-9]/gi, "") || "bin";
+  const filename = contents.filename || `log-image-${imageKey}.${extension}`;
+  if (!hasImageAttachment(sync, imageKey)) {
+    let id: string;
+    try {
+      id = await attach(sync, to, { ...contents, filename });
+    } catch (error) {
+      if (!(error instanceof UpstreamPermanentError)) throw error;
+      return refusedImage(
+        sync,
+        entry,
+        from,
+        `iTop ${sync.deps.instances[to]} would not take it: ${error.message}`,
+      );
+    }
+    await recordImageAttachment(sync, to, id, imageKey);
+  }
+  return `[image: ${escapeHtml(filename)}, attached]`;
+}
+
+function refusedImage(sync: PairSync, entry: CaseLogEntry, from: Side, reason: string): string {
+  const note = `an image in the ${from} private log entry of ${entry.date} by ${entry.user_login || "?"} was not copied: ${reason}`;
+  notSynced(sync, "privateLog", note);
+  sync.job.logger.warn("private log image not copied", { side: from, entry_date: entry.date, reason });
+  return "[image not copied: iTop refused the bridge access to it; see the link's notes]";
+}
+
 /** The image an `<img>` shows: an iTop InlineImage (`data-img-id`), or a data: URI. */
-async function imageOf(sync: PairSync, side: Side, tag: string) {
+async function imageOf(sync: PairSync, side: Side, tag: string): Promise<Blob | undefined> {
   const id = /data-img-id\s*=\s*["']?(\d+)/i.exec(tag)?.[1];
   if (id) return sync.deps.clients[side].inlineImage(id, sync.job.signal);
   const uri = /src\s*=\s*["']data:([\w.+-]+\/[\w.+-]+);base64,([^"']+)["']/i.exec(tag);

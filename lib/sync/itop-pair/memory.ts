@@ -16,15 +16,27 @@ export class LinkMemory {
     return this.link.aspects[name];
   }
 
+  /** Adds notes (what could not be synced) to an aspect, keeping its state and the last MAX_NOTES. */
+  async addNotes(name: string, notes: string[]): Promise<void> {
+    const current = this.aspect(name);
+    const { syncedAt: _, ...state } = current ?? { syncedAt: "" };
+    await this.save(name, { ...state, notes: [...(current?.notes ?? []), ...notes].slice(-MAX_NOTES) });
+  }
+
   async save(name: string, state: Omit<AspectState, "syncedAt">): Promise<void> {
+    const notes = state.notes ?? this.aspect(name)?.notes; // kept until replaced
     const outcome = await this.links.updateAspect(this.link, name, {
       ...state,
+      ...(notes ? { notes } : {}),
       syncedAt: new Date().toISOString(),
     });
     if (outcome.outcome === "stale") throw new InProgressError("the link changed while this job ran");
     this.link = outcome.link;
   }
 }
+
+/** How many notes an aspect keeps: enough to show a pattern, small enough for the link item. */
+const MAX_NOTES = 20;
 
 /** A short, stable digest: link items stay small however long the text. */
 export function digest(...parts: string[]): string {

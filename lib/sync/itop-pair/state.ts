@@ -1,4 +1,4 @@
-import { UpstreamPermanentError } from "../../core/errors.ts";
+import { ConfigError, UpstreamPermanentError } from "../../core/errors.ts";
 import { REQUIRED_IN_STATE, stimulusPath } from "../../systems/itop/lifecycle.ts";
 import type { ItopTicket } from "../../systems/itop/schemas.ts";
 import { isEmpty, type PairSync } from "./context.ts";
@@ -11,6 +11,11 @@ import { readPair, writePair } from "./memory.ts";
  * reached on the other side with the shortest chain of stimuli, each given the fields its target state
  * requires: `stateFields`, else the side's defaults (team, agent), else the value on the source ticket
  * (pending reason, solution, resolution code).
+ *
+ * iTop does not check external keys on a transition: `ev_assign` without a team or agent answers 0
+ * and leaves the ticket assigned to nobody. So the bridge checks first that it has every external key
+ * the state needs (ConfigError naming the setting otherwise, nothing sent), and reads the ticket back
+ * from the stimulus' answer: a status or key that did not stick is a refusal, not a success.
  */
 export async function syncState(sync: PairSync): Promise<void> {
   const { settings } = sync.deps;
@@ -48,14 +53,29 @@ export async function syncState(sync: PairSync): Promise<void> {
   }
   for (const step of path) {
     const fields = fieldsFor(sync, step.to, target, sync.tickets[from], to);
-    try {
-      await sync.deps.clients[to].applyStimulus(
-        target.class,
-        Number(target.id),
-        step.stimulus,
-        fields,
-        sync.job.signal,
+    const keys = (REQUIRED_IN_STATE[step.to] ?? []).filter((name) => EXTERNAL_KEYS.includes(name));
+    const lacking = keys.filter((name) => isEmpty(fields[name]) && isEmpty(target.fields[name]));
+    if (lacking.length > 0) {
+      throw new ConfigError(
+        lacking.map((name) => ({
+          path: `integrations.itopPair.stateFields.${step.to}.${name}`,
+          message: `${to} ${target.class} ${target.ref} needs ${name} to become "${step.to}" and has none: set it here or in integrations.itopPair.defaults.${to} (iTop itself would accept the stimulus without it)`,
+        })),
+        "config",
       );
+    }
+    let answer: Record<string, unknown>;
+    try {
+      answer = (
+        await sync.deps.clients[to].applyStimulus(
+          target.class,
+          Number(target.id),
+          step.stimulus,
+          fields,
+          ["id", "status", ...keys].join(","),
+          sync.job.signal,
+        )
+      ).fields;
     } catch (error) {
       if (error instanceof UpstreamPermanentError) {
         throw new UpstreamPermanentError(
@@ -67,12 +87,23 @@ export async function syncState(sync: PairSync): Promise<void> {
       }
       throw error;
     }
+    const unset = keys.filter((name) => isEmpty(answer[name]));
+    if (answer.status !== step.to || unset.length > 0) {
+      const message = `${step.stimulus} on ${to} ${target.class} ${target.ref} answered success but left it "${String(answer.status)}"${unset.length > 0 ? ` without ${unset.join(", ")}` : ""}`;
+      throw new UpstreamPermanentError(
+        { system: `itop:${sync.deps.instances[to]}`, status: 200, vendorCode: "0", vendorMessage: message },
+        message,
+      );
+    }
     target.status = step.to;
     Object.assign(target.fields, fields, { status: step.to });
     sync.changes.push(`state ${from} → ${to}: ${step.stimulus} (${step.to})`);
   }
   await sync.memory.save("state", writePair({ ...current, [to]: target.status }));
 }
+
+/** The fields of REQUIRED_IN_STATE that are external keys: iTop stores "0" rather than refuse. */
+const EXTERNAL_KEYS = ["org_id", "caller_id", "team_id", "agent_id", "service_id"];
 
 function fieldsFor(
   sync: PairSync,

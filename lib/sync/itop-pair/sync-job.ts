@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { type BridgeError, ConfigError, UpstreamPermanentError } from "../../core/errors.ts";
 import { defineJob, type JobContext } from "../../jobs/model.ts";
 import { claimCreation, PENDING, releaseLease, takeLease } from "../../links/claims.ts";
 import type { Link } from "../../links/store.ts";
@@ -47,21 +48,22 @@ export const itopSyncJob = defineJob({
             ...(found.created.made ? { created: "internal" as const } : {}),
           }
         : await readBoth(deps, memory, context);
-      await syncForm(sync);
-      await syncPrivateLog(sync);
-      await syncAttachments(sync);
-      await syncState(sync);
+      const refused = await syncAspects(sync);
+      await keepProblems(sync);
       if (sync.changes.length > 0)
         context.logger.info("iTop tickets synchronised", {
           external_ticket: sync.tickets.external.ref,
           internal_ticket: sync.tickets.internal.ref,
           changes: sync.changes,
         });
+      // The other aspects are synced; the refused one goes to the dead-letter queue with its reason.
+      if (refused) throw refused;
       return {
         action: sync.changes.length > 0 ? "synced" : "none",
         external: { id: sync.tickets.external.id, ref: sync.tickets.external.ref },
         internal: { id: sync.tickets.internal.id, ref: sync.tickets.internal.ref },
         changes: sync.changes,
+        ...(sync.problems?.length ? { notSynced: sync.problems } : {}),
         ...(found.created ? { created: true } : {}),
       };
     } finally {
@@ -69,6 +71,53 @@ export const itopSyncJob = defineJob({
     }
   },
 });
+
+const ASPECTS: [string, (sync: PairSync) => Promise<void>][] = [
+  ["form", syncForm],
+  ["privateLog", syncPrivateLog],
+  ["attachments", syncAttachments],
+  ["state", syncState],
+];
+
+/**
+ * Each aspect in turn. One that iTop refuses for good (a permission, a value it will not take) does
+ * not stop the others: they are synced, and the first refusal is returned, named by its aspect, for
+ * the job to fail with. Anything else (iTop down, the lease lost) stops at once: the retry starts over.
+ */
+async function syncAspects(sync: PairSync): Promise<BridgeError | undefined> {
+  let refused: BridgeError | undefined;
+  for (const [name, syncAspect] of ASPECTS) {
+    try {
+      await syncAspect(sync);
+    } catch (error) {
+      if (!(error instanceof UpstreamPermanentError || error instanceof ConfigError)) throw error;
+      sync.job.logger.warn("one aspect of the pair could not be synced; the others go on", {
+        aspect: name,
+        error: error.message,
+      });
+      refused ??=
+        error instanceof UpstreamPermanentError
+          ? new UpstreamPermanentError(error.upstream, `${name}: ${error.message}`, { cause: error })
+          : error;
+    }
+  }
+  return refused;
+}
+
+/** Keeps what could not be synced on the link, for the link lookup, stamped with the time. */
+async function keepProblems(sync: PairSync): Promise<void> {
+  if (!sync.problems?.length) return;
+  const at = new Date().toISOString();
+  const byAspect = new Map<string, string[]>();
+  for (const { aspect, note } of sync.problems)
+    byAspect.set(aspect, [...(byAspect.get(aspect) ?? []), `${at} ${note}`]);
+  for (const [aspect, notes] of byAspect) await sync.memory.addNotes(aspect, notes);
+  sync.job.logger.warn("parts of the pair were not synced", {
+    external_ticket: sync.tickets.external.ref,
+    internal_ticket: sync.tickets.internal.ref,
+    not_synced: sync.problems,
+  });
+}
 
 /** The link of the shared ticket, made first for a new external ticket; a reason to skip otherwise. */
 async function findLink(

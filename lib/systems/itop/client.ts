@@ -116,12 +116,16 @@ export class ItopClient {
     return single(answer, cls);
   }
 
-  /** `core/apply_stimulus`: `fields` are set before the transition (what the target state requires). */
+  /**
+   * `core/apply_stimulus`: `fields` are set before the transition (what the target state requires).
+   * The answer holds the ticket after it, with `outputFields` (default `id,status`).
+   */
   async applyStimulus(
     cls: string,
     key: unknown,
     stimulus: string,
     fields: ItopFields,
+    outputFields = "id,status",
     signal?: AbortSignal,
   ): Promise<ItopObject> {
     const answer = await this.call(
@@ -132,7 +136,7 @@ export class ItopClient {
         key,
         stimulus,
         fields,
-        output_fields: "id,status",
+        output_fields: outputFields,
       },
       signal,
     );

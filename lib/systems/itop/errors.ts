@@ -8,12 +8,32 @@ import {
 } from "../../core/errors.ts";
 import { isHttpError } from "../http.ts";
 
-/** iTop's RestResult codes. */
+/** iTop's RestResult codes (`application/applicationextension.inc.php`). */
 export const ItopCode = {
   OK: 0,
   UNAUTHORIZED: 1,
+  MISSING_VERSION: 2,
+  MISSING_JSON: 3,
+  INVALID_JSON: 4,
+  MISSING_AUTH_USER: 5,
+  MISSING_AUTH_PWD: 6,
+  UNSUPPORTED_VERSION: 10,
+  UNKNOWN_OPERATION: 11,
+  UNSAFE: 12,
   INTERNAL_ERROR: 100,
 } as const;
+
+/**
+ * Code 1 says two different things: the login failed or the user lacks the "REST Services User"
+ * profile (a setup problem of the whole connection), or the user may not read or write one class (a
+ * refusal of that one request: "The current user does not have enough permissions for reading data of
+ * class InlineImage", with `objects: null`).
+ */
+export function isPermissionRefusal(message: string): boolean {
+  return /does not have enough permissions|not allowed to|access denied|not authorized to (?:create|modify|delete|read)/i.test(
+    message,
+  );
+}
 
 /** An answer whose `code` is not 0 (HTTP 200 all the same). */
 export class ItopCodeError extends Error {
@@ -27,9 +47,11 @@ export class ItopCodeError extends Error {
 }
 
 /**
- * Translates a failed iTop call: code 1 (wrong credentials, or a user without the "REST Services User"
- * profile) is a setup problem; "No item found" is NotFound; other codes (validation, invalid stimulus,
- * missing mandatory attributes) are permanent; HTTP 5xx/429, timeouts and connection errors retry.
+ * Translates a failed iTop call: code 1 for a wrong login or a user without the "REST Services User"
+ * profile is a setup problem (UpstreamAuthError); code 1 for a class the user may not read or write is
+ * a refusal of that request, named as such (UpstreamPermanentError); "No item found" is NotFound; other
+ * codes (validation, invalid stimulus, missing mandatory attributes, and 2–12, which say the bridge
+ * built a bad request) are permanent; HTTP 5xx/429, timeouts and connection errors retry.
  */
 export async function translateItopError(error: unknown, instance: string): Promise<BridgeError> {
   const system = `itop:${instance}`;
@@ -40,8 +62,16 @@ export async function translateItopError(error: unknown, instance: string): Prom
       vendorCode: String(error.code),
       vendorMessage: error.itopMessage,
     };
+    if (error.code === ItopCode.UNAUTHORIZED && isPermissionRefusal(error.itopMessage))
+      return new UpstreamPermanentError(
+        upstream,
+        `iTop denied the bridge's user a right its profiles do not give: ${error.itopMessage}`,
+      );
     if (error.code === ItopCode.UNAUTHORIZED)
-      return new UpstreamAuthError(upstream, "iTop refused the bridge's credentials or REST profile");
+      return new UpstreamAuthError(
+        upstream,
+        `iTop refused the bridge's login or REST profile: ${error.itopMessage}`,
+      );
     if (/No item found/i.test(error.itopMessage)) return new NotFoundError(`iTop: ${error.itopMessage}`);
     return new UpstreamPermanentError(upstream, `iTop refused the request: ${error.itopMessage}`);
   }
