@@ -2,12 +2,13 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { TestProject } from "vitest/node";
 import { setup as startEmulators, teardown as stopEmulators } from "../helpers/global-setup.ts";
+import { ITOP_SNAPSHOT } from "./servers/itop.ts";
 import { KANBOARD_SNAPSHOT } from "./servers/kanboard.ts";
 
 /**
- * `npm run test:real` needs Debian's Redmine 5, Request Tracker 5 and PHP, and Kanboard's snapshot. What
- * is missing is installed with apt-get when this runs as root (CI does); otherwise the run stops here,
- * naming what to install. It never passes without the real servers.
+ * `npm run test:real` needs Debian's Redmine 5, Request Tracker 5, PHP and MariaDB, and the Kanboard and
+ * iTop snapshots. What is missing is installed with apt-get when this runs as root (CI does); otherwise
+ * the run stops here, naming what to install. It never passes without the real servers.
  */
 export const DEBIAN_PACKAGES = [
   "redmine",
@@ -21,6 +22,16 @@ export const DEBIAN_PACKAGES = [
   "php-mbstring",
   "php-xml",
   "php-gd",
+  // iTop (its snapshot): a throwaway MariaDB, and the PHP extensions its setup checks for.
+  "mariadb-server",
+  "php-mysql",
+  "php-zip",
+  "php-curl",
+  "php-ldap",
+  "php-soap",
+  "php-apcu",
+  "php-intl",
+  "graphviz",
 ];
 
 function missingPackages(): string[] {
@@ -35,6 +46,9 @@ export async function setup(project: TestProject): Promise<void> {
     throw new Error(
       `no Kanboard snapshot at ${KANBOARD_SNAPSHOT} (../shared/real-systems beside the project)`,
     );
+  }
+  if (!existsSync(ITOP_SNAPSHOT)) {
+    throw new Error(`no iTop snapshot at ${ITOP_SNAPSHOT} (../shared/real-systems beside the project)`);
   }
   if (spawnSync("dpkg-query", ["--version"]).status !== 0) {
     throw new Error("npm run test:real runs on Debian (dpkg and apt-get): this machine has no dpkg-query");
