@@ -384,9 +384,9 @@ describe("iTop external ↔ iTop internal, two real iTops (3.3.0-dev)", () => {
     await privateLogHook(twin.id, "form");
     const outside = entries(await ticket(external, shared.id));
     expect(outside).toHaveLength(2);
-    // iTop lists the newest entry first.
-    expect(outside[0]?.message_html).toContain("Kami sedang memeriksa antrian SMTP.");
-    expect(outside[0]?.message_html).toContain("Rina Wijaya");
+    // iTop lists a case log's entries oldest first (REST 1.3).
+    expect(outside[1]?.message_html).toContain("Kami sedang memeriksa antrian SMTP.");
+    expect(outside[1]?.message_html).toContain("Rina Wijaya");
     expect(entries(await ticket(internal, twin.id))).toHaveLength(2);
     // The echo: the bridge's entry fires the external ticket-updated webhook.
     await changesNothing(() => updateTicket("UserRequest", shared.id));
@@ -417,8 +417,11 @@ describe("iTop external ↔ iTop internal, two real iTops (3.3.0-dev)", () => {
       internal.agent,
     );
     const before = (await attachments(external, "UserRequest", shared.id)).length;
+    const logBefore = entries(await ticket(external, shared.id)).length;
     await privateLogHook(twin.id);
-    const [entry] = entries(await ticket(external, shared.id));
+    const outside = entries(await ticket(external, shared.id));
+    expect(outside).toHaveLength(logBefore + 1);
+    const entry = outside.at(-1);
     expect(entry?.message_html).toContain("Lihat tangkapan layar:");
     expect(entry?.message_html).toContain(`[image: ${filename}, attached]`);
     expect(entry?.message_html).not.toContain("<img");
@@ -607,5 +610,71 @@ describe("iTop external ↔ iTop internal, two real iTops (3.3.0-dev)", () => {
       entries(await ticket(external, shared.id)).length,
       entries(await ticket(internal, twin.id)).length,
     ]).toEqual(logs);
+  });
+
+  it("8. an Incident is shared too; a ticket of a class not shared is ignored", async () => {
+    const incident = await create(
+      external,
+      "Incident",
+      {
+        title: "Server email mati",
+        description: "<p>Tidak ada email masuk sejak 08:00.</p>",
+        org_id: external.defaults.orgId,
+        caller_id: external.persons["Budi Santoso"],
+        impact: "1",
+        urgency: "2",
+      },
+      external.agent,
+    );
+    const made = await ticket(external, incident, "Incident");
+    await hookOk("/api/v1/create-ticket", await createPayload("Incident", incident), "form");
+    const [found, ...more] = await findTwins(String(made.ref), "Incident");
+    expect(more).toHaveLength(0);
+    expect(await ticket(internal, String(found?.key), "Incident")).toMatchObject({
+      finalclass: "Incident",
+      title: made.title,
+      description: made.description,
+      impact: "1",
+      urgency: "2",
+      priority: made.priority,
+      org_id: String(internal.defaults.orgId),
+      external_ref: made.ref,
+    });
+
+    // A change (iTop's ITIL change management is installed; Change itself is abstract) is not a shared
+    // class: the bridge ignores it.
+    const change = await create(
+      external,
+      "RoutineChange",
+      { title: "Ganti server SMTP", description: "Migrasi ke server baru.", org_id: external.defaults.orgId },
+      external.admin,
+    );
+    const [ignoredCreate, ignoredUpdate] = [
+      await hook("/api/v1/create-ticket", {
+        event: "ticket.create",
+        class: "RoutineChange",
+        id: change,
+        ref: "",
+        title: "Ganti server SMTP",
+        description: "Migrasi ke server baru.",
+        status: "new",
+        caller_id: "",
+        org_id: "",
+        team_id: "",
+        operator_id: "",
+        priority: "",
+      }),
+      await hook("/api/v1/update-ticket", { class: "RoutineChange", id: change }),
+    ];
+    for (const answer of [ignoredCreate, ignoredUpdate])
+      expect(answer).toEqual({ status: 200, body: { ignored: expect.stringContaining("RoutineChange") } });
+    expect(
+      await call(internal, {
+        operation: "core/get",
+        class: "Change",
+        key: "SELECT Change",
+        output_fields: "id",
+      }),
+    ).toHaveLength(0);
   });
 });
