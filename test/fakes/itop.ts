@@ -318,6 +318,12 @@ const EXTERNAL_KEYS: Record<string, string> = {
   service_id: "Service",
 };
 const TEXT_FIELDS = ["title", "description", "solution", "pending_reason"];
+/** AttributeHTML fields: iTop wraps text that starts outside any element in a paragraph. */
+const HTML_FIELDS = ["description", "solution"];
+/** What iTop keeps of an HTML value: "fixed" becomes "<p>fixed</p>" (checked against iTop 3.3-dev). */
+function asHtml(value: string): string {
+  return value === "" || value.trimStart().startsWith("<") ? value : `<p>${value}</p>`;
+}
 const CASE_LOGS = ["private_log", "public_log"];
 
 /** Ticket's own attributes (what `*` gives for `SELECT Ticket`). */
@@ -1042,6 +1048,8 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
         if (!ENUMS[name].includes(text))
           throw new ItopError(`${name}: Unexpected value for attribute '${name}': '${text}'`);
         ticket[name] = text;
+      } else if (HTML_FIELDS.includes(name)) {
+        ticket[name] = asHtml(scalar(name, value));
       } else if (TEXT_FIELDS.includes(name) || extraFields.includes(name)) {
         ticket[name] = scalar(name, value);
       } else if (concreteAttributes.includes(name)) {
@@ -1111,7 +1119,7 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
   }
 
   function entry(message: string, format: "html" | "text", author: Author): ItopCaseLogEntry {
-    const html = format === "html" ? message : escapeHtml(message).replace(/\r?\n/g, "<br/>");
+    const html = format === "html" ? asHtml(message) : escapeHtml(message).replace(/\r?\n/g, "<br/>");
     return {
       date: itopDate(new Date()),
       user_login: author.friendlyName,
@@ -1256,15 +1264,26 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
     }
   }
 
+  /**
+   * pages/ajax.document.php?operation=download_inlineimage&id=&s=: no login (the secret protects the
+   * image). An unknown id or a wrong secret is iTop's error paragraph, HTTP 200 text/html.
+   */
   function downloadImage(parsed: URL, res: ServerResponse): void {
-    const image = images.find((i) => String(i.id) === parsed.searchParams.get("id"));
-    if (
-      parsed.searchParams.get("operation") !== "download_inlineimage" ||
-      !image ||
-      image.secret !== parsed.searchParams.get("s")
-    ) {
-      res.writeHead(404, { "Content-Type": "text/html; charset=UTF-8" });
-      res.end("<h1>Not Found</h1>");
+    const id = parsed.searchParams.get("id") ?? "";
+    const image = images.find((i) => String(i.id) === id);
+    const secret = parsed.searchParams.get("s");
+    if (parsed.searchParams.get("operation") !== "download_inlineimage" || !id || !secret) {
+      res.writeHead(200, { "Content-Type": "text/html;charset=UTF-8" });
+      res.end("");
+      return;
+    }
+    if (!image || image.secret !== secret) {
+      res.writeHead(200, { "Content-Type": "text/html;charset=UTF-8" });
+      res.end(
+        image
+          ? "<p>Invalid secret for class 'InlineImage' - the object does not exist or you are not allowed to view it</p>\n"
+          : `<p>Invalid id (${id}) for class 'InlineImage' - the object does not exist or you are not allowed to view it</p>\n`,
+      );
       return;
     }
     res.writeHead(200, {
@@ -1346,7 +1365,8 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
         },
         authorOf(undefined),
       ) as ItopInlineImage;
-      return `<img data-img-id="${stored.id}" data-img-secret="${stored.secret}" src="${base}/pages/ajax.document.php?operation=download_inlineimage&id=${stored.id}&s=${stored.secret}">`;
+      // As iTop keeps it in HTML (checked against iTop 3.3-dev): src first, & escaped, then the ids.
+      return `<img src="${base}/pages/ajax.document.php?operation=download_inlineimage&amp;id=${stored.id}&amp;s=${stored.secret}" data-img-id="${stored.id}" data-img-secret="${stored.secret}">`;
     },
     takeWebhooks: () => {
       const taken = outbox;

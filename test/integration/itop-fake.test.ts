@@ -468,7 +468,7 @@ describe("lifecycle", () => {
       (await stimulus(id, "ev_resolve", { service_id: 1, resolution_code: "other", solution: "ok" })).code,
     ).toBe(0);
     expect((await stimulus(id, "ev_close")).code).toBe(0);
-    expect(ext.ticket(id)).toMatchObject({ status: "closed", solution: "ok" });
+    expect(ext.ticket(id)).toMatchObject({ status: "closed", solution: "<p>ok</p>" }); // AttributeHTML
     expect(ext.ticket(id)?.close_date).toMatch(/^\d{4}-/);
   });
 
@@ -526,9 +526,20 @@ describe("attachments and inline images", () => {
     const img = int.pasteImage("UserRequest", id, { mimetype: "image/png", data });
     const [image] = int.inlineImages();
     if (!image) throw new Error("no InlineImage");
+    const base = int.url.replace("/webservices/rest.php", "");
     expect(img).toBe(
-      `<img data-img-id="${image.id}" data-img-secret="${image.secret}" src="${int.url.replace("/webservices/rest.php", "")}/pages/ajax.document.php?operation=download_inlineimage&id=${image.id}&s=${image.secret}">`,
+      `<img src="${base}/pages/ajax.document.php?operation=download_inlineimage&amp;id=${image.id}&amp;s=${image.secret}" data-img-id="${image.id}" data-img-secret="${image.secret}">`,
     );
+    // The download page needs no login; a wrong secret or id is an error paragraph, still 200 text/html.
+    const download = (id: number, secret: string) =>
+      fetch(`${base}/pages/ajax.document.php?operation=download_inlineimage&id=${id}&s=${secret}`);
+    const good = await download(image.id, image.secret);
+    expect(good.status).toBe(200);
+    expect(good.headers.get("content-type")).toBe("image/png");
+    expect(Buffer.from(await good.arrayBuffer()).toString("base64")).toBe(data);
+    const wrong = await download(image.id, "nope");
+    expect([wrong.status, wrong.headers.get("content-type")]).toEqual([200, "text/html;charset=UTF-8"]);
+    expect(await wrong.text()).toContain("Invalid secret for class 'InlineImage'");
     const answer = await rest(int, {
       operation: "core/get",
       class: "InlineImage",
@@ -550,11 +561,11 @@ describe("attachments and inline images", () => {
       message: "The current user does not have enough permissions for reading data of class InlineImage",
       objects: null,
     });
-    const src = /src="([^"]+)"/.exec(img)?.[1] ?? "";
-    const download = await fetch(src);
-    expect(download.headers.get("content-type")).toBe("image/png");
-    expect(Buffer.from(await download.arrayBuffer()).toString()).toBe("png bytes");
-    expect((await fetch(src.replace(/s=\w+/, "s=wrong"))).status).toBe(404);
+    // The src, unescaped, is the download page.
+    const src = (/src="([^"]+)"/.exec(img)?.[1] ?? "").replaceAll("&amp;", "&");
+    const fromSrc = await fetch(src);
+    expect(fromSrc.headers.get("content-type")).toBe("image/png");
+    expect(Buffer.from(await fromSrc.arrayBuffer()).toString()).toBe("png bytes");
     expect(int.takeWebhooks()).toEqual([]);
   });
 });

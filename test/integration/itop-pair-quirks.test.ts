@@ -53,19 +53,33 @@ async function deadLetters() {
   );
 }
 
-describe("an inline image the bridge may not read", () => {
-  it("copies the entry without it, saying so, keeps a note for operators, and lets the rest of the pair sync", async () => {
+describe("an inline image with a profile that may not read InlineImage (every stock profile but Administrator)", () => {
+  it("is downloaded with its secret, which needs no rights, and attached on the other side", async () => {
     internal.setCannotRead("deskbridge", ["InlineImage"]);
     const { ticket, twin } = await bridge.sharedTicket();
-    const before = (await deadLetters()).length;
     const png = Buffer.from("a screenshot").toString("base64");
     const img = internal.pasteImage("UserRequest", twin.id, { mimetype: "image/png", data: png });
     internal.agentAddsLog(twin.id, "private_log", `<p>Lihat tangkapan layar:</p>${img}`, "rina");
     await bridge.deliverWebhooks();
+    const [entry] = external.ticket(ticket.id)?.private_log.entries ?? [];
+    expect(entry?.message_html).toContain("[image: image.png, attached]");
+    expect(external.attachments("UserRequest", ticket.id).map((a) => a.contents.data)).toEqual([png]);
+    expect(internal.calls.filter((call) => call.class === "InlineImage")).toHaveLength(0);
+  });
+
+  it("that cannot be downloaded either is left out of the copy, saying so, with a note for operators, and the pair goes on", async () => {
+    internal.setCannotRead("deskbridge", ["InlineImage"]);
+    const { ticket, twin } = await bridge.sharedTicket();
+    const before = (await deadLetters()).length;
+    internal.pasteImage("UserRequest", twin.id, { mimetype: "image/png", data: "AAAA" });
+    const [image] = internal.inlineImages();
+    // An <img> that names the image but not its secret (pasted from elsewhere, or edited by hand).
+    internal.agentAddsLog(twin.id, "private_log", `<p>Lihat:</p><img data-img-id="${image?.id}">`, "rina");
+    await bridge.deliverWebhooks();
 
     const [entry, ...more] = external.ticket(ticket.id)?.private_log.entries ?? [];
     expect(more).toHaveLength(0);
-    expect(entry?.message_html).toContain("Lihat tangkapan layar:");
+    expect(entry?.message_html).toContain("Lihat:");
     expect(entry?.message_html).toContain("[image not copied: iTop refused the bridge access to it");
     expect(entry?.message_html).not.toContain("<img");
     expect(external.attachments("UserRequest", ticket.id)).toHaveLength(0);

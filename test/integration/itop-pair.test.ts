@@ -202,7 +202,7 @@ describe("state: internal → external", () => {
       status: "resolved",
       service_id: 1,
       resolution_code: "system update",
-      solution: "Antrian SMTP dibersihkan.",
+      solution: "<p>Antrian SMTP dibersihkan.</p>", // as iTop keeps it on both sides
     });
     // The external echo (update-ticket) and a redelivered state webhook write nothing.
     const before = writes(external);

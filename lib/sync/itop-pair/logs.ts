@@ -124,10 +124,24 @@ function refusedImage(sync: PairSync, entry: CaseLogEntry, from: Side, reason: s
   return "[image not copied: iTop refused the bridge access to it; see the link's notes]";
 }
 
-/** The image an `<img>` shows: an iTop InlineImage (`data-img-id`), or a data: URI. */
+/**
+ * The image an `<img>` shows: an iTop InlineImage, or a data: URI. An InlineImage is downloaded with
+ * its secret (no rights needed), else read through REST (Administrator only, in a stock iTop).
+ */
 async function imageOf(sync: PairSync, side: Side, tag: string): Promise<Blob | undefined> {
-  const id = /data-img-id\s*=\s*["']?(\d+)/i.exec(tag)?.[1];
-  if (id) return sync.deps.clients[side].inlineImage(id, sync.job.signal);
+  const client = sync.deps.clients[side];
+  const src = /\ssrc\s*=\s*["']([^"']*)["']/i.exec(tag)?.[1]?.replace(/&amp;/g, "&") ?? "";
+  const id =
+    /data-img-id\s*=\s*["']?(\d+)/i.exec(tag)?.[1] ??
+    (/download_inlineimage/.test(src) ? /[?&]id=(\d+)/.exec(src)?.[1] : undefined);
+  const secret =
+    /data-img-secret\s*=\s*["']?([0-9a-z]+)/i.exec(tag)?.[1] ??
+    (/download_inlineimage/.test(src) ? /[?&]s=([0-9a-z]+)/i.exec(src)?.[1] : undefined);
+  if (id && secret) {
+    const downloaded = await client.downloadInlineImage(id, secret, sync.job.signal);
+    if (downloaded) return downloaded;
+  }
+  if (id) return client.inlineImage(id, sync.job.signal);
   const uri = /src\s*=\s*["']data:([\w.+-]+\/[\w.+-]+);base64,([^"']+)["']/i.exec(tag);
   if (uri?.[1] && uri[2]) return { mimetype: uri[1], data: uri[2], filename: "" };
   return undefined;

@@ -160,6 +160,28 @@ export class ItopClient {
     return contents?.success ? contents.output : undefined;
   }
 
+  /**
+   * The image behind an `<img data-img-id data-img-secret>` through iTop's own download page
+   * (`pages/ajax.document.php?operation=download_inlineimage`), which needs no login: the secret
+   * protects it, so that mail templates can show inline images. This is how a bridge user without
+   * Administrator's rights gets one (REST refuses InlineImage to every other stock profile). Undefined
+   * when iTop answers its error page (no such image, or a wrong secret: 200 `text/html`).
+   */
+  async downloadInlineImage(id: string, secret: string, signal?: AbortSignal): Promise<Blob | undefined> {
+    const base = this.options.url.replace(/\/webservices\/rest\.php$/, "");
+    const url = `${base}/pages/ajax.document.php?${new URLSearchParams({ operation: "download_inlineimage", id, s: secret })}`;
+    try {
+      const response = await (await this.http()).get(url, { signal });
+      const mimetype = (response.headers.get("content-type") ?? "").split(";")[0]?.trim() ?? "";
+      if (!mimetype || mimetype === "text/html") return undefined;
+      const disposition = response.headers.get("content-disposition") ?? "";
+      const filename = /filename="([^"]*)"/i.exec(disposition)?.[1] ?? "";
+      return { data: Buffer.from(await response.arrayBuffer()).toString("base64"), mimetype, filename };
+    } catch (error) {
+      throw await translateItopError(error, this.options.instance);
+    }
+  }
+
   /** Posts one operation; an answer with a non-zero `code` is thrown as the bridge's error. */
   async call(operation: Record<string, unknown>, signal?: AbortSignal): Promise<Envelope> {
     const form = new URLSearchParams({ json_data: JSON.stringify(operation) });
