@@ -481,6 +481,13 @@ describe("iTop external ↔ iTop internal, two real iTops (3.3.0-dev)", () => {
     );
     await attachmentHook("external", attachmentId, "UserRequest", shared.id, "attachment.delete", "form");
     expect(await inside()).toHaveLength(0);
+    expect(await attachments(external, "UserRequest", shared.id)).not.toContainEqual(
+      expect.objectContaining({ id: attachmentId }),
+    );
+    // The echo: the bridge's delete fires the internal attachment webhook.
+    await changesNothing(() =>
+      attachmentHook("elitery", String(copy?.id), "UserRequest", twin.id, "attachment.delete"),
+    );
 
     const rina = internal.agent;
     const diagnosis = b64("hasil diagnosa: antrian SMTP penuh");
