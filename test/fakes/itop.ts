@@ -408,6 +408,9 @@ class ItopError extends Error {
   }
 }
 
+/** A PHP error iTop does not catch: HTTP 500 with its generic page (the cause is in iTop's error.log). */
+class ItopCrash extends Error {}
+
 /** Starts the fake on 127.0.0.1. */
 export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake> {
   const instance = options.instance ?? "itop";
@@ -647,6 +650,13 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
       const author: Author = { id: user.id, login: user.login, friendlyName: user.friendlyName };
       return { status: 200, code: 0, body: operate(data, version, author) };
     } catch (error) {
+      if (error instanceof ItopCrash)
+        return {
+          status: 500,
+          code: -1,
+          body: "<p>iTop: An error occurred, check server error log for more information.</p>",
+          headers: { "Content-Type": "text/html; charset=UTF-8" },
+        };
       if (!(error instanceof ItopError)) throw error;
       return envelope(error.code, `${error.prefix}${error.message}`, null);
     }
@@ -887,7 +897,8 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
 
   function create(cls: string, fields: Data, author: Author): Obj {
     const d = def(cls);
-    if (d.abstract) throw new ItopError(`Cannot create an object of the abstract class ${cls}`);
+    // PHP's "Cannot instantiate abstract class", uncaught: a 500 page (checked against iTop 3.3-dev).
+    if (d.abstract) throw new ItopCrash(`Cannot instantiate abstract class ${cls}`);
     if (cls === "UserRequest" || cls === "Incident") {
       const now = itopDate(new Date());
       const ticket: ItopTicket = {
@@ -906,7 +917,7 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
         impact: "1",
         urgency: "4",
         origin: "phone",
-        resolution_code: "",
+        resolution_code: "assistance", // the attribute's default value
         solution: "",
         pending_reason: "",
         private_log: { entries: [] },
