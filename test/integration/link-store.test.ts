@@ -41,14 +41,14 @@ describe("link store", () => {
 
   it("refuses an aspect update based on a stale version", async () => {
     const { link } = await links.create(otrs("6000"), redmine("90"));
-    const first = await links.updateAspect(link, "state", { hash: "a", syncedAt: new Date().toISOString() });
+    const first = await links.updateAspect(link, "state", { state: "a", syncedAt: new Date().toISOString() });
     expect(first.outcome).toBe("updated");
-    const stale = await links.updateAspect(link, "state", { hash: "b", syncedAt: new Date().toISOString() });
+    const stale = await links.updateAspect(link, "state", { state: "b", syncedAt: new Date().toISOString() });
     expect(stale.outcome).toBe("stale");
     const stored = await links.get(otrs("6000"));
-    expect(stored).toMatchObject({ version: 2, aspects: { state: { hash: "a" } } });
+    expect(stored).toMatchObject({ version: 2, aspects: { state: { state: "a" } } });
     if (first.outcome !== "updated") throw new Error("unreachable");
-    expect((await links.updateAspect(first.link, "state", { hash: "c", syncedAt: "now" })).outcome).toBe(
+    expect((await links.updateAspect(first.link, "state", { state: "c", syncedAt: "now" })).outcome).toBe(
       "updated",
     );
   });
