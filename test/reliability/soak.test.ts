@@ -522,11 +522,11 @@ function evidenceFor(
     });
     if (!sourceKeys.some((key) => key.test(source)) && !points) return [];
     const aspects = Object.entries(
-      (item.aspects ?? {}) as Record<string, { syncedAt?: string; ids?: string[] }>,
+      (item.aspects ?? {}) as Record<string, { syncedAt?: string; entries?: string[]; holder?: string }>,
     )
       .map(
         ([name, aspect]) =>
-          `${name}@${aspect.syncedAt ?? "?"}${aspect.ids?.length ? `[${aspect.ids.join(",")}]` : ""}`,
+          `${name}@${aspect.syncedAt ?? "?"}${aspect.holder ? `(${aspect.holder})` : ""}${aspect.entries?.length ? `[${aspect.entries.join(",")}]` : ""}`,
       )
       .join(" ");
     return [`${source} → ${target} v${String(item.version)} ${aspects}`.trim()];
