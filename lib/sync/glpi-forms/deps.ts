@@ -3,10 +3,10 @@ import type { GlpiFormsConfig } from "../../core/config-schema.ts";
 import { loadSecrets, secret } from "../../core/secrets.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import type { LinkStore } from "../../links/store.ts";
-import { ParkedRequests } from "../../ops/parked.ts";
 import { GlpiClient } from "../../systems/glpi/client.ts";
 import { buildOnce, integrationSettings, systemInstance } from "../integration.ts";
 import { EntityLookup } from "./entity-lookup.ts";
+import { ParkedRequests } from "./parked.ts";
 
 /** What the GLPI forms integration works with, built once per container. */
 export interface GlpiFormsDeps {
