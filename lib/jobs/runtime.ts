@@ -5,9 +5,9 @@ import { logger } from "../core/logger.ts";
 import { CursorStore } from "../links/cursors.ts";
 import { IdempotencyStore } from "../links/idempotency.ts";
 import { LinkStore } from "../links/store.ts";
-import { JobStats } from "../ops/stats.ts";
 import { JobQueue } from "./queue.ts";
 import { JobRecords } from "./records.ts";
+import { JobStats } from "./stats.ts";
 
 /** The shared stores and queues every route and the worker use, built once per container. */
 export interface JobRuntime {
