@@ -18,7 +18,7 @@ export interface JobRuntime {
   records: JobRecords;
   /** Built on first use: a route that only reads (a job's status) never creates the SQS client. */
   readonly queue: JobQueue;
-  /** The operators' counters (lib/ops/stats.ts); built on first use, like the queue. */
+  /** The operators' counters (lib/jobs/stats.ts); built on first use, like the queue. */
   readonly stats: JobStats;
 }
 
