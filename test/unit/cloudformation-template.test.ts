@@ -28,7 +28,7 @@ const Template = v.looseObject({
       DependsOn: v.optional(v.union([v.string(), v.array(v.string())])),
     }),
   ),
-  Outputs: v.record(v.string(), v.looseObject({ Value: v.unknown() })),
+  Outputs: v.record(v.string(), v.looseObject({ Value: v.optional(v.unknown()) })),
 });
 type Template = v.InferOutput<typeof Template>;
 const InfraFile = v.looseObject({ Resources: v.record(v.string(), v.looseObject({ Type: v.string() })) });
@@ -215,6 +215,24 @@ describe("the template check", () => {
         path: `Resources.${name}.DependsOn[${dependsOn.length}]`,
         message: "DependsOn NoSuchLogGroup: no resource of that name",
       },
+    ]);
+  });
+
+  it("reports an output without a Value, and a condition the template does not define", () => {
+    const template = prodTemplate();
+    template.Conditions = { InUsEast1: { "Fn::Equals": [{ Ref: "AWS::Region" }, "us-east-1"] } };
+    const [name, topic] = firstOfType(template, "AWS::SNS::Topic");
+    topic.Condition = "InUsEast";
+    template.Outputs.Misspelt = { Vaule: "x" };
+    template.Outputs.Conditional = {
+      Condition: "InUsEast1",
+      Value: { "Fn::If": ["InUsEast", "yes", { Ref: "AWS::NoValue" }] },
+    };
+    expect(problemsAdded(template)).toEqual([
+      { path: `Resources.${name}.Condition`, message: "Condition InUsEast: no condition of that name" },
+      { path: "Outputs.Misspelt.Vaule", message: "an output has no Vaule" },
+      { path: "Outputs.Misspelt", message: "an output needs a Value" },
+      { path: "Outputs.Conditional.Value.Fn::If[0]", message: "Fn::If InUsEast: no condition of that name" },
     ]);
   });
 });
