@@ -1,19 +1,13 @@
 import type { Ref } from "../links/refs.ts";
+import type { IntegrationId } from "../sync/registry.ts";
 
 /**
  * What the operators' view (status page, CLI) shows. The data layer (lib/ops/stats.ts, parked.ts,
  * lookup.ts, overview.ts, dead-letters.ts) produces these; the page and the CLI only render them.
  */
 
-/** The integrations, named as their job types are prefixed (`otrs-redmine.ticket`). */
-export const INTEGRATION_IDS = [
-  "otrs-redmine",
-  "itop-pair",
-  "rt-kanban",
-  "rocketchat-otrs",
-  "glpi-forms",
-] as const;
-export type IntegrationId = (typeof INTEGRATION_IDS)[number];
+/** The integrations, named as their job types are prefixed (`otrs-redmine.ticket`): the registry's ids. */
+export { INTEGRATION_IDS, type IntegrationId } from "../sync/registry.ts";
 
 /** Counted per integration, per time bucket. */
 export const COUNTERS = ["received", "succeeded", "retrying", "deadLettered"] as const;
