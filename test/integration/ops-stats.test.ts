@@ -19,7 +19,7 @@ let createTicket: LambdaHttpHandler;
 beforeAll(async () => {
   stack = await setupStack();
   db = DynamoDBDocumentClient.from(stack.dynamo);
-  createTicket = (await import("../../functions/glpi/create-ticket.ts")).handler;
+  createTicket = (await import("../../functions/glpi-forms/create-ticket.ts")).handler;
 });
 afterAll(() => stack.close());
 
