@@ -3,13 +3,11 @@ import { useIntegrations } from "../lib/core/config.ts";
 import { logger } from "../lib/core/logger.ts";
 import { jobRuntime } from "../lib/jobs/runtime.ts";
 import { createWorker } from "../lib/jobs/worker.ts";
-import { createTicketJob } from "../lib/sync/glpi-forms/create-ticket-job.ts";
-import { itopSyncJob } from "../lib/sync/itop-pair/sync-job.ts";
-import { issueJob } from "../lib/sync/otrs-redmine/issue-job.ts";
-import { ticketJob } from "../lib/sync/otrs-redmine/ticket-job.ts";
-import { livechatJob } from "../lib/sync/rocketchat-otrs/livechat-job.ts";
-import { notifyJob } from "../lib/sync/rocketchat-otrs/notify-job.ts";
-import { rtTicketJob } from "../lib/sync/rt-kanban/ticket-job.ts";
+import * as glpiForms from "../lib/sync/glpi-forms/jobs.ts";
+import * as itopPair from "../lib/sync/itop-pair/jobs.ts";
+import * as otrsRedmine from "../lib/sync/otrs-redmine/jobs.ts";
+import * as rocketchatOtrs from "../lib/sync/rocketchat-otrs/jobs.ts";
+import * as rtKanban from "../lib/sync/rt-kanban/jobs.ts";
 
 // The worker runs every integration's jobs, but checks at cold start only the settings it uses itself
 // (jobs, http): each integration's part of the config is validated when its first job reads it, so a
@@ -17,9 +15,9 @@ import { rtTicketJob } from "../lib/sync/rt-kanban/ticket-job.ts";
 useIntegrations();
 const runtime = jobRuntime();
 
-/** The jobs-queue consumer: runs every kind of sync job, with retries, backoff and dead letters. */
+/** The jobs-queue consumer: runs every integration's jobs, with retries, backoff and dead letters. */
 export const handler = createWorker({
-  handlers: [createTicketJob, ticketJob, issueJob, itopSyncJob, rtTicketJob, livechatJob, notifyJob],
+  handlers: [otrsRedmine, itopPair, rtKanban, rocketchatOtrs, glpiForms].flatMap((module) => module.jobs),
   queue: runtime.queue,
   records: runtime.records,
   sqs: sqs(),

@@ -22,6 +22,7 @@ import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { parse } from "yaml";
 import { configSecretNames } from "../../lib/core/secrets.ts";
+import { integrationById } from "../../lib/sync/registry.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const OUT_DIR = join(ROOT, ".bench");
@@ -252,24 +253,18 @@ function auditOf(metafile: esbuild.Metafile): { adapters: string[]; sdkClients: 
   return { adapters: [...adapters].sort(), sdkClients: [...sdkClients].sort() };
 }
 
-/** The adapters a function's integration works with, by the folder its handler lives in. */
+/** The adapters a function's integration works with: its registry entry's systems, by its folder (its id). */
 function expectedAdapters(entry: string, allAdapters: readonly string[]): string[] {
-  const byFolder: Record<string, string[]> = {
-    glpi: ["glpi"],
-    "otrs-redmine": ["otrs", "redmine"],
-    itop: ["itop"],
-    "rt-kanban": ["rt", "kanboard"],
-    "rocketchat-otrs": ["otrs", "rocketchat"],
-  };
   if (entry === "functions/ping.ts") return [];
   if (entry === "functions/worker.ts") return [...allAdapters];
   // The link lookup resolves an OTRS ticket number or an iTop ref through that system (loaded on use).
   if (entry === "functions/ops/links.ts") return ["itop", "otrs"];
   if (entry.startsWith("functions/ops/")) return [];
   const folder = /^functions\/([^/]+)\//.exec(entry)?.[1] ?? "";
-  const expected = byFolder[folder];
-  if (!expected) throw new Error(`${entry}: no expected adapters known for functions/${folder}/`);
-  return expected;
+  const integration = integrationById(folder);
+  if (!integration)
+    throw new Error(`${entry}: functions/${folder}/ is no integration's id (lib/sync/registry.ts)`);
+  return [...integration.systems].sort();
 }
 
 // ---------------------------------------------------------------------------------------------------

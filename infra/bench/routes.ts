@@ -24,11 +24,11 @@ export async function benchRoutes(stack: Stack): Promise<BenchRoute[]> {
   const external = stack.itop.external;
   const internal = stack.itop.internal;
   const issueEvents = (await import("../../functions/otrs-redmine/issue-events.ts")).handler;
-  const createTicket = (await import("../../functions/itop/create-ticket.ts")).handler;
-  const updateTicket = (await import("../../functions/itop/update-ticket.ts")).handler;
-  const privateLog = (await import("../../functions/itop/private-log.ts")).handler;
-  const stateChange = (await import("../../functions/itop/state-change.ts")).handler;
-  const attachment = (await import("../../functions/itop/update-attachment.ts")).handler;
+  const createTicket = (await import("../../functions/itop-pair/create-ticket.ts")).handler;
+  const updateTicket = (await import("../../functions/itop-pair/update-ticket.ts")).handler;
+  const privateLog = (await import("../../functions/itop-pair/private-log.ts")).handler;
+  const stateChange = (await import("../../functions/itop-pair/state-change.ts")).handler;
+  const attachment = (await import("../../functions/itop-pair/update-attachment.ts")).handler;
   const itopToken = { "x-deskbridge-token": SECRETS.ITOP_WEBHOOK_TOKEN };
   const fromScenario = (route: string, integration: string, key: keyof typeof all): BenchRoute => ({
     route,

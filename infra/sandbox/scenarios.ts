@@ -145,9 +145,9 @@ const post = (handler: LambdaHttpHandler, path: string, body: unknown, headers: 
 
 /** Loads the scenarios of every integration (after setupStack: the handlers read its environment). */
 export async function scenarios(stack: Stack): Promise<Record<ScenarioKey, Scenario>> {
-  const glpiRoute = (await import("../../functions/glpi/create-ticket.ts")).handler;
+  const glpiRoute = (await import("../../functions/glpi-forms/create-ticket.ts")).handler;
   const otrsRoute = (await import("../../functions/otrs-redmine/ticket-events.ts")).handler;
-  const itopRoute = (await import("../../functions/itop/create-ticket.ts")).handler;
+  const itopRoute = (await import("../../functions/itop-pair/create-ticket.ts")).handler;
   const rtRoute = (await import("../../functions/rt-kanban/ticket-events.ts")).handler;
   const livechatRoute = (await import("../../functions/rocketchat-otrs/livechat.ts")).handler;
   const notifyRoute = (await import("../../functions/rocketchat-otrs/otrs-notifications.ts")).handler;

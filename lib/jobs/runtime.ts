@@ -1,3 +1,5 @@
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { dynamo, requiredEnv, sqs } from "../core/aws.ts";
 import { getConfig } from "../core/config.ts";
 import type { Config } from "../core/config-schema.ts";
@@ -9,9 +11,24 @@ import { JobQueue } from "./queue.ts";
 import { JobRecords } from "./records.ts";
 import { JobStats } from "./stats.ts";
 
-/** The shared stores and queues every route and the worker use, built once per container. */
-export interface JobRuntime {
+/**
+ * The clients and names every part of a function shares: the config, the DynamoDB client and the
+ * links table, the SQS client and the queues. Built once per container from the environment; the
+ * operators' view (lib/ops/deps.ts) works with this alone, the routes and workers with the stores
+ * JobRuntime adds on top of the same object's parts.
+ */
+export interface RuntimeBase {
   config: Readonly<Config>;
+  db: DynamoDBDocumentClient;
+  table: string;
+  /** Built on first use (a route that only reads never creates the SQS client). */
+  readonly sqs: SQSClient;
+  readonly jobsQueueUrl: string;
+  readonly deadLetterQueueUrl: string;
+}
+
+/** The shared stores and queues every route and the worker use, on the function's RuntimeBase. */
+export interface JobRuntime extends RuntimeBase {
   links: LinkStore;
   idempotency: IdempotencyStore;
   cursors: CursorStore;
@@ -22,28 +39,63 @@ export interface JobRuntime {
   readonly stats: JobStats;
 }
 
+let base: RuntimeBase | undefined;
 let runtime: JobRuntime | undefined;
 let records: JobRecords | undefined;
 
-/** Builds the runtime from config and the environment (LINKS_TABLE, JOBS_QUEUE_URL, DEAD_LETTER_QUEUE_URL). */
+/**
+ * The function's clients, config and resource names from the environment (LINKS_TABLE,
+ * JOBS_QUEUE_URL, DEAD_LETTER_QUEUE_URL), once per container. Imports no store: a function that
+ * needs only these (the operators' routes) bundles none of them.
+ */
+export function runtimeBase(): RuntimeBase {
+  base ??= {
+    config: getConfig(),
+    db: dynamo(),
+    table: requiredEnv("LINKS_TABLE"),
+    get sqs() {
+      return sqs();
+    },
+    get jobsQueueUrl() {
+      return requiredEnv("JOBS_QUEUE_URL");
+    },
+    get deadLetterQueueUrl() {
+      return requiredEnv("DEAD_LETTER_QUEUE_URL");
+    },
+  };
+  return base;
+}
+
+/** Builds the stores on the function's RuntimeBase, once per container. */
 export function jobRuntime(): JobRuntime {
   if (runtime) return runtime;
-  const config = getConfig();
-  const table = requiredEnv("LINKS_TABLE");
+  const shared = runtimeBase();
+  const { db, table } = shared;
   let queue: JobQueue | undefined;
   let stats: JobStats | undefined;
   runtime = {
-    config,
-    links: new LinkStore(dynamo(), table),
-    idempotency: new IdempotencyStore(dynamo(), table),
-    cursors: new CursorStore(dynamo(), table),
+    config: shared.config,
+    db,
+    table,
+    get sqs() {
+      return shared.sqs;
+    },
+    get jobsQueueUrl() {
+      return shared.jobsQueueUrl;
+    },
+    get deadLetterQueueUrl() {
+      return shared.deadLetterQueueUrl;
+    },
+    links: new LinkStore(db, table),
+    idempotency: new IdempotencyStore(db, table),
+    cursors: new CursorStore(db, table),
     records: jobRecords(),
     get queue() {
-      queue ??= new JobQueue(sqs(), requiredEnv("JOBS_QUEUE_URL"), requiredEnv("DEAD_LETTER_QUEUE_URL"));
+      queue ??= new JobQueue(shared.sqs, shared.jobsQueueUrl, shared.deadLetterQueueUrl);
       return queue;
     },
     get stats() {
-      stats ??= new JobStats(dynamo(), table, { logger });
+      stats ??= new JobStats(db, table, { logger });
       return stats;
     },
   };
@@ -55,6 +107,7 @@ export function jobRuntime(): JobRuntime {
  * nor the SQS client (the bundler leaves out what this module's other exports use).
  */
 export function jobRecords(): JobRecords {
+  // Not through runtimeBase(): its SQS getter would bring the SQS client into this function's bundle.
   records ??= new JobRecords(dynamo(), requiredEnv("LINKS_TABLE"), getConfig().jobs.recordTtlDays);
   return records;
 }

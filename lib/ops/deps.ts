@@ -1,8 +1,7 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { dynamo, requiredEnv, sqs } from "../core/aws.ts";
-import { getConfig } from "../core/config.ts";
 import type { Config } from "../core/config-schema.ts";
+import { runtimeBase } from "../jobs/runtime.ts";
 
 /**
  * What the operators' view works with: the links table (links, counters, parked requests, job
@@ -18,20 +17,11 @@ export interface OpsDeps {
   config: Readonly<Config>;
 }
 
-let deps: OpsDeps | undefined;
-
 /**
- * The deps from the Lambda environment (LINKS_TABLE, JOBS_QUEUE_URL, DEAD_LETTER_QUEUE_URL), built
- * once per container. Only AWS clients and config: no adapter is loaded until a lookup needs one.
+ * The deps from the Lambda environment (LINKS_TABLE, JOBS_QUEUE_URL, DEAD_LETTER_QUEUE_URL): the
+ * function's one container (lib/jobs/runtime.ts), not a second one building the same clients. Only
+ * AWS clients and config: no adapter is loaded until a lookup needs one.
  */
 export function opsDeps(): OpsDeps {
-  deps ??= {
-    db: dynamo(),
-    table: requiredEnv("LINKS_TABLE"),
-    sqs: sqs(),
-    jobsQueueUrl: requiredEnv("JOBS_QUEUE_URL"),
-    deadLetterQueueUrl: requiredEnv("DEAD_LETTER_QUEUE_URL"),
-    config: getConfig(),
-  };
-  return deps;
+  return runtimeBase();
 }

@@ -1,26 +1,23 @@
 import { ValidationError } from "../core/errors.ts";
 import type { Ref } from "../links/refs.ts";
 import { type Link, LinkStore } from "../links/store.ts";
+import { REGISTRY } from "../sync/registry.ts";
 import type { OpsDeps } from "./deps.ts";
 import type { LinkLookup, LinkView } from "./types.ts";
 import { objectView } from "./urls.ts";
 
 /**
- * The systems an operator can look up, and the ref types the integrations store for each (as built
- * in lib/sync: otrs-redmine and rocketchat-otrs link OTRS `ticket`s, otrs-redmine Redmine `issue`s,
- * itop-pair iTop `ticket`s of any class, rt-kanban RT `ticket`s and Kanboard `card`s, glpi-forms GLPI
- * `Ticket`s), and `forms`, a GLPI form submission by its job id.
+ * The systems an operator can look up, and the ref types the integrations store for each (each
+ * descriptor's `links`: OTRS `ticket`s, Redmine `issue`s, iTop `ticket`s of any class, RT `ticket`s,
+ * Kanboard `card`s, GLPI `Ticket`s), and `forms`, a GLPI form submission by its job id.
  */
-const LOOKUP_TYPES = {
-  glpi: ["Ticket"],
-  otrs: ["ticket"],
-  redmine: ["issue"],
-  itop: ["ticket"],
-  rt: ["ticket"],
-  kanboard: ["card"],
-  forms: ["submission"],
-} as const satisfies Record<string, readonly string[]>;
-type LookupSystem = keyof typeof LOOKUP_TYPES;
+const LOOKUP_TYPES: ReadonlyMap<string, readonly string[]> = (() => {
+  const types = new Map<string, Set<string>>();
+  for (const integration of REGISTRY)
+    for (const [system, refTypes] of Object.entries(integration.links))
+      for (const type of refTypes) types.set(system, (types.get(system) ?? new Set()).add(type));
+  return new Map([...types].map(([system, set]) => [system, [...set]]));
+})();
 
 const ID_PATTERN = /^[A-Za-z0-9._:#-]{1,128}$/;
 /** An OTRS TicketNumber (what agents see, `2024010110000012`) rather than the TicketID the refs hold. */
@@ -35,13 +32,13 @@ const ITOP_REF = /^[A-Z]{1,3}-\d{1,12}$/;
  */
 export async function lookupLinks(deps: OpsDeps, system: string, id: string): Promise<LinkLookup> {
   const problems = [];
-  if (!Object.hasOwn(LOOKUP_TYPES, system))
-    problems.push({ path: "system", message: `must be one of ${Object.keys(LOOKUP_TYPES).join(", ")}` });
+  if (!LOOKUP_TYPES.has(system))
+    problems.push({ path: "system", message: `must be one of ${[...LOOKUP_TYPES.keys()].join(", ")}` });
   const wanted = id.trim().replace(/^#/, "");
   if (!ID_PATTERN.test(wanted))
     problems.push({ path: "id", message: "must be an object id (1 to 128 letters, digits, . _ : # -)" });
   if (problems.length > 0) throw new ValidationError(problems);
-  const name = system as LookupSystem;
+  const name = system;
   const store = new LinkStore(deps.db, deps.table);
   const instances = instancesOf(deps, name);
   let links = await linksOf(store, refsFor(name, instances, [wanted]));
@@ -61,14 +58,16 @@ export async function lookupLinks(deps: OpsDeps, system: string, id: string): Pr
   return { query: { system, id }, links: links.map((link) => toView(link, deps)) };
 }
 
-function instancesOf(deps: OpsDeps, system: LookupSystem): string[] {
+function instancesOf(deps: OpsDeps, system: string): string[] {
   if (system === "forms") return deps.config.integrations.glpiForms ? ["glpi-forms"] : [];
-  return Object.keys(deps.config.systems[system] ?? {});
+  return Object.hasOwn(deps.config.systems, system)
+    ? Object.keys(deps.config.systems[system as keyof OpsDeps["config"]["systems"]])
+    : [];
 }
 
-function refsFor(system: LookupSystem, instances: readonly string[], ids: readonly string[]): Ref[] {
+function refsFor(system: string, instances: readonly string[], ids: readonly string[]): Ref[] {
   return instances.flatMap((instance) =>
-    LOOKUP_TYPES[system].flatMap((type) => ids.map((id) => ({ system, instance, type, id }))),
+    (LOOKUP_TYPES.get(system) ?? []).flatMap((type) => ids.map((id) => ({ system, instance, type, id }))),
   );
 }
 

@@ -1,19 +1,10 @@
-import type { Config } from "../core/config-schema.ts";
 import { readDeadLetters } from "../jobs/replay.ts";
 import { JobStats } from "../jobs/stats.ts";
 import { ParkedRequests } from "../sync/glpi-forms/parked.ts";
+import { INTEGRATION_IDS, REGISTRY } from "../sync/registry.ts";
 import { toDeadLetterView } from "./dead-letters.ts";
 import type { OpsDeps } from "./deps.ts";
-import { INTEGRATION_IDS, type IntegrationId, type StatusOverview } from "./types.ts";
-
-/** The config section of each integration, as the status page names it. */
-const CONFIG_SECTIONS: Record<IntegrationId, keyof Config["integrations"]> = {
-  "otrs-redmine": "otrsRedmine",
-  "itop-pair": "itopPair",
-  "rt-kanban": "rtKanban",
-  "rocketchat-otrs": "rocketchatOtrs",
-  "glpi-forms": "glpiForms",
-};
+import type { StatusOverview } from "./types.ts";
 
 /**
  * Everything the status page shows, read at once: the counters of every integration (configured or
@@ -24,18 +15,18 @@ const CONFIG_SECTIONS: Record<IntegrationId, keyof Config["integrations"]> = {
 export async function statusOverview(deps: OpsDeps, now: Date = new Date()): Promise<StatusOverview> {
   const stats = new JobStats(deps.db, deps.table);
   const [windows, letters, parked] = await Promise.all([
-    stats.windows(now),
+    stats.windows(now, INTEGRATION_IDS),
     readDeadLetters(deps.sqs, deps.deadLetterQueueUrl),
     new ParkedRequests(deps.db, deps.table).list(),
   ]);
   const zero = { received: 0, succeeded: 0, retrying: 0, deadLettered: 0 };
   return {
     generatedAt: now.toISOString(),
-    integrations: INTEGRATION_IDS.map((integration) => {
+    integrations: REGISTRY.map(({ id: integration, configKey }) => {
       const counts = windows.get(integration);
       return {
         integration,
-        configured: deps.config.integrations[CONFIG_SECTIONS[integration]] !== undefined,
+        configured: deps.config.integrations[configKey] !== undefined,
         lastHour: counts?.lastHour ?? { ...zero },
         lastDay: counts?.lastDay ?? { ...zero },
         ...(counts?.lastSuccess ? { lastSuccess: counts.lastSuccess } : {}),

@@ -1,6 +1,7 @@
-import type { IntegrationId, IntegrationStatus } from "../jobs/stats.ts";
+import type { WindowCounts } from "../jobs/stats.ts";
 import type { Ref } from "../links/refs.ts";
 import type { ParkedRequest } from "../sync/glpi-forms/parked.ts";
+import type { IntegrationId } from "../sync/registry.ts";
 
 /**
  * What the operators' view (status page, CLI) shows. The data layer (lib/jobs/stats.ts,
@@ -9,15 +10,20 @@ import type { ParkedRequest } from "../sync/glpi-forms/parked.ts";
 
 // The counters' vocabulary belongs to the job stats (lib/jobs/stats.ts), the parked request to the
 // GLPI forms integration (lib/sync/glpi-forms/parked.ts); the operators' view re-exports them.
-export {
-  COUNTERS,
-  type Counter,
-  INTEGRATION_IDS,
-  type IntegrationId,
-  type IntegrationStatus,
-  type WindowCounts,
-} from "../jobs/stats.ts";
+export { COUNTERS, type Counter, type WindowCounts } from "../jobs/stats.ts";
 export type { ParkedRequest } from "../sync/glpi-forms/parked.ts";
+/** The integrations, named as their job types are prefixed (`otrs-redmine.ticket`): the registry's ids. */
+export { INTEGRATION_IDS, type IntegrationId } from "../sync/registry.ts";
+
+export interface IntegrationStatus {
+  integration: IntegrationId;
+  /** False when the deployment's config has no section for it (its counts are then all zero). */
+  configured: boolean;
+  lastHour: WindowCounts;
+  lastDay: WindowCounts;
+  lastSuccess?: { at: string; jobId: string; type: string };
+  lastFailure?: { at: string; jobId: string; type: string; code: string; reason: string };
+}
 
 /** One object in one system, with where to open it. */
 export interface ObjectView {

@@ -31,7 +31,7 @@ let ticketEvents: LambdaHttpHandler;
 
 beforeAll(async () => {
   stack = await setupStack();
-  createTicket = (await import("../../functions/glpi/create-ticket.ts")).handler;
+  createTicket = (await import("../../functions/glpi-forms/create-ticket.ts")).handler;
   ticketEvents = (await import("../../functions/otrs-redmine/ticket-events.ts")).handler;
   site = await serveRoutes([
     { method: "GET", path: "/status", handler: (await import("../../functions/ops/status.ts")).handler },

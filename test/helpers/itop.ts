@@ -52,7 +52,7 @@ type ItopTicketOf = ReturnType<ItopFake["agentCreatesTicket"]>;
 export async function itopBridge(external: ItopFake, internal: ItopFake): Promise<ItopBridge> {
   const routes: Record<string, LambdaHttpHandler> = {};
   for (const [path, file] of Object.entries(ROUTE_MODULES)) {
-    routes[path] = (await import(`../../functions/itop/${file}.ts`)).handler;
+    routes[path] = (await import(`../../functions/itop-pair/${file}.ts`)).handler;
   }
   const send = (path: string, payload: unknown, headers: Record<string, string> = ITOP_AUTH) => {
     const route = routes[path];

@@ -80,7 +80,7 @@ afterAll(() => stack.close());
 
 /** A form submission whose job fails past its attempts (GLPI is down): a real dead letter. */
 async function deadLetteredSubmission(description: string): Promise<string> {
-  const createTicket = (await import("../../functions/glpi/create-ticket.ts")).handler;
+  const createTicket = (await import("../../functions/glpi-forms/create-ticket.ts")).handler;
   stack.glpi.setDown(true);
   const answer = await createTicket(
     httpEvent({

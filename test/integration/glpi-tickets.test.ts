@@ -22,9 +22,9 @@ let ping: LambdaHttpHandler;
 
 beforeAll(async () => {
   stack = await setupStack();
-  createTicket = (await import("../../functions/glpi/create-ticket.ts")).handler;
-  criarChamado = (await import("../../functions/glpi/criar-chamado.ts")).handler;
-  getJob = (await import("../../functions/glpi/get-ticket-job.ts")).handler;
+  createTicket = (await import("../../functions/glpi-forms/create-ticket.ts")).handler;
+  criarChamado = (await import("../../functions/glpi-forms/criar-chamado.ts")).handler;
+  getJob = (await import("../../functions/glpi-forms/get-ticket-job.ts")).handler;
   ping = (await import("../../functions/ping.ts")).handler;
 });
 afterAll(() => stack.close());

@@ -364,8 +364,8 @@ describe("routes", () => {
   });
 
   it("answer a form as they answer JSON: 400 naming the bad field, or json_data when it is missing or not JSON", async () => {
-    const { handler: create } = await import("../../functions/itop/create-ticket.ts");
-    const { handler: state } = await import("../../functions/itop/state-change.ts");
+    const { handler: create } = await import("../../functions/itop-pair/create-ticket.ts");
+    const { handler: state } = await import("../../functions/itop-pair/state-change.ts");
     const fields = async (answer: { statusCode?: number; body?: string }) => {
       expect(answer.statusCode).toBe(400);
       return JSON.parse(answer.body ?? "{}").error.fields;

@@ -19,7 +19,7 @@ let createTicket: LambdaHttpHandler;
 
 beforeAll(async () => {
   stack = await setupStack({ jobs: { maxAttempts: 3 } });
-  createTicket = (await import("../../functions/glpi/create-ticket.ts")).handler;
+  createTicket = (await import("../../functions/glpi-forms/create-ticket.ts")).handler;
 });
 afterAll(() => stack.close());
 beforeEach(() => stack.glpi.reset());

@@ -18,8 +18,8 @@ let criarChamado: LambdaHttpHandler;
 
 beforeAll(async () => {
   stack = await setupStack();
-  createTicket = (await import("../../functions/glpi/create-ticket.ts")).handler;
-  criarChamado = (await import("../../functions/glpi/criar-chamado.ts")).handler;
+  createTicket = (await import("../../functions/glpi-forms/create-ticket.ts")).handler;
+  criarChamado = (await import("../../functions/glpi-forms/criar-chamado.ts")).handler;
   deps = (await import("../../lib/ops/deps.ts")).opsDeps();
 });
 afterAll(() => stack.close());

@@ -19,7 +19,7 @@ let createTicket: LambdaHttpHandler;
 beforeAll(async () => {
   stack = await setupStack();
   db = DynamoDBDocumentClient.from(stack.dynamo);
-  createTicket = (await import("../../functions/glpi/create-ticket.ts")).handler;
+  createTicket = (await import("../../functions/glpi-forms/create-ticket.ts")).handler;
 });
 afterAll(() => stack.close());
 
@@ -49,7 +49,7 @@ describe("JobStats", () => {
       { code: "x", message: "broke" },
     );
     expect(sent).toEqual(["UpdateCommand", "UpdateCommand", "UpdateCommand"]);
-    const windows = (await stats.windows(new Date("2030-01-01T10:30:00Z"))).get("rt-kanban");
+    const windows = (await stats.windows(new Date("2030-01-01T10:30:00Z"), ["rt-kanban"])).get("rt-kanban");
     expect(windows?.lastHour).toEqual({ received: 1, succeeded: 1, retrying: 0, deadLettered: 1 });
     expect(windows?.lastSuccess).toMatchObject({ jobId: "a", type: "rt-kanban.ticket" });
     expect(windows?.lastFailure).toMatchObject({ jobId: "b", code: "x", reason: "broke" });
@@ -66,7 +66,7 @@ describe("JobStats", () => {
       job,
     );
     const stats = new JobStats(db, stack.resources.table);
-    const read = async (iso: string) => (await stats.windows(new Date(iso))).get("itop-pair");
+    const read = async (iso: string) => (await stats.windows(new Date(iso), ["itop-pair"])).get("itop-pair");
     expect((await read("2030-02-01T11:10:00Z"))?.lastHour.received).toBe(2);
     expect((await read("2030-02-01T11:59:00Z"))?.lastHour.received).toBe(1);
     expect((await read("2030-02-01T11:10:00Z"))?.lastDay.received).toBe(3);
@@ -84,7 +84,7 @@ describe("JobStats", () => {
 describe("counting in the job runtime", () => {
   it("counts a ticket request as received and succeeded, and a failed inline attempt as retrying", async () => {
     const { jobRuntime } = await import("../../lib/jobs/runtime.ts");
-    const before = (await jobRuntime().stats.windows()).get("glpi-forms");
+    const before = (await jobRuntime().stats.windows(undefined, ["glpi-forms"])).get("glpi-forms");
     const post = (body: unknown) =>
       createTicket(
         httpEvent({
@@ -99,7 +99,7 @@ describe("counting in the job runtime", () => {
     expect((await post(VALID)).statusCode).toBe(202);
     stack.glpi.setDown(false);
     await stack.drainJobs();
-    const after = (await jobRuntime().stats.windows()).get("glpi-forms");
+    const after = (await jobRuntime().stats.windows(undefined, ["glpi-forms"])).get("glpi-forms");
     expect(after?.lastHour.received).toBe((before?.lastHour.received ?? 0) + 2);
     expect(after?.lastHour.retrying).toBe((before?.lastHour.retrying ?? 0) + 1);
     // The inline success and the worker's.

@@ -26,7 +26,7 @@ beforeAll(async () => {
   };
   process.stdout.write = capture as typeof process.stdout.write;
   process.stderr.write = capture as typeof process.stderr.write;
-  createTicket = (await import("../../functions/glpi/create-ticket.ts")).handler;
+  createTicket = (await import("../../functions/glpi-forms/create-ticket.ts")).handler;
 });
 afterAll(async () => {
   process.stdout.write = originalStdout;

@@ -33,7 +33,7 @@ afterAll(async () => {
 const json = { "content-type": "application/json" };
 async function route(file: string): Promise<LambdaHttpHandler> {
   const modules: Record<string, () => Promise<{ handler: LambdaHttpHandler }>> = {
-    glpi: () => import("../../functions/glpi/create-ticket.ts"),
+    glpi: () => import("../../functions/glpi-forms/create-ticket.ts"),
     redmine: () => import("../../functions/otrs-redmine/issue-events.ts"),
     rt: () => import("../../functions/rt-kanban/ticket-events.ts"),
     livechat: () => import("../../functions/rocketchat-otrs/livechat.ts"),

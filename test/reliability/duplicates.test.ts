@@ -77,7 +77,7 @@ describe("the same event, again and again", () => {
 
   it("ten form submissions with one Idempotency-Key make one GLPI ticket", async () => {
     stack.glpi.reset();
-    const { handler } = await import("../../functions/glpi/create-ticket.ts");
+    const { handler } = await import("../../functions/glpi-forms/create-ticket.ts");
     const body = {
       nome_cliente: "Ciclana",
       telefone_cliente: "+55 11 3333-4444",

@@ -1,11 +1,9 @@
-import * as v from "valibot";
 import { NotFoundError } from "../../core/errors.ts";
-import { MAX_ID } from "../../core/ids.ts";
 import { defineJob } from "../../jobs/model.ts";
 import type { Ref } from "../../links/refs.ts";
 import { glpiFormsDeps } from "./deps.ts";
+import { createTicketSpec } from "./index.ts";
 import { CREATE_TICKET_JOB } from "./job-status.ts";
-import { FormSubmissionSchema } from "./submission.ts";
 import { buildTicketInput, externalIdFor } from "./ticket.ts";
 
 export { CREATE_TICKET_JOB };
@@ -23,12 +21,7 @@ export function submissionRef(jobId: string): Ref {
  * an operator's replay then names the entity (`entityId`) and, once the ticket is linked, unparks it.
  */
 export const createTicketJob = defineJob({
-  type: CREATE_TICKET_JOB,
-  input: v.object({
-    submission: FormSubmissionSchema,
-    /** The entity an operator assigned to a parked request: no CNPJ lookup then. */
-    entityId: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_ID))),
-  }),
+  ...createTicketSpec,
   async run({ submission, entityId: assigned }, context) {
     const { settings, instance, glpi, entities, links, parked } = await glpiFormsDeps();
     const source = submissionRef(context.jobId);

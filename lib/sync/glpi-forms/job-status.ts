@@ -4,8 +4,9 @@ import { JobIdSchema } from "../../core/ids.ts";
 import type { JobRecord } from "../../jobs/records.ts";
 import { jobRecords } from "../../jobs/runtime.ts";
 
-/** The job type of a form submission's ticket (the create-ticket job's, kept here without its code). */
-export const CREATE_TICKET_JOB = "glpi-forms.create-ticket";
+import { CREATE_TICKET_JOB } from "./index.ts";
+
+export { CREATE_TICKET_JOB };
 
 /** The status of a queued ticket job, for `GET /glpi/tickets/jobs/{id}`. */
 export async function ticketJobStatus(jobId: string): Promise<JobRecord> {

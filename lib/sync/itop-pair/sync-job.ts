@@ -1,4 +1,3 @@
-import * as v from "valibot";
 import { type BridgeError, ConfigError, UpstreamPermanentError } from "../../core/errors.ts";
 import { defineJob, type JobContext } from "../../jobs/model.ts";
 import { claimCreation, PENDING, releaseLease, takeLease } from "../../links/claims.ts";
@@ -9,11 +8,12 @@ import { syncAttachments } from "./attachments.ts";
 import type { PairSync } from "./context.ts";
 import { type ItopPairDeps, itopPairDeps, type Side, ticketRef } from "./deps.ts";
 import { formValues, syncForm } from "./form.ts";
+import { ITOP_SYNC_JOB, syncSpec } from "./index.ts";
 import { syncPrivateLog } from "./logs.ts";
 import { digest, LinkMemory, writePair } from "./memory.ts";
 import { syncState } from "./state.ts";
 
-export const ITOP_SYNC_JOB = "itop-pair.sync";
+export { ITOP_SYNC_JOB };
 
 /**
  * Brings one shared ticket in step between the two iTops, whichever side's webhook asked: a new
@@ -23,12 +23,7 @@ export const ITOP_SYNC_JOB = "itop-pair.sync";
  * remembered in the link, so redeliveries and echoes write nothing.
  */
 export const itopSyncJob = defineJob({
-  type: ITOP_SYNC_JOB,
-  input: v.object({
-    side: v.picklist(["external", "internal"]),
-    ticketId: v.pipe(v.string(), v.regex(/^\d+$/)),
-    ticketClass: v.optional(v.string()),
-  }),
+  ...syncSpec,
   key: ({ side, ticketId }) => `${side}:${ticketId}`,
   async run({ side, ticketId, ticketClass }, context) {
     const deps = await itopPairDeps();

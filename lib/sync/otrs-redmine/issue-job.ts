@@ -1,4 +1,3 @@
-import * as v from "valibot";
 import { InProgressError } from "../../core/errors.ts";
 import { defineJob, type JobContext } from "../../jobs/model.ts";
 import { assertNotBeingCreated, holdsLease, PENDING, releaseLease, takeLease } from "../../links/claims.ts";
@@ -6,9 +5,10 @@ import type { Link } from "../../links/store.ts";
 import { dynamicFieldValue } from "../../systems/otrs/schemas.ts";
 import { customFieldValue, type Issue } from "../../systems/redmine/schemas.ts";
 import { type OtrsRedmineDeps, otrsRedmineDeps } from "./deps.ts";
+import { ISSUE_JOB, issueSpec } from "./index.ts";
 import { issueRef, readStatus, statusAspect, ticketRef, waitForOtherJobs } from "./link-state.ts";
 
-export const ISSUE_JOB = "otrs-redmine.issue";
+export { ISSUE_JOB };
 
 /**
  * Makes OTRS reflect one Redmine issue. An issue whose OTRS field names a ticket and that has no link
@@ -17,8 +17,7 @@ export const ISSUE_JOB = "otrs-redmine.issue";
  * to the configured state with an internal note holding the Redmine notes of that change.
  */
 export const issueJob = defineJob({
-  type: ISSUE_JOB,
-  input: v.object({ issueId: v.pipe(v.number(), v.integer(), v.minValue(1)) }),
+  ...issueSpec,
   key: ({ issueId }) => String(issueId),
   async run({ issueId }, context) {
     const deps = await otrsRedmineDeps();

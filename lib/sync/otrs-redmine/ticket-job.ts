@@ -1,4 +1,3 @@
-import * as v from "valibot";
 import { InProgressError, UpstreamPermanentError } from "../../core/errors.ts";
 import { defineJob, type JobContext } from "../../jobs/model.ts";
 import {
@@ -13,9 +12,10 @@ import type { Link } from "../../links/store.ts";
 import { dynamicFieldValue, type Ticket } from "../../systems/otrs/schemas.ts";
 import { customFieldValue } from "../../systems/redmine/schemas.ts";
 import { type OtrsRedmineDeps, otrsRedmineDeps } from "./deps.ts";
+import { TICKET_JOB, ticketSpec } from "./index.ts";
 import { issueRef, readStatus, statusAspect, ticketRef, waitForOtherJobs } from "./link-state.ts";
 
-export const TICKET_JOB = "otrs-redmine.ticket";
+export { TICKET_JOB };
 
 /**
  * Makes Redmine reflect one OTRS ticket. A ticket that has just moved into the trigger state and has
@@ -23,8 +23,7 @@ export const TICKET_JOB = "otrs-redmine.ticket";
  * state is mapped to a Redmine status (reopen → initial status; the state map; or no action).
  */
 export const ticketJob = defineJob({
-  type: TICKET_JOB,
-  input: v.object({ ticketId: v.pipe(v.string(), v.regex(/^\d+$/)), previousState: v.optional(v.string()) }),
+  ...ticketSpec,
   // The previous state is part of the event's meaning (a change *into* the trigger state).
   key: ({ ticketId, previousState }) => `${ticketId}|${previousState ?? ""}`,
   async run({ ticketId, previousState }, context) {

@@ -1,30 +1,12 @@
-import * as v from "valibot";
 import { InProgressError } from "../../core/errors.ts";
 import { defineJob, type JobContext } from "../../jobs/model.ts";
 import { claimCreation, PENDING } from "../../links/claims.ts";
 import type { Link } from "../../links/store.ts";
 import { chatRef, otrsTicketRef, type RocketchatOtrsDeps, rocketchatOtrsDeps } from "./deps.ts";
+import { LIVECHAT_JOB, LivechatJobInput, livechatSpec } from "./index.ts";
 import { chatMarker } from "./transcript.ts";
 
-export const LIVECHAT_JOB = "rocketchat-otrs.livechat";
-
-/**
- * A chat to put on record, as the route prepared it from the webhook (Rocket.Chat cannot be read
- * again: the payload is the source, like a form submission).
- */
-export const LivechatJobInput = v.object({
-  /** `room:<id>` or `offline:<digest>`: the chat's identity, and its link's key. */
-  key: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
-  /** Ticket numbers the chat names; none: a new ticket is opened. */
-  references: v.array(v.string()),
-  title: v.string(),
-  queue: v.string(),
-  customerUser: v.string(),
-  from: v.string(),
-  subject: v.string(),
-  body: v.string(),
-});
-export type LivechatJobInput = v.InferOutput<typeof LivechatJobInput>;
+export { LIVECHAT_JOB, LivechatJobInput };
 
 interface Recorded {
   id: string;
@@ -39,8 +21,7 @@ interface Recorded {
  * replay adds nothing twice; a retry also looks for the chat's marker in the ticket before adding.
  */
 export const livechatJob = defineJob({
-  type: LIVECHAT_JOB,
-  input: LivechatJobInput,
+  ...livechatSpec,
   key: ({ key }) => key,
   async run(input, context) {
     const deps = await rocketchatOtrsDeps();

@@ -1,4 +1,3 @@
-import * as v from "valibot";
 import type { RocketchatOtrsConfig } from "../../core/config-schema.ts";
 import { ConfigError, InProgressError } from "../../core/errors.ts";
 import { loadSecrets, secret } from "../../core/secrets.ts";
@@ -8,8 +7,10 @@ import type { Ref } from "../../links/refs.ts";
 import type { Ticket } from "../../systems/otrs/schemas.ts";
 import { postToHook } from "../../systems/rocketchat/client.ts";
 import { rocketchatOtrsDeps } from "./deps.ts";
+import { NOTIFY_JOB, notifySpec } from "./index.ts";
 
-export const NOTIFY_JOB = "rocketchat-otrs.notify";
+export { NOTIFY_JOB };
+
 const HOOK_TIMEOUT_MS = 5000;
 
 type Notifications = NonNullable<RocketchatOtrsConfig["notifications"]>;
@@ -80,13 +81,7 @@ export function renderMessage(
  * channel down, then back), an OTRS redelivery or a replay posts nothing twice.
  */
 export const notifyJob = defineJob({
-  type: NOTIFY_JOB,
-  input: v.object({
-    ticketId: v.pipe(v.string(), v.regex(/^\d+$/)),
-    event: v.pipe(v.string(), v.minLength(1)),
-    /** The event's identity: an identical delivery has the same one. */
-    eventKey: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
-  }),
+  ...notifySpec,
   key: ({ eventKey }) => eventKey,
   async run({ ticketId, event, eventKey }, context) {
     const deps = await rocketchatOtrsDeps();

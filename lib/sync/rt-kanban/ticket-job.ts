@@ -7,9 +7,10 @@ import type { Link } from "../../links/store.ts";
 import { HiddenTicketError } from "../../systems/rt/errors.ts";
 import type { RtTicket } from "../../systems/rt/schemas.ts";
 import { cardRef, type RtKanbanDeps, rtKanbanDeps, ticketRef } from "./deps.ts";
+import { RT_TICKET_JOB, ticketSpec } from "./index.ts";
 import { cardReference, columnOf, descriptionOf, exposure, priorityOf, titleOf } from "./projection.ts";
 
-export const RT_TICKET_JOB = "rt-kanban.ticket";
+export { RT_TICKET_JOB };
 
 /** What the link remembers of a card: what the bridge last made it show, and whether it is still up. */
 const CardMemorySchema = v.object({
@@ -45,11 +46,7 @@ export type TicketOutcome = {
  * as it is on the board rather than as the bridge last wrote it (the reconciler's repairs).
  */
 export const rtTicketJob = defineJob({
-  type: RT_TICKET_JOB,
-  input: v.object({
-    ticketId: v.pipe(v.number(), v.integer(), v.minValue(1)),
-    force: v.optional(v.boolean()),
-  }),
+  ...ticketSpec,
   key: ({ ticketId, force }) => `${ticketId}${force ? "!" : ""}`,
   async run({ ticketId, force = false }, context) {
     const deps = await rtKanbanDeps();

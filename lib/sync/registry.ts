@@ -1,0 +1,36 @@
+import type { JobSpec } from "./descriptor.ts";
+import { glpiForms } from "./glpi-forms/index.ts";
+import { itopPair } from "./itop-pair/index.ts";
+import { otrsRedmine } from "./otrs-redmine/index.ts";
+import { rocketchatOtrs } from "./rocketchat-otrs/index.ts";
+import { rtKanban } from "./rt-kanban/index.ts";
+
+/**
+ * Every integration, by its descriptor (lib/sync/<id>/index.ts), in the order the status page lists
+ * them. The workers, the config, the status page, dead letters, the links lookup and the bench read
+ * this list instead of keeping their own. Descriptors are light: importing the registry bundles no
+ * integration's clients or job code.
+ */
+export const REGISTRY = [otrsRedmine, itopPair, rtKanban, rocketchatOtrs, glpiForms] as const;
+
+export type Integration = (typeof REGISTRY)[number];
+/** An integration's one id: `otrs-redmine`, the prefix of its job types (`otrs-redmine.ticket`). */
+export type IntegrationId = Integration["id"];
+
+/** The integrations' ids, in the registry's order. */
+export const INTEGRATION_IDS: readonly IntegrationId[] = REGISTRY.map((integration) => integration.id);
+
+/** The integration with this id; undefined for an id no integration has. */
+export function integrationById(id: string): Integration | undefined {
+  return REGISTRY.find((integration) => integration.id === id);
+}
+
+/** The integration a job type belongs to (its prefix), or undefined. */
+export function integrationOfJob(jobType: string): Integration | undefined {
+  return integrationById(jobType.split(".")[0] ?? "");
+}
+
+/** The spec of a job type, or undefined for a type no integration declares. */
+export function jobSpecOf(jobType: string): JobSpec | undefined {
+  return integrationOfJob(jobType)?.jobs.find((job) => job.type === jobType);
+}

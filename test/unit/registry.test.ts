@@ -1,0 +1,102 @@
+import { build } from "esbuild";
+import { describe, expect, it } from "vitest";
+import { loadConfigFile } from "../../lib/core/config.ts";
+import { INTEGRATION_SYSTEMS, INTEGRATIONS } from "../../lib/core/config-schema.ts";
+import { sourceOf } from "../../lib/sync/descriptor.ts";
+import * as glpiForms from "../../lib/sync/glpi-forms/jobs.ts";
+import * as itopPair from "../../lib/sync/itop-pair/jobs.ts";
+import * as otrsRedmine from "../../lib/sync/otrs-redmine/jobs.ts";
+import { INTEGRATION_IDS, integrationOfJob, jobSpecOf, REGISTRY } from "../../lib/sync/registry.ts";
+import * as rocketchatOtrs from "../../lib/sync/rocketchat-otrs/jobs.ts";
+import * as rtKanban from "../../lib/sync/rt-kanban/jobs.ts";
+
+const modules = [otrsRedmine, itopPair, rtKanban, rocketchatOtrs, glpiForms];
+
+describe("the integrations registry", () => {
+  it("lists each integration once, by one id, with its own config section", () => {
+    expect(INTEGRATION_IDS).toEqual([
+      "otrs-redmine",
+      "itop-pair",
+      "rt-kanban",
+      "rocketchat-otrs",
+      "glpi-forms",
+    ]);
+    expect(new Set(REGISTRY.map((integration) => integration.configKey)).size).toBe(REGISTRY.length);
+    expect(REGISTRY.map((integration) => integration.configKey).sort()).toEqual([...INTEGRATIONS].sort());
+    // It calls every system whose instances its settings name.
+    for (const integration of REGISTRY)
+      expect(integration.systems).toEqual(
+        expect.arrayContaining([...INTEGRATION_SYSTEMS[integration.configKey]]),
+      );
+  });
+
+  it("names every job type after its integration and finds the integration by it", () => {
+    for (const integration of REGISTRY) {
+      expect(integration.jobs.length).toBeGreaterThan(0);
+      for (const job of integration.jobs) {
+        expect(job.type.startsWith(`${integration.id}.`)).toBe(true);
+        expect(integrationOfJob(job.type)).toBe(integration);
+        expect(jobSpecOf(job.type)).toBe(job);
+      }
+    }
+    expect(integrationOfJob("nobody.sync")).toBeUndefined();
+    expect(jobSpecOf("otrs-redmine.nothing")).toBeUndefined();
+  });
+
+  it("runs each declared job with the code of its integration's jobs module, on the declared input schema", () => {
+    for (const [i, module] of modules.entries()) {
+      expect(module.integration).toBe(REGISTRY[i]);
+      expect(module.jobs.map((job) => job.type)).toEqual(module.integration.jobs.map((job) => job.type));
+      for (const [j, job] of module.jobs.entries()) expect(job.input).toBe(module.integration.jobs[j]?.input);
+    }
+  });
+
+  it("reads a job's source object from its input, with the instance its settings name", () => {
+    const config = loadConfigFile("config/sandbox.json");
+    const source = (type: string, input: unknown, jobId = "job-1") => {
+      const spec = jobSpecOf(type);
+      if (!spec) throw new Error(`no spec for ${type}`);
+      return sourceOf(spec, input, jobId, config);
+    };
+    expect(source("otrs-redmine.ticket", { ticketId: "4711" })).toEqual({
+      system: "otrs",
+      instance: "main",
+      type: "ticket",
+      id: "4711",
+    });
+    expect(source("itop-pair.sync", { side: "internal", ticketId: "12" })).toEqual({
+      system: "itop",
+      instance: "elitery",
+      type: "ticket",
+      id: "12",
+    });
+    expect(source("rt-kanban.ticket", { ticketId: 9 })?.instance).toBe("main");
+    // An input its schema refuses names no object.
+    expect(source("rt-kanban.ticket", { ticketId: "not a number" })).toBeUndefined();
+    expect(source("glpi-forms.create-ticket", {})).toBeUndefined();
+    // A deployment that does not enable the integration has no instance to name.
+    const without = { ...config, integrations: {} };
+    const notify = jobSpecOf("rocketchat-otrs.notify");
+    if (!notify) throw new Error("no notify job");
+    expect(
+      sourceOf(notify, { ticketId: "7", event: "TicketCreate", eventKey: "k" }, "j", without),
+    ).toBeUndefined();
+  });
+
+  it("bundles no integration's clients or job code into a function that reads the registry", async () => {
+    const result = await build({
+      entryPoints: ["lib/sync/registry.ts"],
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: "node",
+      format: "esm",
+      logLevel: "silent",
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.some((path) => path.includes("lib/sync/otrs-redmine/index.ts"))).toBe(true);
+    expect(
+      inputs.filter((path) => /lib\/systems\/|-job\.ts$|deps\.ts$|node_modules\/ky\//.test(path)),
+    ).toEqual([]);
+  });
+});
