@@ -2,6 +2,7 @@ import { requiredEnv, sqs } from "../lib/core/aws.ts";
 import { useIntegrations } from "../lib/core/config.ts";
 import { logger } from "../lib/core/logger.ts";
 import { jobRuntime } from "../lib/jobs/runtime.ts";
+import { capsFromHandlers } from "../lib/jobs/system-caps.ts";
 import { createWorker } from "../lib/jobs/worker.ts";
 import { createTicketJob } from "../lib/sync/glpi-forms/create-ticket-job.ts";
 import { itopSyncJob } from "../lib/sync/itop-pair/sync-job.ts";
@@ -17,9 +18,11 @@ import { rtTicketJob } from "../lib/sync/rt-kanban/ticket-job.ts";
 useIntegrations();
 const runtime = jobRuntime();
 
+const handlers = [createTicketJob, ticketJob, issueJob, itopSyncJob, rtTicketJob, livechatJob, notifyJob];
+
 /** The jobs-queue consumer: runs every kind of sync job, with retries, backoff and dead letters. */
 export const handler = createWorker({
-  handlers: [createTicketJob, ticketJob, issueJob, itopSyncJob, rtTicketJob, livechatJob, notifyJob],
+  handlers,
   queue: runtime.queue,
   records: runtime.records,
   sqs: sqs(),
@@ -27,4 +30,5 @@ export const handler = createWorker({
   logger,
   jobs: runtime.config.jobs,
   stats: runtime.stats,
+  systemCaps: { slots: runtime.slots, capFor: capsFromHandlers(handlers) },
 });

@@ -5,6 +5,7 @@ import { logger } from "../core/logger.ts";
 import { CursorStore } from "../links/cursors.ts";
 import { IdempotencyStore } from "../links/idempotency.ts";
 import { LinkStore } from "../links/store.ts";
+import { SystemSlots } from "../links/system-slots.ts";
 import { JobStats } from "../ops/stats.ts";
 import { JobQueue } from "./queue.ts";
 import { JobRecords } from "./records.ts";
@@ -16,6 +17,8 @@ export interface JobRuntime {
   idempotency: IdempotencyStore;
   cursors: CursorStore;
   records: JobRecords;
+  /** The slots that cap concurrent calls per external system (lib/jobs/system-caps.ts). */
+  slots: SystemSlots;
   /** Built on first use: a route that only reads (a job's status) never creates the SQS client. */
   readonly queue: JobQueue;
   /** The operators' counters (lib/ops/stats.ts); built on first use, like the queue. */
@@ -38,6 +41,7 @@ export function jobRuntime(): JobRuntime {
     idempotency: new IdempotencyStore(dynamo(), table),
     cursors: new CursorStore(dynamo(), table),
     records: jobRecords(),
+    slots: new SystemSlots(dynamo(), table),
     get queue() {
       queue ??= new JobQueue(sqs(), requiredEnv("JOBS_QUEUE_URL"), requiredEnv("DEAD_LETTER_QUEUE_URL"));
       return queue;

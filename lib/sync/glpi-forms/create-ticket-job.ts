@@ -3,7 +3,7 @@ import { NotFoundError } from "../../core/errors.ts";
 import { MAX_ID } from "../../core/ids.ts";
 import { defineJob } from "../../jobs/model.ts";
 import type { Ref } from "../../links/refs.ts";
-import { glpiFormsDeps } from "./deps.ts";
+import { glpiFormsDeps, glpiFormsSettings } from "./deps.ts";
 import { CREATE_TICKET_JOB } from "./job-status.ts";
 import { FormSubmissionSchema } from "./submission.ts";
 import { buildTicketInput, externalIdFor } from "./ticket.ts";
@@ -29,6 +29,7 @@ export const createTicketJob = defineJob({
     /** The entity an operator assigned to a parked request: no CNPJ lookup then. */
     entityId: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_ID))),
   }),
+  systems: () => [{ system: "glpi", instance: glpiFormsSettings().glpi }],
   async run({ submission, entityId: assigned }, context) {
     const { settings, instance, glpi, entities, links, parked } = await glpiFormsDeps();
     const source = submissionRef(context.jobId);

@@ -7,7 +7,7 @@ import { oqlString } from "../../systems/itop/client.ts";
 import { type ItopTicket, toTicket } from "../../systems/itop/schemas.ts";
 import { syncAttachments } from "./attachments.ts";
 import type { PairSync } from "./context.ts";
-import { type ItopPairDeps, itopPairDeps, type Side, ticketRef } from "./deps.ts";
+import { type ItopPairDeps, itopPairDeps, itopPairSettings, type Side, ticketRef } from "./deps.ts";
 import { formValues, syncForm } from "./form.ts";
 import { syncPrivateLog } from "./logs.ts";
 import { digest, LinkMemory, writePair } from "./memory.ts";
@@ -30,6 +30,13 @@ export const itopSyncJob = defineJob({
     ticketClass: v.optional(v.string()),
   }),
   key: ({ side, ticketId }) => `${side}:${ticketId}`,
+  systems: () => {
+    const settings = itopPairSettings();
+    return [
+      { system: "itop", instance: settings.external },
+      { system: "itop", instance: settings.internal },
+    ];
+  },
   async run({ side, ticketId, ticketClass }, context) {
     const deps = await itopPairDeps();
     const found = await findLink(deps, side, ticketId, ticketClass, context);

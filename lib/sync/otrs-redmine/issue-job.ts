@@ -4,7 +4,7 @@ import { defineJob, type JobContext } from "../../jobs/model.ts";
 import type { Link } from "../../links/store.ts";
 import { dynamicFieldValue } from "../../systems/otrs/schemas.ts";
 import { customFieldValue, type Issue } from "../../systems/redmine/schemas.ts";
-import { type OtrsRedmineDeps, otrsRedmineDeps } from "./deps.ts";
+import { type OtrsRedmineDeps, otrsRedmineDeps, otrsRedmineSettings } from "./deps.ts";
 import {
   CLAIM_LEASE_MS,
   issueRef,
@@ -29,6 +29,13 @@ export const issueJob = defineJob({
   type: ISSUE_JOB,
   input: v.object({ issueId: v.pipe(v.number(), v.integer(), v.minValue(1)) }),
   key: ({ issueId }) => String(issueId),
+  systems: () => {
+    const settings = otrsRedmineSettings();
+    return [
+      { system: "otrs", instance: settings.otrs },
+      { system: "redmine", instance: settings.redmine },
+    ];
+  },
   async run({ issueId }, context) {
     const deps = await otrsRedmineDeps();
     const { settings, otrs, links } = deps;

@@ -5,7 +5,7 @@ import { claimCreation, releaseCreationClaim } from "../../links/claims.ts";
 import type { Link } from "../../links/store.ts";
 import { dynamicFieldValue, type Ticket } from "../../systems/otrs/schemas.ts";
 import { customFieldValue } from "../../systems/redmine/schemas.ts";
-import { type OtrsRedmineDeps, otrsRedmineDeps } from "./deps.ts";
+import { type OtrsRedmineDeps, otrsRedmineDeps, otrsRedmineSettings } from "./deps.ts";
 import {
   issueRef,
   PENDING,
@@ -29,6 +29,13 @@ export const ticketJob = defineJob({
   input: v.object({ ticketId: v.pipe(v.string(), v.regex(/^\d+$/)), previousState: v.optional(v.string()) }),
   // The previous state is part of the event's meaning (a change *into* the trigger state).
   key: ({ ticketId, previousState }) => `${ticketId}|${previousState ?? ""}`,
+  systems: () => {
+    const settings = otrsRedmineSettings();
+    return [
+      { system: "otrs", instance: settings.otrs },
+      { system: "redmine", instance: settings.redmine },
+    ];
+  },
   async run({ ticketId, previousState }, context) {
     const deps = await otrsRedmineDeps();
     const { settings } = deps;

@@ -3,7 +3,13 @@ import { InProgressError } from "../../core/errors.ts";
 import { defineJob, type JobContext } from "../../jobs/model.ts";
 import { claimCreation, PENDING } from "../../links/claims.ts";
 import type { Link } from "../../links/store.ts";
-import { chatRef, otrsTicketRef, type RocketchatOtrsDeps, rocketchatOtrsDeps } from "./deps.ts";
+import {
+  chatRef,
+  otrsTicketRef,
+  type RocketchatOtrsDeps,
+  rocketchatOtrsDeps,
+  rocketchatOtrsSettings,
+} from "./deps.ts";
 import { chatMarker } from "./transcript.ts";
 
 export const LIVECHAT_JOB = "rocketchat-otrs.livechat";
@@ -42,6 +48,8 @@ export const livechatJob = defineJob({
   type: LIVECHAT_JOB,
   input: LivechatJobInput,
   key: ({ key }) => key,
+  // Rocket.Chat is not called: the webhook's payload is the chat.
+  systems: () => [{ system: "otrs", instance: rocketchatOtrsSettings().otrs }],
   async run(input, context) {
     const deps = await rocketchatOtrsDeps();
     const source = chatRef(input.key);

@@ -7,7 +7,7 @@ import { claimCreation, PENDING } from "../../links/claims.ts";
 import type { Ref } from "../../links/refs.ts";
 import type { Ticket } from "../../systems/otrs/schemas.ts";
 import { postToHook } from "../../systems/rocketchat/client.ts";
-import { rocketchatOtrsDeps } from "./deps.ts";
+import { rocketchatOtrsDeps, rocketchatOtrsSettings } from "./deps.ts";
 
 export const NOTIFY_JOB = "rocketchat-otrs.notify";
 const HOOK_TIMEOUT_MS = 5000;
@@ -88,6 +88,11 @@ export const notifyJob = defineJob({
     eventKey: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
   }),
   key: ({ eventKey }) => eventKey,
+  // The incoming webhooks are one Rocket.Chat: one cap (the default; it has no instance under `systems`).
+  systems: () => [
+    { system: "otrs", instance: rocketchatOtrsSettings().otrs },
+    { system: "rocketchat", instance: "hooks" },
+  ],
   async run({ ticketId, event, eventKey }, context) {
     const deps = await rocketchatOtrsDeps();
     const settings = deps.settings.notifications;

@@ -6,7 +6,7 @@ import { claimCreation, PENDING, releaseLease, takeLease } from "../../links/cla
 import type { Link } from "../../links/store.ts";
 import { HiddenTicketError } from "../../systems/rt/errors.ts";
 import type { RtTicket } from "../../systems/rt/schemas.ts";
-import { cardRef, type RtKanbanDeps, rtKanbanDeps, ticketRef } from "./deps.ts";
+import { cardRef, type RtKanbanDeps, rtKanbanDeps, rtKanbanSettings, ticketRef } from "./deps.ts";
 import { cardReference, columnOf, descriptionOf, exposure, priorityOf, titleOf } from "./projection.ts";
 
 export const RT_TICKET_JOB = "rt-kanban.ticket";
@@ -51,6 +51,13 @@ export const rtTicketJob = defineJob({
     force: v.optional(v.boolean()),
   }),
   key: ({ ticketId, force }) => `${ticketId}${force ? "!" : ""}`,
+  systems: () => {
+    const settings = rtKanbanSettings();
+    return [
+      { system: "rt", instance: settings.rt },
+      { system: "kanboard", instance: settings.board.kanboard },
+    ];
+  },
   async run({ ticketId, force = false }, context) {
     const deps = await rtKanbanDeps();
     let ticket: RtTicket | undefined;
