@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import * as v from "valibot";
 import { getConfig } from "../core/config.ts";
@@ -82,4 +83,28 @@ export async function releaseSlots(
       reason: (error as Error).message,
     });
   });
+}
+
+/**
+ * Runs `run` holding the job's slots, for a caller outside the queue that can wait in place (the
+ * backfill tool): while a system is at its cap it tries again every second or so.
+ */
+export async function runHoldingSlots<T>(
+  caps: SystemCapsDeps,
+  job: JobMessage,
+  leaseMs: number,
+  run: () => Promise<T>,
+  log: Logger,
+): Promise<T> {
+  for (;;) {
+    const { hold, busy } = await holdSlots(caps, job, leaseMs);
+    if (!busy) {
+      try {
+        return await run();
+      } finally {
+        await releaseSlots(caps, hold, log);
+      }
+    }
+    await sleep(500 + Math.round(Math.random() * 1000));
+  }
 }

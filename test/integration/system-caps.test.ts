@@ -24,7 +24,10 @@ let records: JobRecords;
 const logger = new Logger({ logLevel: "SILENT" });
 
 beforeAll(async () => {
-  stack = await setupStack();
+  // The stack's own RT takes 2 calls at once (the backfill reads the deployment's config).
+  stack = await setupStack({
+    configure: (config) => Object.assign(config.systems.rt.main, { maxConcurrentCalls: 2 }),
+  });
   doc = DynamoDBDocumentClient.from(stack.dynamo);
   queue = new JobQueue(stack.sqs, stack.resources.jobsQueueUrl, stack.resources.deadLetterQueueUrl);
   records = new JobRecords(doc, stack.resources.table, 1);
@@ -322,3 +325,26 @@ async function nextQueuedJob(): Promise<JobMessage | undefined> {
   }
   return undefined;
 }
+
+describe("the backfill tool with system caps", () => {
+  it("holds RT's slots for each ticket it projects, so RT never sees more calls than its cap", async () => {
+    const { backfillBoard } = await import("../../lib/sync/rt-kanban/backfill.ts");
+    const tickets = Array.from({ length: 10 }, (_, i) =>
+      stack.rt.personCreates({ queue: "General", subject: `Backfilled ${i}` }),
+    );
+    stack.rt.takeScripCalls();
+    stack.rt.failNext(500, { kind: "delay", ms: 50 });
+
+    const summary = await backfillBoard({ logger, concurrency: 8 });
+
+    expect(summary).toMatchObject({ tickets: 10, created: 10, failed: [] });
+    expect(
+      stack.kanboard
+        .tasks()
+        .map((task) => task.reference)
+        .sort(),
+    ).toEqual(tickets.map((t) => `RT#${t.id}`).sort());
+    expect(stack.rt.maxInFlight).toBeLessThanOrEqual(2);
+    expect(stack.kanboard.maxInFlight).toBeLessThanOrEqual(4);
+  });
+});
