@@ -1,10 +1,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "@aws-lambda-powertools/logger";
+import type { Context } from "aws-lambda";
 import * as v from "valibot";
 import { getConfig } from "../core/config.ts";
 import { DEFAULT_MAX_CONCURRENT_CALLS } from "../core/config-schema.ts";
+import { UpstreamRetryableError } from "../core/errors.ts";
 import type { SlotHold, SystemCap, SystemSlots } from "../links/system-slots.ts";
-import type { JobHandler, JobMessage } from "./model.ts";
+import type { JobHandler, JobMessage, SystemUse } from "./model.ts";
+import { jobRuntime } from "./runtime.ts";
 
 /**
  * Time a slot's lease outlives its holder's deadline: a holder's clock may run behind the next
@@ -45,15 +48,22 @@ export function capsFromHandlers(
   return (job) => {
     const handler = byType.get(job.type);
     if (!handler?.systems) return [];
-    const input = v.parse(handler.input, job.input);
-    const config = systems() as SystemsConfig;
-    const caps = new Map<string, number>();
-    for (const { system, instance } of handler.systems(input)) {
-      const max = config[system]?.[instance]?.maxConcurrentCalls ?? DEFAULT_MAX_CONCURRENT_CALLS;
-      caps.set(`${system}:${instance}`, max);
-    }
-    return [...caps].map(([system, max]) => ({ system, max }));
+    return capsOf(handler.systems(v.parse(handler.input, job.input)), systems);
   };
+}
+
+/** The caps of these system instances (`maxConcurrentCalls`, or the default); each instance once. */
+export function capsOf(
+  uses: readonly SystemUse[],
+  systems: () => unknown = () => getConfig().systems,
+): SystemCap[] {
+  const config = systems() as SystemsConfig;
+  const caps = new Map<string, number>();
+  for (const { system, instance } of uses) {
+    const max = config[system]?.[instance]?.maxConcurrentCalls ?? DEFAULT_MAX_CONCURRENT_CALLS;
+    caps.set(`${system}:${instance}`, max);
+  }
+  return [...caps].map(([system, max]) => ({ system, max }));
 }
 
 /**
@@ -86,25 +96,64 @@ export async function releaseSlots(
 }
 
 /**
- * Runs `run` holding the job's slots, for a caller outside the queue that can wait in place (the
- * backfill tool): while a system is at its cap it tries again every second or so.
+ * Runs `run` holding a slot of each of `wanted`, for a caller outside the queue that can wait in place
+ * (the backfill tool, a scheduled poller): while a system is at its cap it tries again every second or
+ * so; past `giveUpAt` (epoch ms) it gives up with an UpstreamRetryableError naming the system.
  */
 export async function runHoldingSlots<T>(
-  caps: SystemCapsDeps,
-  job: JobMessage,
+  slots: SystemSlots,
+  wanted: readonly SystemCap[],
+  holder: string,
   leaseMs: number,
   run: () => Promise<T>,
   log: Logger,
+  giveUpAt = Number.POSITIVE_INFINITY,
 ): Promise<T> {
+  if (wanted.length === 0) return run();
   for (;;) {
-    const { hold, busy } = await holdSlots(caps, job, leaseMs);
-    if (!busy) {
+    const outcome = await slots.acquire(wanted, holder, leaseMs);
+    if (outcome.kind === "held") {
       try {
         return await run();
       } finally {
-        await releaseSlots(caps, hold, log);
+        await slots.release(outcome.hold).catch((error: unknown) => {
+          log.warn("could not give back the system slots; their leases will run out", {
+            reason: (error as Error).message,
+          });
+        });
       }
+    }
+    if (Date.now() >= giveUpAt) {
+      throw new UpstreamRetryableError(
+        { system: outcome.system },
+        "the system is at its concurrent-call cap",
+      );
     }
     await sleep(500 + Math.round(Math.random() * 1000));
   }
+}
+
+/**
+ * Runs a scheduled function's work (a poller, the reconciler) holding a slot of each system instance
+ * it calls, like a job; it waits for a slot up to half its remaining time, then fails this run (the
+ * next scheduled one catches up from the cursor).
+ */
+export function runScheduled<T>(
+  uses: readonly SystemUse[],
+  name: string,
+  context: Pick<Context, "getRemainingTimeInMillis"> | undefined,
+  run: () => Promise<T>,
+  log: Logger,
+): Promise<T> {
+  const remaining =
+    typeof context?.getRemainingTimeInMillis === "function" ? context.getRemainingTimeInMillis() : 60_000;
+  return runHoldingSlots(
+    jobRuntime().slots,
+    capsOf(uses),
+    name,
+    remaining + LEASE_MARGIN_MS,
+    run,
+    log,
+    Date.now() + remaining / 2,
+  );
 }

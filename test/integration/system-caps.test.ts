@@ -6,12 +6,13 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SqsEventSource } from "../../infra/local/sqs-event-source.ts";
+import { UpstreamRetryableError } from "../../lib/core/errors.ts";
 import { defineJob, type JobHandler, type JobMessage } from "../../lib/jobs/model.ts";
 import { JobQueue, newJob } from "../../lib/jobs/queue.ts";
 import { JobRecords } from "../../lib/jobs/records.ts";
 import { readDeadLetters } from "../../lib/jobs/replay.ts";
 import { runInline } from "../../lib/jobs/runner.ts";
-import { capsFromHandlers, type SystemCapsDeps } from "../../lib/jobs/system-caps.ts";
+import { capsFromHandlers, runScheduled, type SystemCapsDeps } from "../../lib/jobs/system-caps.ts";
 import { createWorker } from "../../lib/jobs/worker.ts";
 import { type SystemCap, SystemSlots } from "../../lib/links/system-slots.ts";
 import { sqsRecord } from "../helpers/events.ts";
@@ -346,5 +347,38 @@ describe("the backfill tool with system caps", () => {
     ).toEqual(tickets.map((t) => `RT#${t.id}`).sort());
     expect(stack.rt.maxInFlight).toBeLessThanOrEqual(2);
     expect(stack.kanboard.maxInFlight).toBeLessThanOrEqual(4);
+  });
+});
+
+describe("a scheduled run with system caps", () => {
+  it("waits for a slot of the system it polls, and fails the run once half its time is spent", async () => {
+    const slots = new SystemSlots(doc, stack.resources.table);
+    const rtMain = [{ system: "rt:main", max: 2 }];
+    const holders = await Promise.all([
+      slots.acquire(rtMain, "job-1", 60_000),
+      slots.acquire(rtMain, "job-2", 60_000),
+    ]);
+    const held = holders.flatMap((h) => (h.kind === "held" ? [h.hold] : []));
+    expect(held).toHaveLength(2);
+    const uses = [{ system: "rt", instance: "main" }];
+    let polls = 0;
+    const poll = async () => ++polls;
+    try {
+      await expect(
+        runScheduled(uses, "poll-rt", { getRemainingTimeInMillis: () => 1000 }, poll, logger),
+      ).rejects.toBeInstanceOf(UpstreamRetryableError);
+      expect(polls).toBe(0);
+
+      // Once a slot is free, the poll runs.
+      const waiting = runScheduled(uses, "poll-rt", { getRemainingTimeInMillis: () => 60_000 }, poll, logger);
+      await slots.release(held.shift()!);
+      expect(await waiting).toBe(1);
+      // …and gives its slot back.
+      const again = await slots.acquire(rtMain, "job-3", 60_000);
+      expect(again.kind).toBe("held");
+      if (again.kind === "held") held.push(again.hold);
+    } finally {
+      await Promise.all(held.map((hold) => slots.release(hold)));
+    }
   });
 });

@@ -51,9 +51,9 @@ describe("IAM roles", () => {
     );
   });
 
-  it("let the routes and the worker take and give back the per-system caps' slots", () => {
+  it("let the routes, the worker and the pollers take and give back the per-system caps' slots", () => {
     const table = JSON.stringify({ "Fn::GetAtt": ["LinksTable", "Arn"] });
-    for (const role of ["SyncRouteRole", "WorkerRole"]) {
+    for (const role of ["SyncRouteRole", "WorkerRole", "PollerRole"]) {
       for (const action of ["dynamodb:PutItem", "dynamodb:BatchGetItem", "dynamodb:DeleteItem"]) {
         expect(resourcesFor(role, action), `${role} ${action}`).toContain(table);
       }

@@ -46,7 +46,8 @@ export async function backfillBoard(options: {
     failed: [],
   };
   const run = randomUUID().slice(0, 8);
-  const caps = { slots: jobRuntime().slots, capFor: capsFromHandlers([rtTicketJob]) };
+  const { slots } = jobRuntime();
+  const capFor = capsFromHandlers([rtTicketJob]);
   let next = 0;
   let done = 0;
   const worker = async () => {
@@ -56,8 +57,9 @@ export async function backfillBoard(options: {
       const jobId = `backfill-${run}-${ticket.id}`;
       try {
         const outcome = await runHoldingSlots(
-          caps,
-          newJob(rtTicketJob.type, { ticketId: ticket.id }, { id: jobId }),
+          slots,
+          capFor(newJob(rtTicketJob.type, { ticketId: ticket.id }, { id: jobId })),
+          jobId,
           RUN_TIMEOUT_MS + LEASE_MARGIN_MS,
           () =>
             rtTicketJob.run(
