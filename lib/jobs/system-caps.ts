@@ -19,6 +19,10 @@ export const LEASE_MARGIN_MS = 10_000;
  * Caps on the external systems the worker and the routes call (createWorker's and runInline's
  * `systemCaps`). A job holds one slot of each system its handler names (`JobHandler.systems`) for its
  * whole run; when one has no free slot, the job waits on the queue, which is no failed attempt.
+ *
+ * Cost: 2 extra DynamoDB writes per capped system per run (a conditional put to take the slot, a
+ * delete to give it back): a job that calls RT and Kanboard pays 4. A job that finds a system at its
+ * cap pays one failed put, one BatchGetItem of that system's slots and one SQS message per wait.
  */
 export interface SystemCapsDeps {
   slots: SystemSlots;
