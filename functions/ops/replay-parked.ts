@@ -3,7 +3,7 @@ import { validate } from "../../lib/core/http.ts";
 import { opsDeps } from "../../lib/ops/deps.ts";
 import { ReplayParkedFormSchema } from "../../lib/ops/forms.ts";
 import { actionAnswer, opsRoute, readAction } from "../../lib/ops/page/route.ts";
-import { replayParked } from "../../lib/ops/parked.ts";
+import { replayParked } from "../../lib/sync/glpi-forms/parked.ts";
 
 useIntegrations();
 

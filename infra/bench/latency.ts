@@ -1,7 +1,7 @@
 import { PurgeQueueCommand } from "@aws-sdk/client-sqs";
-import { lambdaContext } from "../../test/helpers/events.ts";
-import type { Stack } from "../../test/helpers/stack.ts";
+import { lambdaContext } from "../local/events.ts";
 import { SqsEventSource } from "../local/sqs-event-source.ts";
+import type { Stack } from "../sandbox/stack.ts";
 import { type AwsCall, floorHandler, recordAwsCalls } from "./aws-recorder.ts";
 import { type HttpCall, recordHttpCalls, replayHttpCalls } from "./http-recorder.ts";
 import type { BenchRoute } from "./routes.ts";

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
-import { itopBridge } from "../../test/helpers/itop.ts";
-import { httpEvent, SECRETS, type Stack } from "../../test/helpers/stack.ts";
-import { scenarios } from "../../test/reliability/scenarios.ts";
+import { httpEvent } from "../local/events.ts";
+import { scenarios } from "../sandbox/scenarios.ts";
+import { SECRETS, type Stack } from "../sandbox/stack.ts";
 
 /** One webhook route, and how to make a fresh event for it and send it (as its system would). */
 export interface BenchRoute {
@@ -21,10 +21,10 @@ const post =
 /** Every webhook route of serverless.yml with an event that does its usual work. */
 export async function benchRoutes(stack: Stack): Promise<BenchRoute[]> {
   const all = await scenarios(stack);
-  const itop = await itopBridge(stack.itop.external, stack.itop.internal);
   const external = stack.itop.external;
   const internal = stack.itop.internal;
   const issueEvents = (await import("../../functions/otrs-redmine/issue-events.ts")).handler;
+  const createTicket = (await import("../../functions/itop/create-ticket.ts")).handler;
   const updateTicket = (await import("../../functions/itop/update-ticket.ts")).handler;
   const privateLog = (await import("../../functions/itop/private-log.ts")).handler;
   const stateChange = (await import("../../functions/itop/state-change.ts")).handler;
@@ -46,7 +46,7 @@ export async function benchRoutes(stack: Stack): Promise<BenchRoute[]> {
       caller_id: 1,
     });
     const create = external.takeWebhooks().find((call) => call.path === "/api/v1/create-ticket");
-    await itop.send("/api/v1/create-ticket", create?.payload);
+    await post(createTicket, "/api/v1/create-ticket", create?.payload, itopToken)();
     await settle();
     external.takeWebhooks();
     internal.takeWebhooks();

@@ -10,8 +10,8 @@
 import "./quiet.ts";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, platform, release, totalmem } from "node:os";
-import { buildStack } from "../../test/helpers/stack.ts";
 import { startEmulators } from "../local/emulators.ts";
+import { buildStack } from "../sandbox/stack.ts";
 import { type CostRow, costPerMillion, PRICES } from "./cost.ts";
 import { UPSTREAM_FLOORS } from "./floors.ts";
 import { type EventProfile, type LatencyRow, measureLatency } from "./latency.ts";

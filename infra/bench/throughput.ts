@@ -2,7 +2,8 @@ import { Session } from "node:inspector/promises";
 import { SqsEventSource } from "../../infra/local/sqs-event-source.ts";
 import { newJob } from "../../lib/jobs/queue.ts";
 import { jobRuntime } from "../../lib/jobs/runtime.ts";
-import { lambdaContext, type Stack } from "../../test/helpers/stack.ts";
+import { lambdaContext } from "../local/events.ts";
+import type { Stack } from "../sandbox/stack.ts";
 
 export interface ThroughputRow {
   batchSize: number;
@@ -133,7 +134,7 @@ function areaOf(url: string, fn: string): string {
   if (!url) return "Node.js natives (sockets, timers, crypto)";
   if (/\/(lib|functions)\//.test(url) && !url.includes("node_modules"))
     return "deskbridge (lib/, functions/)";
-  if (url.includes("/test/fakes/") || url.includes("/test/helpers/")) return "system fakes (test/fakes)";
+  if (url.includes("/infra/sandbox/")) return "system fakes (infra/sandbox)";
   if (/node_modules\/(@aws-sdk|@smithy|@aws-crypto)/.test(url)) return "AWS SDK";
   if (/node_modules\/(dynalite|fauxqs|levelup|leveldown|memdown|lazy)/.test(url))
     return "emulators (dynalite, fauxqs)";

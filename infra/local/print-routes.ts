@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as v from "valibot";
 import type { Config } from "../../lib/core/config-schema.ts";
-import type { GlpiFake } from "../../test/fakes/glpi.ts";
+import type { GlpiFake } from "../sandbox/glpi.ts";
 import { listHttpRoutes } from "./routes.ts";
 import { SANDBOX_LIVECHAT, type SandboxFakes } from "./sandbox.ts";
 

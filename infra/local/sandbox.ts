@@ -1,15 +1,15 @@
 import { connect } from "node:net";
 import type { Config } from "../../lib/core/config-schema.ts";
 import { ConfigError } from "../../lib/core/errors.ts";
-import { demoEntities, type GlpiFake, startGlpiFake } from "../../test/fakes/glpi.ts";
-import { type ItopFake, startItopFake } from "../../test/fakes/itop.ts";
-import { ITOP_SEEDS } from "../../test/fakes/itop-seeds.ts";
-import { type KanboardFake, startKanboardFake } from "../../test/fakes/kanboard.ts";
-import { demoTickets, type OtrsFake, startOtrsFake } from "../../test/fakes/otrs.ts";
-import { type RedmineFake, startRedmineFake } from "../../test/fakes/redmine.ts";
-import { type RocketChatFake, startRocketChatFake } from "../../test/fakes/rocketchat.ts";
-import { type RtFake, startRtFake } from "../../test/fakes/rt.ts";
-import { KANBOARD_SEEDS, RT_SEEDS } from "../../test/fakes/rt-kanban-seeds.ts";
+import { demoEntities, type GlpiFake, startGlpiFake } from "../sandbox/glpi.ts";
+import { type ItopFake, startItopFake } from "../sandbox/itop.ts";
+import { ITOP_SEEDS } from "../sandbox/itop-seeds.ts";
+import { type KanboardFake, startKanboardFake } from "../sandbox/kanboard.ts";
+import { demoTickets, type OtrsFake, startOtrsFake } from "../sandbox/otrs.ts";
+import { type RedmineFake, startRedmineFake } from "../sandbox/redmine.ts";
+import { type RocketChatFake, startRocketChatFake } from "../sandbox/rocketchat.ts";
+import { type RtFake, startRtFake } from "../sandbox/rt.ts";
+import { KANBOARD_SEEDS, RT_SEEDS } from "../sandbox/rt-kanban-seeds.ts";
 
 /** The sandbox's API key of "jane", a developer, for driving the Redmine fake as a person would. */
 export const SANDBOX_DEVELOPER_KEY = "sandbox-jane-api-key";

@@ -1,10 +1,10 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import * as v from "valibot";
 import { type BridgeError, UpstreamError } from "../core/errors.ts";
-import type { JobStats } from "../ops/stats.ts";
 import type { JobHandler, JobMessage } from "./model.ts";
 import type { JobQueue } from "./queue.ts";
 import type { JobRecords } from "./records.ts";
+import type { JobStats } from "./stats.ts";
 
 /**
  * Keeps a job that will not succeed by retrying in the dead-letter queue, with the error that stopped

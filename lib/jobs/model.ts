@@ -75,7 +75,7 @@ export interface JobHandler<
    */
   systems?(input: v.InferOutput<S>): readonly SystemUse[];
   /**
-   * Gives back what the job holds (a creation claim, an "applying" mark) once it is dead-lettered:
+   * Gives back what the job holds (a creation claim, a lease) once it is dead-lettered:
    * nobody works under it any more, so no other job, backfill or replay should wait out its lease.
    * Called after the dead letter is kept; a failure here is logged, never thrown.
    */

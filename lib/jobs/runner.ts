@@ -8,12 +8,12 @@ import {
   UpstreamRetryableError,
 } from "../core/errors.ts";
 import { validate } from "../core/http.ts";
-import type { JobStats } from "../ops/stats.ts";
 import { deadLetterJob, releaseOf } from "./dead-letter.ts";
 import { deferralSeconds } from "./defer.ts";
 import type { JobHandler, JobMessage } from "./model.ts";
 import type { JobQueue } from "./queue.ts";
 import type { JobRecords } from "./records.ts";
+import type { JobStats } from "./stats.ts";
 import {
   capWaitSeconds,
   holdSlots,

@@ -6,9 +6,9 @@ import { CursorStore } from "../links/cursors.ts";
 import { IdempotencyStore } from "../links/idempotency.ts";
 import { LinkStore } from "../links/store.ts";
 import { SystemSlots } from "../links/system-slots.ts";
-import { JobStats } from "../ops/stats.ts";
 import { JobQueue } from "./queue.ts";
 import { JobRecords } from "./records.ts";
+import { JobStats } from "./stats.ts";
 
 /** The shared stores and queues every route and the worker use, built once per container. */
 export interface JobRuntime {
@@ -21,7 +21,7 @@ export interface JobRuntime {
   slots: SystemSlots;
   /** Built on first use: a route that only reads (a job's status) never creates the SQS client. */
   readonly queue: JobQueue;
-  /** The operators' counters (lib/ops/stats.ts); built on first use, like the queue. */
+  /** The operators' counters (lib/jobs/stats.ts); built on first use, like the queue. */
   readonly stats: JobStats;
 }
 

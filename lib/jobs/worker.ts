@@ -11,13 +11,13 @@ import {
   ValidationError,
 } from "../core/errors.ts";
 import { validate } from "../core/http.ts";
-import type { JobStats } from "../ops/stats.ts";
 import { backoffSeconds } from "./backoff.ts";
 import { deadLetterJob, releaseOf } from "./dead-letter.ts";
 import { deferIfInProgress } from "./defer.ts";
 import { type JobHandler, type JobMessage, JobMessageSchema } from "./model.ts";
 import type { JobQueue } from "./queue.ts";
 import type { JobRecords } from "./records.ts";
+import type { JobStats } from "./stats.ts";
 import {
   capWaitSeconds,
   holdSlots,

@@ -10,10 +10,12 @@ import * as v from "valibot";
 import { type Ref, RefSchema, refKey } from "./refs.ts";
 
 const AspectStateSchema = v.object({
-  /** Hash of what was last written to the target for this aspect. */
-  hash: v.optional(v.string()),
-  /** Ids (articles, journals, log entries, attachments) already copied. */
-  ids: v.optional(v.array(v.string())),
+  /** What was last synced of this aspect, as JSON its integration reads back (a state pair, a card's memory). */
+  state: v.optional(v.string()),
+  /** What the aspect has handled, one string each: log entries copied, attachment pairs, tickets made. */
+  entries: v.optional(v.array(v.string())),
+  /** The job holding this aspect, for the bookkeeping aspects `claim` and `lease` (see claims.ts). */
+  holder: v.optional(v.string()),
   /** What could not be synced and why, newest last (shown to operators by the link lookup). */
   notes: v.optional(v.array(v.string())),
   syncedAt: v.string(),
@@ -21,11 +23,32 @@ const AspectStateSchema = v.object({
 /** What the bridge remembers about one aspect of a linked pair (state, log entries, attachments…). */
 export type AspectState = v.InferOutput<typeof AspectStateSchema>;
 
+/**
+ * An aspect as stored. Items written before the fields were renamed call `state` `hash` and `entries`
+ * `ids`; they are read as the new names, and the next write of the link stores the new names.
+ */
+const StoredAspectSchema = v.pipe(
+  v.object({
+    ...AspectStateSchema.entries,
+    hash: v.optional(v.string()),
+    ids: v.optional(v.array(v.string())),
+  }),
+  v.transform(({ hash, ids, ...aspect }): AspectState => {
+    const state = aspect.state ?? hash;
+    const entries = aspect.entries ?? ids;
+    return {
+      ...aspect,
+      ...(state === undefined ? {} : { state }),
+      ...(entries === undefined ? {} : { entries }),
+    };
+  }),
+);
+
 /** A link: the source object, the target object the bridge made or found for it, and sync memory. */
 const LinkSchema = v.object({
   source: RefSchema,
   target: RefSchema,
-  aspects: v.optional(v.record(v.string(), AspectStateSchema), {}),
+  aspects: v.optional(v.record(v.string(), StoredAspectSchema), {}),
   /** Incremented on every write; writes are conditional on the version they read. */
   version: v.number(),
   createdAt: v.string(),
@@ -141,33 +164,34 @@ export class LinkStore {
   }
 
   /** Records the sync state of one aspect, if nobody wrote the link since `link.version` was read. */
-  async updateAspect(link: Link, aspect: string, state: AspectState): Promise<UpdateLinkOutcome> {
+  updateAspect(link: Link, aspect: string, state: AspectState): Promise<UpdateLinkOutcome> {
+    return this.updateAspects(link, { [aspect]: state });
+  }
+
+  /**
+   * Records the sync state of several aspects in one write, if nobody wrote the link since
+   * `link.version` was read. The whole aspect map is written (the condition guarantees it is the one
+   * read), so aspects stored under the old field names are rewritten under the new ones.
+   */
+  async updateAspects(link: Link, states: Record<string, AspectState>): Promise<UpdateLinkOutcome> {
     const now = new Date().toISOString();
+    const aspects = { ...link.aspects, ...states };
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: linkKey(link.source) },
-          UpdateExpression: "SET aspects.#a = :s, version = :next, updatedAt = :now",
+          UpdateExpression: "SET aspects = :a, version = :next, updatedAt = :now",
           ConditionExpression: "version = :seen",
-          ExpressionAttributeNames: { "#a": aspect },
           ExpressionAttributeValues: {
-            ":s": state,
+            ":a": aspects,
             ":next": link.version + 1,
             ":seen": link.version,
             ":now": now,
           },
         }),
       );
-      return {
-        outcome: "updated",
-        link: {
-          ...link,
-          aspects: { ...link.aspects, [aspect]: state },
-          version: link.version + 1,
-          updatedAt: now,
-        },
-      };
+      return { outcome: "updated", link: { ...link, aspects, version: link.version + 1, updatedAt: now } };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return { outcome: "stale" };
       throw error;

@@ -4,9 +4,9 @@ import { NotFoundError } from "../core/errors.ts";
 import { JobQueue } from "../jobs/queue.ts";
 import { JobRecords } from "../jobs/records.ts";
 import { type ReadLetter, replayDeadLetters } from "../jobs/replay.ts";
+import { integrationOf } from "../jobs/stats.ts";
 import type { Ref } from "../links/refs.ts";
 import type { OpsDeps } from "./deps.ts";
-import { integrationOf } from "./stats.ts";
 import type { DeadLetterView } from "./types.ts";
 import { objectView } from "./urls.ts";
 

@@ -1,9 +1,9 @@
 import type { Config } from "../core/config-schema.ts";
 import { readDeadLetters } from "../jobs/replay.ts";
+import { JobStats } from "../jobs/stats.ts";
+import { ParkedRequests } from "../sync/glpi-forms/parked.ts";
 import { toDeadLetterView } from "./dead-letters.ts";
 import type { OpsDeps } from "./deps.ts";
-import { ParkedRequests } from "./parked.ts";
-import { JobStats } from "./stats.ts";
 import { INTEGRATION_IDS, type IntegrationId, type StatusOverview } from "./types.ts";
 
 /** The config section of each integration, as the status page names it. */

@@ -1,34 +1,23 @@
+import type { IntegrationId, IntegrationStatus } from "../jobs/stats.ts";
 import type { Ref } from "../links/refs.ts";
+import type { ParkedRequest } from "../sync/glpi-forms/parked.ts";
 
 /**
- * What the operators' view (status page, CLI) shows. The data layer (lib/ops/stats.ts, parked.ts,
- * lookup.ts, overview.ts, dead-letters.ts) produces these; the page and the CLI only render them.
+ * What the operators' view (status page, CLI) shows. The data layer (lib/jobs/stats.ts,
+ * lib/sync/glpi-forms/parked.ts, lookup.ts, overview.ts, dead-letters.ts) produces these; the page and the CLI only render them.
  */
 
-/** The integrations, named as their job types are prefixed (`otrs-redmine.ticket`). */
-export const INTEGRATION_IDS = [
-  "otrs-redmine",
-  "itop-pair",
-  "rt-kanban",
-  "rocketchat-otrs",
-  "glpi-forms",
-] as const;
-export type IntegrationId = (typeof INTEGRATION_IDS)[number];
-
-/** Counted per integration, per time bucket. */
-export const COUNTERS = ["received", "succeeded", "retrying", "deadLettered"] as const;
-export type Counter = (typeof COUNTERS)[number];
-export type WindowCounts = Record<Counter, number>;
-
-export interface IntegrationStatus {
-  integration: IntegrationId;
-  /** False when the deployment's config has no section for it (its counts are then all zero). */
-  configured: boolean;
-  lastHour: WindowCounts;
-  lastDay: WindowCounts;
-  lastSuccess?: { at: string; jobId: string; type: string };
-  lastFailure?: { at: string; jobId: string; type: string; code: string; reason: string };
-}
+// The counters' vocabulary belongs to the job stats (lib/jobs/stats.ts), the parked request to the
+// GLPI forms integration (lib/sync/glpi-forms/parked.ts); the operators' view re-exports them.
+export {
+  COUNTERS,
+  type Counter,
+  INTEGRATION_IDS,
+  type IntegrationId,
+  type IntegrationStatus,
+  type WindowCounts,
+} from "../jobs/stats.ts";
+export type { ParkedRequest } from "../sync/glpi-forms/parked.ts";
 
 /** One object in one system, with where to open it. */
 export interface ObjectView {
@@ -49,19 +38,6 @@ export interface DeadLetterView {
   failedAt: string;
   /** The source object the job syncs (from its input), when the job names one. */
   source?: ObjectView;
-}
-
-/** A GLPI ticket request whose CNPJ matched no entity: kept so that it can be assigned and replayed. */
-export interface ParkedRequest {
-  /** The job id the request was given (replaying it keeps the id, so it never opens two tickets). */
-  id: string;
-  receivedAt: string;
-  cnpj: string;
-  reason: string;
-  /** The validated form submission, as received. */
-  submission: Record<string, unknown>;
-  /** Set once an operator replayed it into an entity; the request is dropped when its ticket exists. */
-  replay?: { entityId: number; requestedAt: string };
 }
 
 export interface StatusOverview {

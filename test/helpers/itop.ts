@@ -1,7 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { expect } from "vitest";
+import type { ItopFake } from "../../infra/sandbox/itop.ts";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
-import type { ItopFake } from "../fakes/itop.ts";
 import { httpEvent, SECRETS } from "./stack.ts";
 
 const ROUTE_MODULES = {

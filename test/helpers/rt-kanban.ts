@@ -1,6 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { RtFake } from "../../infra/sandbox/rt.ts";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
-import type { RtFake } from "../fakes/rt.ts";
 import { httpEvent, SECRETS } from "./stack.ts";
 
 export const RT_AUTH = { "content-type": "application/json", "x-deskbridge-token": SECRETS.RT_WEBHOOK_TOKEN };

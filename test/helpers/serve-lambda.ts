@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { httpEvent } from "../../infra/local/events.ts";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
-import { httpEvent } from "./events.ts";
 
 /**
  * Serves a route handler on 127.0.0.1 as API Gateway would call it, for fakes that call the bridge

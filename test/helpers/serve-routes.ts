@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { httpEvent } from "../../infra/local/events.ts";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
-import { httpEvent } from "./events.ts";
 
 /** One route as serverless.yml declares it: `GET /status`, `POST /status/parked/{id}/replay`. */
 export interface ServedRoute {

@@ -1,12 +1,12 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { mulberry32 } from "../fakes/faults.ts";
-import { type GlpiFake, startGlpiFake } from "../fakes/glpi.ts";
-import { type KanboardFake, startKanboardFake } from "../fakes/kanboard.ts";
-import { type RtFake, startRtFake } from "../fakes/rt.ts";
+import { mulberry32 } from "../../infra/sandbox/faults.ts";
+import { type GlpiFake, startGlpiFake } from "../../infra/sandbox/glpi.ts";
+import { type KanboardFake, startKanboardFake } from "../../infra/sandbox/kanboard.ts";
+import { type RtFake, startRtFake } from "../../infra/sandbox/rt.ts";
 
-// The shared fault injection of the fakes (test/fakes/faults.ts), on GLPI (plain fetch), RT and Kanboard.
+// The shared fault injection of the fakes (infra/sandbox/faults.ts), on GLPI (plain fetch), RT and Kanboard.
 
 const APP_TOKEN = "app-token-for-tests";
 const USER_TOKEN = "user-token-for-tests";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { demoEntities, type GlpiFake, startGlpiFake } from "../fakes/glpi.ts";
+import { demoEntities, type GlpiFake, startGlpiFake } from "../../infra/sandbox/glpi.ts";
 
 const APP_TOKEN = "app-token-for-tests";
 const USER_TOKEN = "user-token-for-tests";

@@ -83,7 +83,7 @@ describe("POST /glpi/tickets", () => {
   });
 
   it("creates the ticket in the entity of the CNPJ whether GLPI stores it formatted or as digits", async () => {
-    const { demoEntities } = await import("../fakes/glpi.ts");
+    const { demoEntities } = await import("../../infra/sandbox/glpi.ts");
     for (const entity of demoEntities) {
       const digitsOnly = entity.cnpj.replace(/[./-]/g, "");
       const result = await post(createTicket, "/glpi/tickets", { ...VALID, cnpj_cliente: digitsOnly });

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type ItopFake, startItopFake } from "../fakes/itop.ts";
+import { type ItopFake, startItopFake } from "../../infra/sandbox/itop.ts";
 
 const fixture = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`../fixtures/itop/${name}.json`, import.meta.url), "utf8"));

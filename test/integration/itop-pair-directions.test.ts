@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { ItopFake } from "../fakes/itop.ts";
+import type { ItopFake } from "../../infra/sandbox/itop.ts";
 import { type ItopBridge, itopBridge, writes } from "../helpers/itop.ts";
 import { type Stack, setupStack } from "../helpers/stack.ts";
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { ItopFake } from "../../infra/sandbox/itop.ts";
 import { readDeadLetters } from "../../lib/jobs/replay.ts";
 import type { OpsDeps } from "../../lib/ops/deps.ts";
-import type { ItopFake } from "../fakes/itop.ts";
 import { type ItopBridge, itopBridge } from "../helpers/itop.ts";
 import { type Stack, setupStack } from "../helpers/stack.ts";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { ItopFake } from "../../infra/sandbox/itop.ts";
 import { readDeadLetters } from "../../lib/jobs/replay.ts";
-import type { ItopFake } from "../fakes/itop.ts";
 import { ITOP_FORM_AUTH, type ItopBridge, itopBridge, itopForm, writes } from "../helpers/itop.ts";
 import { httpEvent, type Stack, setupStack } from "../helpers/stack.ts";
 

@@ -1,9 +1,9 @@
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { sqsRecord } from "../../infra/local/events.ts";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
 import { JobQueue } from "../../lib/jobs/queue.ts";
 import { readDeadLetters, replayDeadLetters } from "../../lib/jobs/replay.ts";
-import { sqsRecord } from "../helpers/events.ts";
 import { httpEvent, lambdaContext, SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
 
 const VALID = {

@@ -1,6 +1,10 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type KanboardFake, type KanboardFakeOptions, startKanboardFake } from "../fakes/kanboard.ts";
+import {
+  type KanboardFake,
+  type KanboardFakeOptions,
+  startKanboardFake,
+} from "../../infra/sandbox/kanboard.ts";
 
 const TOKEN = "kanboard-token-for-tests";
 const NOW = Date.UTC(2026, 10, 22, 21, 43, 2); // the fixtures' clock

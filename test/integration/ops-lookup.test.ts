@@ -24,8 +24,8 @@ describe("lookupLinks", () => {
         status: { syncedAt: "2030-01-01T00:00:02Z" },
         articles: { syncedAt: "2030-01-01T00:00:01Z" },
         // The bridge's own bookkeeping, not something that synced: left out.
-        claim: { syncedAt: "2030-01-01T00:00:00Z", ids: ["job:1"] },
-        lease: { syncedAt: "2030-01-01T00:00:03Z", ids: [] },
+        claim: { syncedAt: "2030-01-01T00:00:00Z", holder: "1" },
+        lease: { syncedAt: "2030-01-01T00:00:03Z" },
       },
     );
     const fromOtrs = await lookupLinks(deps, "otrs", ticket.TicketID);

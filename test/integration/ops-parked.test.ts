@@ -37,7 +37,7 @@ const post = (handler: LambdaHttpHandler, path: string, body: unknown) =>
 
 describe("parked requests", () => {
   it("answers 404 for an unknown CNPJ on both routes and parks each request", async () => {
-    const { ParkedRequests } = await import("../../lib/ops/parked.ts");
+    const { ParkedRequests } = await import("../../lib/sync/glpi-forms/parked.ts");
     const parked = new ParkedRequests(deps.db, deps.table);
     expect((await post(createTicket, "/glpi/tickets", VALID)).statusCode).toBe(404);
     expect(
@@ -50,7 +50,7 @@ describe("parked requests", () => {
   });
 
   it("parks a queued request whose CNPJ the worker finds unknown", async () => {
-    const { ParkedRequests } = await import("../../lib/ops/parked.ts");
+    const { ParkedRequests } = await import("../../lib/sync/glpi-forms/parked.ts");
     stack.glpi.setDown(true);
     const answer = await post(createTicket, "/glpi/tickets", { ...VALID, nome_cliente: "Fila" });
     expect(answer.statusCode).toBe(202);
@@ -61,7 +61,7 @@ describe("parked requests", () => {
   });
 
   it("replays a parked request into the chosen entity once, however often it is replayed", async () => {
-    const { ParkedRequests, replayParked } = await import("../../lib/ops/parked.ts");
+    const { ParkedRequests, replayParked } = await import("../../lib/sync/glpi-forms/parked.ts");
     const parked = new ParkedRequests(deps.db, deps.table);
     const [request] = (await parked.list()).filter((p) => p.submission.nome_cliente === "Fulano");
     if (!request) throw new Error("expected the parked request");
@@ -80,7 +80,7 @@ describe("parked requests", () => {
   });
 
   it("opens no second ticket when a replay is sent again after its job ran", async () => {
-    const { ParkedRequests, replayParked } = await import("../../lib/ops/parked.ts");
+    const { ParkedRequests, replayParked } = await import("../../lib/sync/glpi-forms/parked.ts");
     const parked = new ParkedRequests(deps.db, deps.table);
     const [request] = (await parked.list()).filter((p) => p.submission.nome_cliente === "Legado");
     if (!request) throw new Error("expected the parked request");
@@ -103,7 +103,7 @@ describe("parked requests", () => {
   });
 
   it("answers NotFound for an unknown id and names entity_id when it is not a positive integer", async () => {
-    const { ParkedRequests, replayParked } = await import("../../lib/ops/parked.ts");
+    const { ParkedRequests, replayParked } = await import("../../lib/sync/glpi-forms/parked.ts");
     await expect(replayParked(deps, "no-such-request", 1)).rejects.toMatchObject({ status: 404 });
     const [request] = await new ParkedRequests(deps.db, deps.table).list();
     if (!request) throw new Error("expected a parked request");

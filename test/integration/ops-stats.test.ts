@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
-import { JobStats } from "../../lib/ops/stats.ts";
+import { JobStats } from "../../lib/jobs/stats.ts";
 import { httpEvent, SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
 
 const VALID = {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { demoTickets, type OtrsFake, startOtrsFake } from "../../infra/sandbox/otrs.ts";
 import { isPermanent, UpstreamPermanentError, UpstreamRetryableError } from "../../lib/core/errors.ts";
 import { OtrsClient } from "../../lib/systems/otrs/client.ts";
-import { demoTickets, type OtrsFake, startOtrsFake } from "../fakes/otrs.ts";
 
 // The OTRS adapter (lib/systems/otrs/) against the OTRS fake: how it tells a refusal from an outage.
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { demoTickets, type OtrsFake, startOtrsFake } from "../fakes/otrs.ts";
+import { demoTickets, type OtrsFake, startOtrsFake } from "../../infra/sandbox/otrs.ts";
 
 const LOGIN = "deskbridge";
 const PASSWORD = "otrs-password-for-tests";

@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
 import { readDeadLetters } from "../../lib/jobs/replay.ts";
@@ -219,6 +220,47 @@ describe("OTRS → Redmine: state", () => {
     stack.redmine.setAllowedStatusIds(undefined);
     expect((await sendTicketEvent(event)).statusCode).toBe(200);
     expect(stack.redmine.issues.find((i) => i.id === issue.id)?.status_id).toBe(1);
+  });
+
+  it("carries on from a link an earlier version stored (hash, ids, an applying mark): the change it was applying is not taken for synced, and the link is rewritten in the new shape", async () => {
+    const { ticket, issue } = await ticketInDevelopment();
+    await developerSets(issue.id, { status_id: 2 });
+    const db = DynamoDBDocumentClient.from(stack.dynamo);
+    const Key = { pk: `link#otrs:main:ticket:${ticket.TicketID}` };
+    const TableName = stack.resources.table;
+    // An earlier version was reopening the ticket (Aberto → status 1) and died before writing Redmine.
+    const event = stack.otrs.agentSetState(ticket.TicketID, "Aberto", "agent1");
+    const longAgo = new Date(Date.now() - 5 * 60_000).toISOString();
+    await db.send(
+      new UpdateCommand({
+        TableName,
+        Key,
+        UpdateExpression: "SET aspects = :a",
+        ExpressionAttributeValues: {
+          ":a": {
+            claim: { ids: ["job:first"], syncedAt: longAgo },
+            status: {
+              hash: JSON.stringify({
+                otrs: "Aberto",
+                redmine: 1,
+                was: { otrs: "Em Desenvolvimento", redmine: 2 },
+              }),
+              ids: ["applying", "job:gone"],
+              syncedAt: longAgo,
+            },
+          },
+        },
+      }),
+    );
+    expect((await sendTicketEvent(event)).statusCode).toBe(200);
+    expect(stack.redmine.issues.find((i) => i.id === issue.id)?.status_id).toBe(1);
+    const item = (await db.send(new GetCommand({ TableName, Key, ConsistentRead: true }))).Item;
+    expect(JSON.parse(item?.aspects.status.state)).toEqual({ otrs: "Aberto", redmine: 1 });
+    expect(JSON.stringify(item?.aspects)).not.toMatch(/"hash"|"ids"|applying/);
+    // The echo of that write finds the pair in sync.
+    const puts = stack.redmine.count("PUT", /^\/issues\//);
+    expect((await sendTicketEvent(event)).statusCode).toBe(200);
+    expect(stack.redmine.count("PUT", /^\/issues\//)).toBe(puts);
   });
 
   it("takes no action for a state mapped to null", async () => {

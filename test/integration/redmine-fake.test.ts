@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type RedmineFake, startRedmineFake } from "../fakes/redmine.ts";
+import { type RedmineFake, startRedmineFake } from "../../infra/sandbox/redmine.ts";
 
 const KEY = "redmine-key-for-tests";
 const JANE_KEY = "jane-key-for-tests";

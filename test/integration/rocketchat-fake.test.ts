@@ -1,8 +1,12 @@
 import { readFileSync } from "node:fs";
 import type { IncomingHttpHeaders } from "node:http";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { listen, readBody } from "../fakes/faults.ts";
-import { type RocketChatFake, type RocketChatFakeOptions, startRocketChatFake } from "../fakes/rocketchat.ts";
+import { listen, readBody } from "../../infra/sandbox/faults.ts";
+import {
+  type RocketChatFake,
+  type RocketChatFakeOptions,
+  startRocketChatFake,
+} from "../../infra/sandbox/rocketchat.ts";
 
 const fixture = (name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(new URL(`../fixtures/rocketchat/${name}`, import.meta.url), "utf8"));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { OtrsFake } from "../../infra/sandbox/otrs.ts";
+import type { RocketChatFake } from "../../infra/sandbox/rocketchat.ts";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
-import type { OtrsFake } from "../fakes/otrs.ts";
-import type { RocketChatFake } from "../fakes/rocketchat.ts";
 import { serveLambda } from "../helpers/serve-lambda.ts";
 import { httpEvent, SECRETS, type Stack, SUPPORT_DEPARTMENT, setupStack } from "../helpers/stack.ts";
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type RtFake, startRtFake } from "../fakes/rt.ts";
+import { type RtFake, startRtFake } from "../../infra/sandbox/rt.ts";
 
 const TOKEN = "1-14-9f86d081884c7d659a2feaa0c55ad015";
 const RT_LIB = "/opt/rt5/lib/RT";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { KanboardFake } from "../fakes/kanboard.ts";
-import type { RtFake } from "../fakes/rt.ts";
+import type { KanboardFake } from "../../infra/sandbox/kanboard.ts";
+import type { RtFake } from "../../infra/sandbox/rt.ts";
 import { type RtBridge, rtBridge } from "../helpers/rt-kanban.ts";
 import { type Stack, setupStack } from "../helpers/stack.ts";
 

@@ -1,9 +1,9 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { KanboardFake } from "../../infra/sandbox/kanboard.ts";
+import type { RtFake } from "../../infra/sandbox/rt.ts";
 import { JobQueue } from "../../lib/jobs/queue.ts";
 import { readDeadLetters, replayDeadLetters } from "../../lib/jobs/replay.ts";
-import type { KanboardFake } from "../fakes/kanboard.ts";
-import type { RtFake } from "../fakes/rt.ts";
 import { RT_AUTH, type RtBridge, rtBridge } from "../helpers/rt-kanban.ts";
 import { httpEvent, SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
 

@@ -5,6 +5,7 @@ import { DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { sqsRecord } from "../../infra/local/events.ts";
 import { SqsEventSource } from "../../infra/local/sqs-event-source.ts";
 import { UpstreamRetryableError } from "../../lib/core/errors.ts";
 import { defineJob, type JobHandler, type JobMessage } from "../../lib/jobs/model.ts";
@@ -15,7 +16,6 @@ import { runInline } from "../../lib/jobs/runner.ts";
 import { capsFromHandlers, runScheduled, type SystemCapsDeps } from "../../lib/jobs/system-caps.ts";
 import { createWorker } from "../../lib/jobs/worker.ts";
 import { type SystemCap, SystemSlots } from "../../lib/links/system-slots.ts";
-import { sqsRecord } from "../helpers/events.ts";
 import { lambdaContext, SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
 
 let stack: Stack;

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import type { KanboardFake } from "../../infra/sandbox/kanboard.ts";
+import type { RtFake } from "../../infra/sandbox/rt.ts";
 import { dynamo } from "../../lib/core/aws.ts";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
 import { JobQueue } from "../../lib/jobs/queue.ts";
 import { JobRecords } from "../../lib/jobs/records.ts";
-import type { KanboardFake } from "../fakes/kanboard.ts";
-import type { RtFake } from "../fakes/rt.ts";
 import { type RtBridge, rtBridge } from "../helpers/rt-kanban.ts";
 import { httpEvent, SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
 

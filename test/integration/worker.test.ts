@@ -3,6 +3,7 @@ import { DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sqsRecord } from "../../infra/local/events.ts";
 import { InProgressError } from "../../lib/core/errors.ts";
 import { MAX_DEFERRALS } from "../../lib/jobs/defer.ts";
 import { defineJob, type JobMessage } from "../../lib/jobs/model.ts";
@@ -10,7 +11,6 @@ import { JobQueue, newJob } from "../../lib/jobs/queue.ts";
 import { JobRecords } from "../../lib/jobs/records.ts";
 import { readDeadLetters } from "../../lib/jobs/replay.ts";
 import { createWorker } from "../../lib/jobs/worker.ts";
-import { sqsRecord } from "../helpers/events.ts";
 import { lambdaContext, type Stack, setupStack } from "../helpers/stack.ts";
 
 let stack: Stack;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type KanboardFake, startKanboardFake } from "../fakes/kanboard.ts";
+import { type KanboardFake, startKanboardFake } from "../../infra/sandbox/kanboard.ts";
 import { type RealKanboard, startRealKanboard } from "./servers/kanboard.ts";
 
 /**

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedmineFake, startRedmineFake } from "../fakes/redmine.ts";
+import { type RedmineFake, startRedmineFake } from "../../infra/sandbox/redmine.ts";
 import { type RealRedmine, startRealRedmine } from "./servers/redmine.ts";
 
 /**
- * The Redmine fake (test/fakes/redmine.ts) against Redmine 5.0.4 (Debian's): the same requests, in the
+ * The Redmine fake (infra/sandbox/redmine.ts) against Redmine 5.0.4 (Debian's): the same requests, in the
  * same order, to a fresh Redmine and to a fake set up like it must get the same answers: status,
  * Content-Type, WWW-Authenticate, Location, Cache-Control and body, times and dates aside. What each
  * step pins, and what was only probed by hand, is in docs/fidelity.md (Redmine section).

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RtFake, startRtFake } from "../fakes/rt.ts";
+import { type RtFake, startRtFake } from "../../infra/sandbox/rt.ts";
 import { type RealRt, startRealRt } from "./servers/rt.ts";
 
 /**

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { PurgeQueueCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { failDynamoWrite } from "../../infra/sandbox/dynamo-faults.ts";
+import { type Scenario, type ScenarioKey, scenarios } from "../../infra/sandbox/scenarios.ts";
 import { type Stack, setupStack } from "../helpers/stack.ts";
-import { failDynamoWrite } from "./dynamo-faults.ts";
-import { type Scenario, type ScenarioKey, scenarios } from "./scenarios.ts";
 
 /**
  * A crash between two steps: the worker process is killed (SIGKILL) the moment the target has done

@@ -1,11 +1,11 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { PurgeQueueCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { failDynamoWrite } from "../../infra/sandbox/dynamo-faults.ts";
+import { type Scenario, type ScenarioKey, scenarios } from "../../infra/sandbox/scenarios.ts";
 import { JobQueue } from "../../lib/jobs/queue.ts";
 import { readDeadLetters, replayDeadLetters } from "../../lib/jobs/replay.ts";
 import { httpEvent, SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
-import { failDynamoWrite } from "./dynamo-faults.ts";
-import { type Scenario, type ScenarioKey, scenarios } from "./scenarios.ts";
 
 /**
  * Senders repeat themselves (webhooks are retried, pollers overlap webhooks, operators replay), and

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { faultsOf, type Scenario, STEP_PLANS, scenarios } from "../../infra/sandbox/scenarios.ts";
 import { type Stack, setupStack } from "../helpers/stack.ts";
 import { type CaseResult, expectConverged, runCase, saveResults } from "./matrix.ts";
-import { faultsOf, type Scenario, STEP_PLANS, scenarios } from "./scenarios.ts";
 
 let stack: Stack;
 let scenario: Scenario;

@@ -1,11 +1,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { PurgeQueueCommand } from "@aws-sdk/client-sqs";
 import { expect } from "vitest";
+import { failDynamoWrite } from "../../infra/sandbox/dynamo-faults.ts";
+import type { FaultName, Scenario, Step } from "../../infra/sandbox/scenarios.ts";
 import { JobQueue } from "../../lib/jobs/queue.ts";
 import { readDeadLetters, replayDeadLetters } from "../../lib/jobs/replay.ts";
 import type { Stack } from "../helpers/stack.ts";
-import { failDynamoWrite } from "./dynamo-faults.ts";
-import type { FaultName, Scenario, Step } from "./scenarios.ts";
 
 export interface CaseResult {
   integration: string;

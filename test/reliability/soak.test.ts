@@ -9,12 +9,12 @@ import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../infra/local/free-port.ts";
+import { mulberry32, type NetworkFault } from "../../infra/sandbox/faults.ts";
 import { SQS_OPTIONS } from "../../lib/core/aws.ts";
 import type { JobMessage } from "../../lib/jobs/model.ts";
 import { JobQueue } from "../../lib/jobs/queue.ts";
 import { type ReadLetter, readDeadLetters, replayDeadLetters } from "../../lib/jobs/replay.ts";
 import { notificationEventKey } from "../../lib/sync/rocketchat-otrs/notifications.ts";
-import { mulberry32, type NetworkFault } from "../fakes/faults.ts";
 import { SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
 import { accountSoak, type EventCount, type SoakKind } from "./soak-accounting.ts";
 
@@ -522,11 +522,11 @@ function evidenceFor(
     });
     if (!sourceKeys.some((key) => key.test(source)) && !points) return [];
     const aspects = Object.entries(
-      (item.aspects ?? {}) as Record<string, { syncedAt?: string; ids?: string[] }>,
+      (item.aspects ?? {}) as Record<string, { syncedAt?: string; entries?: string[]; holder?: string }>,
     )
       .map(
         ([name, aspect]) =>
-          `${name}@${aspect.syncedAt ?? "?"}${aspect.ids?.length ? `[${aspect.ids.join(",")}]` : ""}`,
+          `${name}@${aspect.syncedAt ?? "?"}${aspect.holder ? `(${aspect.holder})` : ""}${aspect.entries?.length ? `[${aspect.entries.join(",")}]` : ""}`,
       )
       .join(" ");
     return [`${source} → ${target} v${String(item.version)} ${aspects}`.trim()];

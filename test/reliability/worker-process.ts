@@ -4,9 +4,9 @@
  * test stack's (config, table, queues, emulator endpoints, secrets).
  */
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { lambdaContext } from "../../infra/local/events.ts";
 import { SqsEventSource } from "../../infra/local/sqs-event-source.ts";
 import { SQS_OPTIONS } from "../../lib/core/aws.ts";
-import { lambdaContext } from "../helpers/events.ts";
 
 const { handler } = await import("../../functions/worker.ts");
 const source = new SqsEventSource({

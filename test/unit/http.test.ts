@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
+import { httpEvent } from "../../infra/local/events.ts";
 import { constantTimeEquals } from "../../lib/core/auth.ts";
 import {
   AuthenticationError,
@@ -9,7 +10,6 @@ import {
 } from "../../lib/core/errors.ts";
 import { errorResponse, type HttpRequest, httpRoute, readBody, readJsonBody } from "../../lib/core/http.ts";
 import { idText } from "../../lib/core/ids.ts";
-import { httpEvent } from "../helpers/events.ts";
 
 const request = (body: string, contentType = "application/json"): HttpRequest => ({
   method: "POST",

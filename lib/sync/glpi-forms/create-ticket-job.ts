@@ -19,7 +19,7 @@ export function submissionRef(jobId: string): Ref {
  * Makes sure a GLPI ticket exists for one form submission. When an earlier attempt may have run
  * (a retry, a replay, a request that took over an Idempotency-Key), it first looks for the link and
  * then for a ticket carrying the submission's `externalid`, so a ticket is never created twice.
- * A CNPJ no entity has is still a 404 for the caller, but the request is parked first (lib/ops/parked.ts);
+ * A CNPJ no entity has is still a 404 for the caller, but the request is parked first (lib/sync/glpi-forms/parked.ts);
  * an operator's replay then names the entity (`entityId`) and, once the ticket is linked, unparks it.
  */
 export const createTicketJob = defineJob({

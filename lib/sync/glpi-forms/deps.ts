@@ -1,12 +1,12 @@
 import { dynamo, requiredEnv } from "../../core/aws.ts";
 import type { GlpiFormsConfig } from "../../core/config-schema.ts";
-import { loadSecrets, secret } from "../../core/secrets.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import type { LinkStore } from "../../links/store.ts";
-import { ParkedRequests } from "../../ops/parked.ts";
-import { GlpiClient } from "../../systems/glpi/client.ts";
+import type { GlpiClient } from "../../systems/glpi/client.ts";
+import { glpiClientFromConfig } from "../../systems/glpi/from-config.ts";
 import { buildOnce, integrationSettings, systemInstance } from "../integration.ts";
 import { EntityLookup } from "./entity-lookup.ts";
+import { ParkedRequests } from "./parked.ts";
 
 /** What the GLPI forms integration works with, built once per container. */
 export interface GlpiFormsDeps {
@@ -28,15 +28,7 @@ export const glpiFormsDeps = /* @__PURE__ */ buildOnce(async (): Promise<GlpiFor
   const runtime = jobRuntime();
   const settings = glpiFormsSettings();
   const instance = systemInstance("glpi", settings.glpi, "integrations.glpiForms.glpi");
-  await loadSecrets([instance.appToken.secret, instance.userToken.secret]);
-  const glpi = new GlpiClient({
-    instance: settings.glpi,
-    url: instance.url,
-    appToken: secret(instance.appToken.secret),
-    userToken: secret(instance.userToken.secret),
-    timeoutMs: instance.timeoutMs,
-    activateAllEntities: instance.activateAllEntities,
-  });
+  const glpi = await glpiClientFromConfig(settings.glpi, instance);
   return {
     settings,
     instance: settings.glpi,

@@ -34,11 +34,11 @@ export const contentDigest = (attachment: Pick<ItopAttachment, "contents">) =>
   digest(attachment.contents.filename, attachment.contents.mimetype, attachment.contents.data);
 
 function readPairs(sync: PairSync): AttachmentPair[] {
-  return (sync.memory.aspect("attachments")?.ids ?? []).flatMap((id) => decode(id) ?? []);
+  return (sync.memory.aspect("attachments")?.entries ?? []).flatMap((id) => decode(id) ?? []);
 }
 
 async function savePairs(sync: PairSync, pairs: AttachmentPair[]): Promise<void> {
-  await sync.memory.save("attachments", { ids: pairs.map(encode) });
+  await sync.memory.save("attachments", { entries: pairs.map(encode) });
 }
 
 /** Creates an attachment on one side's ticket; returns its id. */

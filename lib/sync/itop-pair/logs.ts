@@ -23,7 +23,7 @@ const IMG = /<img\b[^>]*>/gi;
 export async function syncPrivateLog(sync: PairSync): Promise<void> {
   const direction = sync.deps.settings.directions.privateLog;
   if (direction === "none") return;
-  const known = new Set(sync.memory.aspect("privateLog")?.ids ?? []);
+  const known = new Set(sync.memory.aspect("privateLog")?.entries ?? []);
   for (const from of SIDES) {
     if (!flowsFrom(direction, from)) continue;
     const to = otherSide(from);
@@ -44,7 +44,7 @@ export async function syncPrivateLog(sync: PairSync): Promise<void> {
       const entries = toTicket(written).privateLog;
       const added = entries[entries.length - 1];
       if (added) known.add(entryKey(to, added));
-      await sync.memory.save("privateLog", { ids: [...known] });
+      await sync.memory.save("privateLog", { entries: [...known] });
       sync.changes.push(`private log entry ${from} → ${to}`);
     }
   }

@@ -45,16 +45,16 @@ export function digest(...parts: string[]): string {
   return hash.digest("base64url").slice(0, 16);
 }
 
-/** The pair of values (one per side) last known to be in sync, kept as JSON in an aspect's hash. */
+/** The pair of values (one per side) last known to be in sync, kept as JSON in an aspect's state. */
 export interface SidePair {
   external: string;
   internal: string;
 }
 
 export function readPair(state: AspectState | undefined): SidePair | undefined {
-  if (!state?.hash) return undefined;
+  if (!state?.state) return undefined;
   try {
-    const value = JSON.parse(state.hash) as Partial<SidePair>;
+    const value = JSON.parse(state.state) as Partial<SidePair>;
     return typeof value.external === "string" && typeof value.internal === "string"
       ? { external: value.external, internal: value.internal }
       : undefined;
@@ -63,4 +63,4 @@ export function readPair(state: AspectState | undefined): SidePair | undefined {
   }
 }
 
-export const writePair = (pair: SidePair) => ({ hash: JSON.stringify(pair) });
+export const writePair = (pair: SidePair) => ({ state: JSON.stringify(pair) });

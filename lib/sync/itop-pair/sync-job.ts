@@ -74,7 +74,7 @@ export const itopSyncJob = defineJob({
         ...(found.created ? { created: true } : {}),
       };
     } finally {
-      await releaseLease(deps.links, memory.link).catch(() => undefined);
+      await releaseLease(deps.links, memory.link, context.jobId).catch(() => undefined);
     }
   },
 });
@@ -205,7 +205,7 @@ async function createInternal(deps: ItopPairDeps, cls: string, externalId: strin
   const formDigest = (fields: Record<string, unknown>) =>
     digest(JSON.stringify(formValues({ deps }, fields)));
   const saved = await deps.links.replaceTarget(claim.link, ticketRef(instances.internal, internal.id), {
-    meta: { ids: [cls, internal.class, external.ref, internal.ref], syncedAt: new Date().toISOString() },
+    meta: { entries: [cls, internal.class, external.ref, internal.ref], syncedAt: new Date().toISOString() },
     form: {
       ...writePair({ external: formDigest(external.fields), internal: formDigest(internal.fields) }),
       syncedAt: new Date().toISOString(),
@@ -227,7 +227,7 @@ async function createInternal(deps: ItopPairDeps, cls: string, externalId: strin
 /** Both tickets as they are now. */
 async function readBoth(deps: ItopPairDeps, memory: LinkMemory, context: JobContext): Promise<PairSync> {
   const { link } = memory;
-  const [externalClass, internalClass] = link.aspects.meta?.ids ?? [];
+  const [externalClass, internalClass] = link.aspects.meta?.entries ?? [];
   const read = (side: Side, id: string, cls: string | undefined) =>
     cls
       ? deps.clients[side].getTicket(cls, id, outputFields(deps, side), context.signal)

@@ -1,10 +1,11 @@
 import type { OtrsRedmineConfig } from "../../core/config-schema.ts";
-import { loadSecrets, secret } from "../../core/secrets.ts";
+import { loadSecrets } from "../../core/secrets.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import type { LinkStore } from "../../links/store.ts";
 import type { OtrsClient } from "../../systems/otrs/client.ts";
 import { otrsClientFromConfig } from "../../systems/otrs/from-config.ts";
-import { RedmineClient } from "../../systems/redmine/client.ts";
+import type { RedmineClient } from "../../systems/redmine/client.ts";
+import { redmineClientFromConfig } from "../../systems/redmine/from-config.ts";
 import { buildOnce, integrationSettings, systemInstance } from "../integration.ts";
 
 /** What the OTRS ↔ Redmine integration works with, built once per container. */
@@ -28,19 +29,15 @@ export const otrsRedmineDeps = /* @__PURE__ */ buildOnce(async (): Promise<OtrsR
   const settings = otrsRedmineSettings();
   const otrs = systemInstance("otrs", settings.otrs, "integrations.otrsRedmine.otrs");
   const redmine = systemInstance("redmine", settings.redmine, "integrations.otrsRedmine.redmine");
-  await loadSecrets([redmine.apiKey.secret]);
+  // Both clients' secrets in one read (one SSM call when deployed); each builder then finds its own.
+  await loadSecrets([otrs.password.secret, redmine.apiKey.secret]);
   return {
     settings,
     otrsInstance: settings.otrs,
     redmineInstance: settings.redmine,
     otrsLogin: otrs.login,
     otrs: await otrsClientFromConfig(settings.otrs, otrs),
-    redmine: new RedmineClient({
-      instance: settings.redmine,
-      url: redmine.url,
-      apiKey: secret(redmine.apiKey.secret),
-      timeoutMs: redmine.timeoutMs,
-    }),
+    redmine: await redmineClientFromConfig(settings.redmine, redmine),
     links: runtime.links,
   };
 });

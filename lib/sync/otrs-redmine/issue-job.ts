@@ -1,21 +1,12 @@
 import * as v from "valibot";
 import { InProgressError } from "../../core/errors.ts";
 import { defineJob, type JobContext } from "../../jobs/model.ts";
+import { assertNotBeingCreated, holdsLease, PENDING, releaseLease, takeLease } from "../../links/claims.ts";
 import type { Link } from "../../links/store.ts";
 import { dynamicFieldValue } from "../../systems/otrs/schemas.ts";
 import { customFieldValue, type Issue } from "../../systems/redmine/schemas.ts";
 import { type OtrsRedmineDeps, otrsRedmineDeps, otrsRedmineSettings } from "./deps.ts";
-import {
-  CLAIM_LEASE_MS,
-  issueRef,
-  PENDING,
-  readStatus,
-  recordStatus,
-  releaseStatus,
-  statusAspect,
-  ticketRef,
-  waitForApplying,
-} from "./link-state.ts";
+import { issueRef, readStatus, statusAspect, ticketRef, waitForOtherJobs } from "./link-state.ts";
 
 export const ISSUE_JOB = "otrs-redmine.issue";
 
@@ -54,12 +45,8 @@ export const issueJob = defineJob({
     const source = ticketRef(deps.otrsInstance, ticketId);
     const link = await links.get(source);
     if (!link) return linkIssue(issue, ticketId, deps, context);
-    if (link.target.id === PENDING) {
-      const claimedAt = Date.parse(link.aspects.claim?.syncedAt ?? "");
-      if (Number.isFinite(claimedAt) && Date.now() - claimedAt < CLAIM_LEASE_MS) {
-        throw new InProgressError("the bridge is still creating the issue for this ticket");
-      }
-    }
+    // The ticket's job is creating an issue for it: wait for that rather than link this one.
+    assertNotBeingCreated(link, context.jobId);
     if (link.target.id !== String(issueId)) {
       if (link.target.id === PENDING) return linkIssue(issue, ticketId, deps, context, link);
       context.logger.warn("ticket is linked to another issue", {
@@ -75,7 +62,8 @@ export const issueJob = defineJob({
     for (const link of await deps.links.findByTarget(issueRef(deps.redmineInstance, issueId))) {
       // The index is read eventually; the link itself is read again before it is written.
       const current = await deps.links.get(link.source);
-      if (current) await releaseStatus(deps.links, current, jobId);
+      // The pair is written only once both sides hold it, so the failed change is not taken for synced.
+      if (current) await releaseLease(deps.links, current, jobId);
     }
   },
 });
@@ -119,9 +107,10 @@ async function syncStatus(
   context: JobContext,
 ) {
   const { settings, otrs, links } = deps;
+  waitForOtherJobs(link, context.jobId);
   const memory = readStatus(link);
-  waitForApplying(memory, context.jobId);
-  if (memory && !memory.applying && memory.redmine === issue.status.id) {
+  // An earlier attempt of this job that still holds the lease may have written OTRS: finish it.
+  if (memory && !holdsLease(link, context.jobId) && memory.redmine === issue.status.id) {
     return { action: "none", reason: "no status change since the last sync" };
   }
   const done = issue.status.id === settings.done.redmineStatusId;
@@ -129,10 +118,12 @@ async function syncStatus(
     ? settings.done.otrsState
     : (settings.stateMap.redmineToOtrs[String(issue.status.id)] ?? null);
   if (state === null) {
-    await recordStatus(links, link, { otrs: memory?.otrs ?? "", redmine: issue.status.id });
+    const pair = { otrs: memory?.otrs ?? "", redmine: issue.status.id };
+    await releaseLease(links, link, context.jobId, { status: statusAspect(pair) });
     return { action: "none", reason: `status ${issue.status.id} maps to no OTRS state` };
   }
-  const claimed = await recordStatus(links, link, { otrs: state, redmine: issue.status.id }, context.jobId);
+  // Held while OTRS is written: the echo of that write waits, then finds the pair in sync.
+  const leased = await takeLease(links, link, context.jobId);
   const ticket = await otrs.getTicket(ticketId, { articles: done ? "all" : "none", signal: context.signal });
   const update: Parameters<typeof otrs.updateTicket>[1] = {};
   if (ticket.State !== state) update.State = state;
@@ -157,7 +148,9 @@ async function syncStatus(
     }
   }
   if (update.State || update.Article) await otrs.updateTicket(ticketId, update, context.signal);
-  await recordStatus(links, claimed, { otrs: state, redmine: issue.status.id });
+  await releaseLease(links, leased, context.jobId, {
+    status: statusAspect({ otrs: state, redmine: issue.status.id }),
+  });
   context.logger.info("OTRS state set from the Redmine status", {
     ticket_id: ticketId,
     state,

@@ -1,10 +1,7 @@
 import * as v from "valibot";
-import { InProgressError } from "../../core/errors.ts";
-import { CLAIM_LEASE_MS } from "../../links/claims.ts";
+import { assertLeaseFree } from "../../links/claims.ts";
 import type { Ref } from "../../links/refs.ts";
-import type { Link, LinkStore } from "../../links/store.ts";
-
-export { CLAIM_LEASE_MS, PENDING } from "../../links/claims.ts";
+import type { AspectState, Link } from "../../links/store.ts";
 
 export const ticketRef = (instance: string, ticketId: string): Ref => ({
   system: "otrs",
@@ -19,95 +16,47 @@ export const issueRef = (instance: string, issueId: number | string): Ref => ({
   id: String(issueId),
 });
 
-const Pair = { otrs: v.string(), redmine: v.nullable(v.number()) };
-/** The pair last synced; while a job applies a change, the pair being applied and the one before it (`was`). */
-const PairSchema = v.object({ ...Pair, was: v.optional(v.nullable(v.object(Pair))) });
+const PairSchema = v.object({ otrs: v.string(), redmine: v.nullable(v.number()) });
+/** Items written before the lease kept a change being applied in the pair itself, with the pair it replaced. */
+const LegacyApplyingSchema = v.object({ was: v.optional(v.nullable(PairSchema)) });
 
 /**
  * The state pair last known to be in sync (link aspect `status`): OTRS state and Redmine status id.
- * While the bridge writes one side, `applying` is set: an event that arrives meanwhile (the echo of
- * that very write, or a redelivery) waits instead of acting on a half-applied change.
+ * It is written only once both sides hold it. While a job writes one side it holds the link's lease
+ * (lib/links/claims.ts), so an event that arrives meanwhile (the echo of that very write, or a
+ * redelivery) waits instead of acting on a half-applied change.
  */
-export interface StatusMemory {
-  otrs: string;
-  redmine: number | null;
-  /** While applying: the pair before the change (null when there was none), to go back to if it fails for good. */
-  was?: { otrs: string; redmine: number | null } | null | undefined;
-  applying: boolean;
-  /** The job applying the change, while `applying`. */
-  holder: string | undefined;
-  at: number;
-}
+export type StatusPair = v.InferOutput<typeof PairSchema>;
 
-export function readStatus(link: Link): StatusMemory | undefined {
+/** The pair last in sync, if the link has one. */
+export function readStatus(link: Link): StatusPair | undefined {
   const aspect = link.aspects.status;
-  if (!aspect?.hash) return undefined;
-  const pair = v.safeParse(PairSchema, JSON.parse(aspect.hash));
+  if (!aspect?.state) return undefined;
+  const stored: unknown = JSON.parse(aspect.state);
+  const pair = v.safeParse(PairSchema, stored);
   if (!pair.success) return undefined;
-  return {
-    ...pair.output,
-    applying: aspect.ids?.includes("applying") ?? false,
-    holder: aspect.ids?.find((id) => id.startsWith("job:"))?.slice(4),
-    at: Date.parse(aspect.syncedAt),
-  };
+  if (aspect.entries?.includes("applying")) {
+    // An older item caught mid-change: the pair being applied is not in sync, the one it replaced is.
+    const legacy = v.safeParse(LegacyApplyingSchema, stored);
+    return legacy.success ? (legacy.output.was ?? undefined) : undefined;
+  }
+  return { otrs: pair.output.otrs, redmine: pair.output.redmine };
 }
 
-/**
- * The `status` aspect for a pair; with `applyingJob`, marked as being applied by that job, remembering
- * the pair it replaces (`was`).
- */
-export function statusAspect(
-  pair: { otrs: string; redmine: number | null },
-  applyingJob?: string,
-  was?: { otrs: string; redmine: number | null } | null,
-) {
+/** The `status` aspect for a pair. */
+export function statusAspect(pair: StatusPair): AspectState {
   return {
-    hash: JSON.stringify({
-      otrs: pair.otrs,
-      redmine: pair.redmine,
-      ...(applyingJob ? { was: was ?? null } : {}),
-    }),
-    ids: applyingJob ? ["applying", `job:${applyingJob}`] : [],
+    state: JSON.stringify({ otrs: pair.otrs, redmine: pair.redmine }),
     syncedAt: new Date().toISOString(),
   };
 }
 
-/** Throws InProgressError while another job is applying a change to this link. */
-export function waitForApplying(memory: StatusMemory | undefined, jobId: string): void {
-  if (memory?.applying && memory.holder !== jobId && Date.now() - memory.at < CLAIM_LEASE_MS) {
-    throw new InProgressError("another attempt is applying a change to this ticket");
-  }
-}
-
 /**
- * Records a state pair (or, with `applyingJob`, claims it for that job); a concurrent writer makes this
- * attempt retry.
+ * Throws InProgressError while another job holds the link's lease, or, on an item written before the
+ * lease, the "applying" mark in its `status` aspect (a `job:<id>` entry and a date, read as a lease).
  */
-export async function recordStatus(
-  links: LinkStore,
-  link: Link,
-  pair: { otrs: string; redmine: number | null },
-  applyingJob?: string,
-): Promise<Link> {
-  const current = readStatus(link);
-  const was = current
-    ? current.applying
-      ? (current.was ?? null)
-      : { otrs: current.otrs, redmine: current.redmine }
-    : null;
-  const outcome = await links.updateAspect(link, "status", statusAspect(pair, applyingJob, was));
-  if (outcome.outcome === "stale") throw new InProgressError("the link changed while this attempt ran");
-  return outcome.link;
-}
-
-/**
- * Gives back the "applying" mark `jobId` holds (a dead-lettered job's): the pair goes back to what it
- * was before the change that failed, so the next event, poll or backfill tries that change again at
- * once instead of waiting out the lease, and no one takes the failed change for synced.
- */
-export async function releaseStatus(links: LinkStore, link: Link, jobId: string): Promise<void> {
-  const memory = readStatus(link);
-  if (!memory?.applying || memory.holder !== jobId) return;
-  const aspect = memory.was ? statusAspect(memory.was) : { ids: [], syncedAt: new Date().toISOString() };
-  await links.updateAspect(link, "status", aspect);
+export function waitForOtherJobs(link: Link, jobId: string): void {
+  assertLeaseFree(link, jobId);
+  const status = link.aspects.status;
+  if (status?.entries?.includes("applying")) assertLeaseFree({ ...link, aspects: { lease: status } }, jobId);
 }

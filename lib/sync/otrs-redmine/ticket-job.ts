@@ -1,21 +1,19 @@
 import * as v from "valibot";
 import { InProgressError, UpstreamPermanentError } from "../../core/errors.ts";
 import { defineJob, type JobContext } from "../../jobs/model.ts";
-import { claimCreation, releaseCreationClaim } from "../../links/claims.ts";
+import {
+  claimCreation,
+  holdsLease,
+  PENDING,
+  releaseCreationClaim,
+  releaseLease,
+  takeLease,
+} from "../../links/claims.ts";
 import type { Link } from "../../links/store.ts";
 import { dynamicFieldValue, type Ticket } from "../../systems/otrs/schemas.ts";
 import { customFieldValue } from "../../systems/redmine/schemas.ts";
 import { type OtrsRedmineDeps, otrsRedmineDeps, otrsRedmineSettings } from "./deps.ts";
-import {
-  issueRef,
-  PENDING,
-  readStatus,
-  recordStatus,
-  releaseStatus,
-  statusAspect,
-  ticketRef,
-  waitForApplying,
-} from "./link-state.ts";
+import { issueRef, readStatus, statusAspect, ticketRef, waitForOtherJobs } from "./link-state.ts";
 
 export const TICKET_JOB = "otrs-redmine.ticket";
 
@@ -54,7 +52,8 @@ export const ticketJob = defineJob({
     const link = await deps.links.get(ticketRef(deps.otrsInstance, ticketId));
     if (!link) return;
     await releaseCreationClaim(deps.links, link, jobId);
-    await releaseStatus(deps.links, link, jobId);
+    // The pair is written only once both sides hold it, so the failed change is not taken for synced.
+    await releaseLease(deps.links, link, jobId);
   },
 });
 
@@ -120,9 +119,10 @@ async function createIssue(ticket: Ticket, deps: OtrsRedmineDeps, context: JobCo
 
 async function syncState(ticket: Ticket, link: Link, deps: OtrsRedmineDeps, context: JobContext) {
   const { settings, redmine, links } = deps;
+  waitForOtherJobs(link, context.jobId);
   const memory = readStatus(link);
-  waitForApplying(memory, context.jobId);
-  if (memory && !memory.applying && memory.otrs === ticket.State) {
+  // An earlier attempt of this job that still holds the lease may have written Redmine: finish it.
+  if (memory && !holdsLease(link, context.jobId) && memory.otrs === ticket.State) {
     return { action: "none", reason: "no state change since the last sync" };
   }
   const target =
@@ -130,11 +130,13 @@ async function syncState(ticket: Ticket, link: Link, deps: OtrsRedmineDeps, cont
       ? settings.issue.initialStatusId
       : (settings.stateMap.otrsToRedmine[ticket.State] ?? null);
   if (target === null) {
-    await recordStatus(links, link, { otrs: ticket.State, redmine: memory?.redmine ?? null });
+    const pair = { otrs: ticket.State, redmine: memory?.redmine ?? null };
+    await releaseLease(links, link, context.jobId, { status: statusAspect(pair) });
     return { action: "none", reason: `state ${ticket.State} maps to no Redmine status` };
   }
   const issueId = Number(link.target.id);
-  const claimed = await recordStatus(links, link, { otrs: ticket.State, redmine: target }, context.jobId);
+  // Held while Redmine is written: the echo of that write waits, then finds the pair in sync.
+  const leased = await takeLease(links, link, context.jobId);
   const issue = await redmine.getIssue(issueId, context.signal);
   if (issue.status.id !== target) {
     await redmine.updateIssue(issueId, { status_id: target }, context.signal);
@@ -146,7 +148,9 @@ async function syncState(ticket: Ticket, link: Link, deps: OtrsRedmineDeps, cont
       );
     }
   }
-  await recordStatus(links, claimed, { otrs: ticket.State, redmine: target });
+  await releaseLease(links, leased, context.jobId, {
+    status: statusAspect({ otrs: ticket.State, redmine: target }),
+  });
   context.logger.info("Redmine status set from the OTRS state", {
     issue_id: issueId,
     state: ticket.State,

@@ -181,7 +181,7 @@ async function addTranscript(
 
 /** The tickets a chat's link records, as `id|number|created`. */
 function recorded(link: Link): Recorded[] {
-  return (link.aspects.tickets?.ids ?? []).flatMap((entry) => {
+  return (link.aspects.tickets?.entries ?? []).flatMap((entry) => {
     const [id, number, created] = entry.split("|");
     return id && number ? [{ id, number, created: created === "1" }] : [];
   });
@@ -189,7 +189,7 @@ function recorded(link: Link): Recorded[] {
 
 async function remember(deps: RocketchatOtrsDeps, link: Link, tickets: Recorded[]): Promise<Link> {
   const saved = await deps.links.updateAspect(link, "tickets", {
-    ids: tickets.map((t) => `${t.id}|${t.number}|${t.created ? "1" : "0"}`),
+    entries: tickets.map((t) => `${t.id}|${t.number}|${t.created ? "1" : "0"}`),
     syncedAt: new Date().toISOString(),
   });
   if (saved.outcome === "stale")

@@ -112,7 +112,7 @@ export async function receiveLivechat(request: HttpRequest): Promise<HttpRespons
 async function ignored(roomId: string | undefined, crmData: unknown): Promise<HttpResponse> {
   if (roomId) {
     const link = await jobRuntime().links.get(chatRef(`room:${roomId}`));
-    const tickets = (link?.aspects.tickets?.ids ?? []).map((entry) => entry.split("|"));
+    const tickets = (link?.aspects.tickets?.entries ?? []).map((entry) => entry.split("|"));
     if (link && link.target.id !== PENDING && tickets.length > 0) {
       return json(200, {
         ticketNumbers: tickets.map(([, number]) => number),

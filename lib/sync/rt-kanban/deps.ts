@@ -1,12 +1,13 @@
 import type { BoardPort } from "../../boards/port.ts";
 import type { RtKanbanConfig } from "../../core/config-schema.ts";
-import { loadSecrets, secret } from "../../core/secrets.ts";
+import { loadSecrets } from "../../core/secrets.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import type { Ref } from "../../links/refs.ts";
 import type { LinkStore } from "../../links/store.ts";
 import { KanboardBoard } from "../../systems/kanboard/board.ts";
-import { KanboardClient } from "../../systems/kanboard/client.ts";
-import { RtClient } from "../../systems/rt/client.ts";
+import { kanboardClientFromConfig } from "../../systems/kanboard/from-config.ts";
+import type { RtClient } from "../../systems/rt/client.ts";
+import { rtClientFromConfig } from "../../systems/rt/from-config.ts";
 import { buildOnce, integrationSettings, systemInstance } from "../integration.ts";
 
 /** What the RT → Kanban integration works with, built once per container. */
@@ -48,25 +49,15 @@ export const rtKanbanDeps = /* @__PURE__ */ buildOnce(async (): Promise<RtKanban
     settings.board.kanboard,
     "integrations.rtKanban.board.kanboard",
   );
+  // Both clients' secrets in one read (one SSM call when deployed); each builder then finds its own.
   await loadSecrets([rt.token.secret, kanboard.token.secret]);
-  const client = new KanboardClient({
-    instance: settings.board.kanboard,
-    url: kanboard.url,
-    user: kanboard.user,
-    token: secret(kanboard.token.secret),
-    timeoutMs: kanboard.timeoutMs,
-  });
+  const client = await kanboardClientFromConfig(settings.board.kanboard, kanboard);
   return {
     settings,
     rtInstance: settings.rt,
     rtUser: rt.user,
     webUrl: rt.webUrl,
-    rt: new RtClient({
-      instance: settings.rt,
-      url: rt.url,
-      token: secret(rt.token.secret),
-      timeoutMs: rt.timeoutMs,
-    }),
+    rt: await rtClientFromConfig(settings.rt, rt),
     board: new KanboardBoard(client, settings.board.projectId, settings.board.swimlane),
     links: runtime.links,
     owners: new Map(),

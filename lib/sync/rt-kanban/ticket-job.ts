@@ -252,12 +252,12 @@ async function withLease<T>(
     return await work(leased);
   } finally {
     latest = (await deps.links.get(link.source)) ?? latest;
-    await releaseLease(deps.links, latest).catch(() => undefined);
+    await releaseLease(deps.links, latest, context.jobId).catch(() => undefined);
   }
 }
 
 function memoryOf(link: Link): CardMemory | undefined {
-  const raw = link.aspects.card?.hash;
+  const raw = link.aspects.card?.state;
   if (!raw) return undefined;
   try {
     const parsed = v.safeParse(CardMemorySchema, JSON.parse(raw));
@@ -268,7 +268,7 @@ function memoryOf(link: Link): CardMemory | undefined {
 }
 
 const aspectOf = (memory: CardMemory) => ({
-  hash: JSON.stringify(memory),
+  state: JSON.stringify(memory),
   syncedAt: new Date().toISOString(),
 });
 

@@ -1,13 +1,7 @@
 import type { HTTPError } from "ky";
 import * as v from "valibot";
-import {
-  type BridgeError,
-  transportError,
-  UpstreamAuthError,
-  UpstreamPermanentError,
-  UpstreamRetryableError,
-} from "../../core/errors.ts";
-import { isHttpError } from "../http.ts";
+import { type BridgeError, UpstreamAuthError } from "../../core/errors.ts";
+import { translateHttpError } from "../http-error.ts";
 import { GlpiErrorBodySchema } from "./schemas.ts";
 
 /** GLPI error codes that mean the bridge's own credentials or API client setup are wrong. */
@@ -54,31 +48,23 @@ export async function readGlpiError(error: HTTPError): Promise<GlpiErrorInfo> {
 
 /**
  * Translates anything a GLPI call threw into the bridge's errors: timeouts, connection failures, 429
- * and 5xx are retryable; credential and API-client problems are an UpstreamAuthError; any other refusal
- * is permanent and carries GLPI's own code and message.
+ * and 5xx are retryable; credential and API-client problems are an UpstreamAuthError whatever the
+ * status; any other refusal (401, 403 and 404 included) is permanent and carries GLPI's own code and
+ * message.
  */
-export async function translateGlpiError(error: unknown, instance: string): Promise<BridgeError> {
-  const system = `glpi:${instance}`;
-  if (isHttpError(error)) {
-    const info = await readGlpiError(error);
-    const upstream = { system, status: info.status, vendorCode: info.code, vendorMessage: info.message };
-    if (info.code && SETUP_ERRORS.has(info.code)) {
-      return new UpstreamAuthError(upstream, "GLPI rejected the bridge's credentials", { cause: error });
-    }
-    if (info.status === 429 || info.status >= 500) {
-      const retryAfter = Number(error.response.headers.get("retry-after"));
-      return new UpstreamRetryableError(upstream, `GLPI answered ${info.status}`, {
-        cause: error,
-        retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
-      });
-    }
-    return new UpstreamPermanentError(
-      upstream,
-      `GLPI refused the request: ${info.code ?? info.status} ${info.message ?? ""}`.trim(),
-      {
-        cause: error,
-      },
-    );
-  }
-  return transportError(error, system, "GLPI");
+export function translateGlpiError(error: unknown, instance: string): Promise<BridgeError> {
+  return translateHttpError(error, {
+    system: `glpi:${instance}`,
+    label: "GLPI",
+    read: readGlpiError,
+    before: ({ code, upstream, error }) =>
+      code && SETUP_ERRORS.has(code)
+        ? new UpstreamAuthError(upstream, "GLPI rejected the bridge's credentials", { cause: error })
+        : undefined,
+    rungs: { 401: "permanent", 403: "permanent", 404: "permanent" },
+    say: {
+      permanent: ({ code, status, message }) =>
+        `GLPI refused the request: ${code ?? status} ${message ?? ""}`.trim(),
+    },
+  });
 }

@@ -1,12 +1,10 @@
 import {
   type BridgeError,
   NotFoundError,
-  transportError,
   UpstreamAuthError,
   UpstreamPermanentError,
-  UpstreamRetryableError,
 } from "../../core/errors.ts";
-import { isHttpError } from "../http.ts";
+import { translateHttpError } from "../http-error.ts";
 
 /** iTop's RestResult codes (`application/applicationextension.inc.php`). */
 export const ItopCode = {
@@ -75,14 +73,13 @@ export async function translateItopError(error: unknown, instance: string): Prom
     if (/No item found/i.test(error.itopMessage)) return new NotFoundError(`iTop: ${error.itopMessage}`);
     return new UpstreamPermanentError(upstream, `iTop refused the request: ${error.itopMessage}`);
   }
-  if (isHttpError(error)) {
-    const status = error.response.status;
-    const upstream = { system, status };
-    if (status === 401 || status === 403)
-      return new UpstreamAuthError(upstream, "iTop's web server refused the bridge", { cause: error });
-    if (status === 429 || status >= 500)
-      return new UpstreamRetryableError(upstream, `iTop answered ${status}`, { cause: error });
-    return new UpstreamPermanentError(upstream, `iTop answered ${status}`, { cause: error });
-  }
-  return transportError(error, system, "iTop");
+  return translateHttpError(error, {
+    system,
+    label: "iTop",
+    rungs: { 404: "permanent" },
+    say: {
+      auth: () => "iTop's web server refused the bridge",
+      permanent: ({ status }) => `iTop answered ${status}`,
+    },
+  });
 }

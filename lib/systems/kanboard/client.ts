@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { KyInstance } from "ky";
 import * as v from "valibot";
 import { isHttpError, lazyHttp } from "../http.ts";
-import { RpcError, translateKanboardError } from "./errors.ts";
+import { RpcError, translateKanboardError, translateRpcError } from "./errors.ts";
 import { type RpcResponse, RpcResponseSchema } from "./schemas.ts";
 
 export interface KanboardClientOptions {
@@ -69,19 +69,19 @@ export class KanboardClient {
       answers = v.parse(v.union([v.array(RpcResponseSchema), RpcResponseSchema]), raw) as RpcResponse[];
       if (!Array.isArray(answers)) answers = [answers];
     } catch (error) {
-      throw translateKanboardError(await rpcErrorOf(error, names), this.options.instance, names);
+      throw await translateKanboardError(await rpcErrorOf(error, names), this.options.instance, names);
     }
     return calls.map((call, i) => {
       const answer = answers.find((a) => a.id === ids[i]) ?? (calls.length === 1 ? answers[0] : undefined);
       if (!answer) {
-        throw translateKanboardError(
+        throw translateRpcError(
           new RpcError(-32603, "no answer in the batch", call.method),
           this.options.instance,
           call.method,
         );
       }
       if (answer.error) {
-        throw translateKanboardError(
+        throw translateRpcError(
           new RpcError(answer.error.code, answer.error.message, call.method),
           this.options.instance,
           call.method,

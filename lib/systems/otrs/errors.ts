@@ -3,13 +3,10 @@ import * as v from "valibot";
 import {
   type BridgeError,
   NotFoundError,
-  transportError,
   UpstreamAuthError,
   UpstreamPermanentError,
-  UpstreamRetryableError,
 } from "../../core/errors.ts";
-import { isHttpError } from "../http.ts";
-import { vendorMessage } from "../http-error.ts";
+import { translateHttpError, vendorMessage } from "../http-error.ts";
 import { GiFaultSchema } from "./schemas.ts";
 
 /** OTRS error kinds (`<Operation>.<Kind>`) that mean the ticket is not there or not ours to see. */
@@ -41,26 +38,26 @@ export function translateGiError(
  * permanent refusal in OTRS's words, not an outage to retry for hours. Any other 5xx (a proxy, the web
  * server, REST.pm's own text/plain errors), 429 and timeouts may pass: retryable.
  */
-export async function translateOtrsHttpError(error: unknown, instance: string): Promise<BridgeError> {
-  const system = `otrs:${instance}`;
-  if (isHttpError(error)) {
-    const status = error.response.status;
-    const fault = status === 500 ? await operationFault(error) : undefined;
-    if (fault) {
-      return new UpstreamPermanentError(
-        { system, status, vendorCode: fault.faultcode, vendorMessage: fault.faultstring },
-        `OTRS refused the request: ${fault.faultstring}`,
-        { cause: error },
-      );
-    }
-    const upstream = { system, status, vendorMessage: await vendorMessage(error) };
-    if (status === 429 || status >= 500)
-      return new UpstreamRetryableError(upstream, `OTRS answered ${status}`, { cause: error });
-    if (status === 401 || status === 403)
-      return new UpstreamAuthError(upstream, "OTRS refused the bridge", { cause: error });
-    return new UpstreamPermanentError(upstream, `OTRS answered ${status}`, { cause: error });
-  }
-  return transportError(error, system, "OTRS");
+export function translateOtrsHttpError(error: unknown, instance: string): Promise<BridgeError> {
+  return translateHttpError(error, {
+    system: `otrs:${instance}`,
+    label: "OTRS",
+    read: async (error) => {
+      const fault = error.response.status === 500 ? await operationFault(error) : undefined;
+      return fault
+        ? { code: fault.faultcode, message: fault.faultstring }
+        : { message: await vendorMessage(error) };
+    },
+    before: ({ status, code, message, upstream, error }) =>
+      status === 500 && code !== undefined
+        ? new UpstreamPermanentError(upstream, `OTRS refused the request: ${message}`, { cause: error })
+        : undefined,
+    rungs: { 404: "permanent" },
+    say: {
+      auth: () => "OTRS refused the bridge",
+      permanent: ({ status }) => `OTRS answered ${status}`,
+    },
+  });
 }
 
 /** The fault of a failed operation in a 500's body (sent as text/plain: read whatever the type). */

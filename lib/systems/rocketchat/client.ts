@@ -1,12 +1,7 @@
 import * as v from "valibot";
-import {
-  transportError,
-  UpstreamAuthError,
-  UpstreamPermanentError,
-  UpstreamRetryableError,
-} from "../../core/errors.ts";
-import { isHttpError, loadKy } from "../http.ts";
-import { vendorMessage } from "../http-error.ts";
+import { UpstreamPermanentError } from "../../core/errors.ts";
+import { loadKy } from "../http.ts";
+import { translateHttpError } from "../http-error.ts";
 import { HookAnswerSchema } from "./schemas.ts";
 
 /** A channel message (Rocket.Chat Markdown) as an Incoming WebHook takes it. */
@@ -53,23 +48,18 @@ export async function postToHook(
     }
   } catch (error) {
     if (error instanceof UpstreamPermanentError) throw error;
-    if (isHttpError(error)) {
-      const status = error.response.status;
-      const reason = await vendorMessage(error, (json) => {
+    throw await translateHttpError(error, {
+      system,
+      label: "Rocket.Chat",
+      extract: (json) => {
         const parsed = v.safeParse(HookAnswerSchema, json);
         return parsed.success ? parsed.output.error : undefined;
-      });
-      const upstream = { system, status, vendorMessage: reason };
-      if (status === 429 || status >= 500)
-        throw new UpstreamRetryableError(upstream, `Rocket.Chat answered ${status}`, { cause: error });
-      if (status === 401 || status === 403 || status === 404)
-        throw new UpstreamAuthError(upstream, `Rocket.Chat refused the hook ${hookName}: check its URL`, {
-          cause: error,
-        });
-      throw new UpstreamPermanentError(upstream, `Rocket.Chat refused the message: ${reason || status}`, {
-        cause: error,
-      });
-    }
-    throw transportError(error, system, "Rocket.Chat");
+      },
+      rungs: { 404: "auth" },
+      say: {
+        auth: () => `Rocket.Chat refused the hook ${hookName}: check its URL`,
+        permanent: ({ status, message }) => `Rocket.Chat refused the message: ${message || status}`,
+      },
+    });
   }
 }

@@ -1,42 +1,31 @@
 import * as v from "valibot";
-import {
-  type BridgeError,
-  NotFoundError,
-  transportError,
-  UpstreamAuthError,
-  UpstreamPermanentError,
-  UpstreamRetryableError,
-} from "../../core/errors.ts";
-import { isHttpError } from "../http.ts";
-import { vendorMessage } from "../http-error.ts";
+import { type BridgeError, NotFoundError } from "../../core/errors.ts";
+import { translateHttpError } from "../http-error.ts";
 import { ErrorBodySchema } from "./schemas.ts";
 
 /**
  * Translates a failed RT call. Every REST2 error is `{"message": …}` (lib/RT/REST2/Middleware/
- * ErrorAsJSON.pm): 401 is the bridge's token, 403 a missing right, 404 a ticket that is not there,
- * other 4xx permanent; 429, 5xx, timeouts and connection errors retry.
+ * ErrorAsJSON.pm): 401 is the bridge's token, 403 a missing right (a refusal of this request, not a
+ * wrong login), 404 a ticket that is not there, other 4xx permanent; 429, 5xx, timeouts and connection
+ * errors retry.
  */
-export async function translateRtError(error: unknown, instance: string): Promise<BridgeError> {
-  const system = `rt:${instance}`;
-  if (isHttpError(error)) {
-    const status = error.response.status;
-    const message = await vendorMessage(error, (body) => {
+export function translateRtError(error: unknown, instance: string): Promise<BridgeError> {
+  return translateHttpError(error, {
+    system: `rt:${instance}`,
+    label: "RT",
+    extract: (body) => {
       const parsed = v.safeParse(ErrorBodySchema, body);
       return parsed.success ? parsed.output.message : undefined;
-    });
-    const upstream = { system, status, vendorMessage: message };
-    if (status === 401)
-      return new UpstreamAuthError(upstream, "RT refused the bridge's token", { cause: error });
-    if (status === 403)
-      return new UpstreamPermanentError(upstream, `RT refused: ${message || "forbidden"}`, { cause: error });
-    if (status === 404) return new NotFoundError(`RT: ${message || "not found"}`);
-    if (status === 429 || status >= 500)
-      return new UpstreamRetryableError(upstream, `RT answered ${status}`, { cause: error });
-    return new UpstreamPermanentError(upstream, `RT refused the request: ${message || status}`, {
-      cause: error,
-    });
-  }
-  return transportError(error, system, "RT");
+    },
+    rungs: { 403: "permanent" },
+    say: {
+      auth: () => "RT refused the bridge's token",
+      permanent: ({ status, message }) =>
+        status === 403
+          ? `RT refused: ${message || "forbidden"}`
+          : `RT refused the request: ${message || status}`,
+    },
+  });
 }
 
 /** A ticket that exists but that the bridge's RT user may not see (403): it must not be mirrored anywhere. */

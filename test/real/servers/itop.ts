@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../../infra/local/free-port.ts";
-import { ITOP_SEEDS } from "../../fakes/itop-seeds.ts";
+import { ITOP_SEEDS } from "../../../infra/sandbox/itop-seeds.ts";
 import { runStep, type ServerProcess, startServer, waitForHttp } from "./process.ts";
 
 /** The snapshot beside the project, as CI has it (../shared/real-systems, read-only). */
@@ -71,7 +71,7 @@ const DB_USER: Credentials = { user: "itop", password: "itop-db-pass" };
  * MariaDB (Debian's `mariadb-server`, its own datadir, port and socket), each extracted to a temporary
  * folder, installed by iTop's unattended install (ITIL user requests and incidents, no sample data),
  * switched to UTC, and served by `php -S` on 127.0.0.1. People, teams, services and users are created
- * through REST, mirroring test/fakes/itop-seeds.ts by name.
+ * through REST, mirroring infra/sandbox/itop-seeds.ts by name.
  */
 export async function startRealItops(): Promise<RealItops> {
   const root = mkdtempSync(join(tmpdir(), "deskbridge-real-itop-"));

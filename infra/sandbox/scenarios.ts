@@ -2,9 +2,10 @@ import { randomUUID } from "node:crypto";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
 import { jobRuntime } from "../../lib/jobs/runtime.ts";
 import type { Ref } from "../../lib/links/refs.ts";
-import type { NetworkFault } from "../fakes/faults.ts";
-import { httpEvent, SECRETS, type Stack } from "../helpers/stack.ts";
+import { httpEvent } from "../local/events.ts";
 import { type DynamoFault, dynamoFailures, failDynamoWrite } from "./dynamo-faults.ts";
+import type { NetworkFault } from "./faults.ts";
+import { SECRETS, type Stack } from "./stack.ts";
 
 /**
  * The faults every step of every job is put through: a target that errs and recovers (503, 429 with

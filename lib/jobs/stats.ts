@@ -1,13 +1,31 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
-import {
-  COUNTERS,
-  type Counter,
-  INTEGRATION_IDS,
-  type IntegrationId,
-  type IntegrationStatus,
-} from "./types.ts";
+
+/** The integrations, named as their job types are prefixed (`otrs-redmine.ticket`). */
+export const INTEGRATION_IDS = [
+  "otrs-redmine",
+  "itop-pair",
+  "rt-kanban",
+  "rocketchat-otrs",
+  "glpi-forms",
+] as const;
+export type IntegrationId = (typeof INTEGRATION_IDS)[number];
+
+/** Counted per integration, per time bucket. */
+export const COUNTERS = ["received", "succeeded", "retrying", "deadLettered"] as const;
+export type Counter = (typeof COUNTERS)[number];
+export type WindowCounts = Record<Counter, number>;
+
+export interface IntegrationStatus {
+  integration: IntegrationId;
+  /** False when the deployment's config has no section for it (its counts are then all zero). */
+  configured: boolean;
+  lastHour: WindowCounts;
+  lastDay: WindowCounts;
+  lastSuccess?: { at: string; jobId: string; type: string };
+  lastFailure?: { at: string; jobId: string; type: string; code: string; reason: string };
+}
 
 /** Hour items live long enough for "last day" and a margin; DynamoDB's TTL then drops them. */
 const TTL_SECONDS = 3 * 86400;

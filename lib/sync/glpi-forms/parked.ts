@@ -1,4 +1,5 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -7,14 +8,38 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
-import { NotFoundError, ValidationError } from "../core/errors.ts";
-import { MAX_ID } from "../core/ids.ts";
-import { JobQueue } from "../jobs/queue.ts";
-import { JobRecords } from "../jobs/records.ts";
-import { TARGET_INDEX } from "../links/store.ts";
-import { CREATE_TICKET_JOB } from "../sync/glpi-forms/job-status.ts";
-import type { OpsDeps } from "./deps.ts";
-import type { ParkedRequest } from "./types.ts";
+import { NotFoundError, ValidationError } from "../../core/errors.ts";
+import { MAX_ID } from "../../core/ids.ts";
+import { JobQueue } from "../../jobs/queue.ts";
+import { JobRecords } from "../../jobs/records.ts";
+import { TARGET_INDEX } from "../../links/store.ts";
+import { CREATE_TICKET_JOB } from "./job-status.ts";
+
+/** A GLPI ticket request whose CNPJ matched no entity: kept so that it can be assigned and replayed. */
+export interface ParkedRequest {
+  /** The job id the request was given (replaying it keeps the id, so it never opens two tickets). */
+  id: string;
+  receivedAt: string;
+  cnpj: string;
+  reason: string;
+  /** The validated form submission, as received. */
+  submission: Record<string, unknown>;
+  /** Set once an operator replayed it into an entity; the request is dropped when its ticket exists. */
+  replay?: { entityId: number; requestedAt: string };
+}
+
+/**
+ * What a replay works with: the links table (parked requests, job records), the jobs queue and the
+ * job records' TTL. The operators' deps (lib/ops/deps.ts) are one.
+ */
+export interface ReplayDeps {
+  db: DynamoDBDocumentClient;
+  table: string;
+  sqs: SQSClient;
+  jobsQueueUrl: string;
+  deadLetterQueueUrl: string;
+  config: { readonly jobs: { readonly recordTtlDays: number } };
+}
 
 /** Long enough for someone to notice and fix a mistyped CNPJ; DynamoDB's TTL drops it after that. */
 const TTL_DAYS = 90;
@@ -149,7 +174,11 @@ export class ParkedRequests {
  * replay whose job failed (dead-lettered) can be made again, perhaps with another entity. While a
  * replay is on its way, another one only answers the same job id.
  */
-export async function replayParked(deps: OpsDeps, id: string, entityId: number): Promise<{ jobId: string }> {
+export async function replayParked(
+  deps: ReplayDeps,
+  id: string,
+  entityId: number,
+): Promise<{ jobId: string }> {
   const parked = new ParkedRequests(deps.db, deps.table);
   const request = await parked.get(id);
   if (!request) throw new NotFoundError("no parked request has this id");
