@@ -2,6 +2,7 @@ import { requiredEnv, sqs } from "../lib/core/aws.ts";
 import { useIntegrations } from "../lib/core/config.ts";
 import { logger } from "../lib/core/logger.ts";
 import { jobRuntime } from "../lib/jobs/runtime.ts";
+import { capsFromHandlers } from "../lib/jobs/system-caps.ts";
 import { createWorker } from "../lib/jobs/worker.ts";
 import * as glpiForms from "../lib/sync/glpi-forms/jobs.ts";
 import * as itopPair from "../lib/sync/itop-pair/jobs.ts";
@@ -15,9 +16,11 @@ import * as rtKanban from "../lib/sync/rt-kanban/jobs.ts";
 useIntegrations();
 const runtime = jobRuntime();
 
+const handlers = [otrsRedmine, itopPair, rtKanban, rocketchatOtrs, glpiForms].flatMap((module) => module.jobs);
+
 /** The jobs-queue consumer: runs every integration's jobs, with retries, backoff and dead letters. */
 export const handler = createWorker({
-  handlers: [otrsRedmine, itopPair, rtKanban, rocketchatOtrs, glpiForms].flatMap((module) => module.jobs),
+  handlers,
   queue: runtime.queue,
   records: runtime.records,
   sqs: sqs(),
@@ -25,4 +28,5 @@ export const handler = createWorker({
   logger,
   jobs: runtime.config.jobs,
   stats: runtime.stats,
+  systemCaps: { slots: runtime.slots, capFor: capsFromHandlers(handlers) },
 });

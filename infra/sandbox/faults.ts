@@ -218,6 +218,13 @@ export function readBody(req: IncomingMessage): Promise<string> {
 
 export interface FakeServer {
   port: number;
+  /**
+   * The most requests in flight at once since start or resetInFlight(): a request counts from its
+   * arrival until its answer is ended (before a byte of it leaves) or its socket closes (reset, hang).
+   */
+  readonly maxInFlight: number;
+  /** Starts maxInFlight again from the requests in flight now. */
+  resetInFlight(): void;
   /** Destroys open connections (hanging requests included) and stops listening. */
   close(): Promise<void>;
 }
@@ -229,7 +236,24 @@ export async function listen(
   onError: (res: ServerResponse, error: unknown) => void,
 ): Promise<FakeServer> {
   const sockets = new Set<Socket>();
+  let inFlight = 0;
+  let maxInFlight = 0;
   const server = createServer((req, res) => {
+    inFlight += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    let counted = true;
+    const done = () => {
+      if (counted) inFlight -= 1;
+      counted = false;
+    };
+    // Done when the answer is ended, not when it has left: a caller that makes its next call once it
+    // has this answer never overlaps with it here.
+    const end = res.end as (...args: unknown[]) => ServerResponse;
+    res.end = ((...args: unknown[]) => {
+      done();
+      return end.apply(res, args);
+    }) as ServerResponse["end"];
+    res.on("close", done);
     handle(req, res).catch((error: unknown) => onError(res, error));
   });
   server.on("connection", (socket) => {
@@ -242,6 +266,12 @@ export async function listen(
   });
   return {
     port: (server.address() as AddressInfo).port,
+    get maxInFlight() {
+      return maxInFlight;
+    },
+    resetInFlight: () => {
+      maxInFlight = inFlight;
+    },
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

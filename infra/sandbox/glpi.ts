@@ -76,6 +76,10 @@ export interface GlpiFake {
   setDown(down: boolean): void; // while down, every request's socket is destroyed (a crashed server)
   reset(): void; // forget tickets, calls, sessions, fault plans, chaos, fault counts, added entities and the down flag
   close(): Promise<void>; // close the server and any hung socket
+  /** The most requests in flight at once (each counted until answered or cut), since start or resetInFlight(). */
+  readonly maxInFlight: number;
+  /** Starts maxInFlight again from the requests in flight now. */
+  resetInFlight(): void;
 }
 
 /** Demo customers with valid CNPJs (one alphanumeric), stored both ways GLPI admins store them. */
@@ -564,6 +568,10 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
       seeds.forEach(addEntity);
     },
     close: () => server.close(),
+    get maxInFlight() {
+      return server.maxInFlight;
+    },
+    resetInFlight: () => server.resetInFlight(),
   };
 }
 

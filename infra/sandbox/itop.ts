@@ -196,6 +196,10 @@ export interface ItopFake {
   setCannotRead(login: string, classes: readonly string[]): void;
   reset(): void; // forget tickets, attachments, images, calls, plans, chaos, fault counts, webhooks, down; ids keep counting
   close(): Promise<void>;
+  /** The most requests in flight at once (each counted until answered or cut), since start or resetInFlight(). */
+  readonly maxInFlight: number;
+  /** Starts maxInFlight again from the requests in flight now. */
+  resetInFlight(): void;
 }
 
 const DEFAULT_ORGANIZATIONS = [
@@ -1405,6 +1409,10 @@ export async function startItopFake(options: ItopFakeOptions): Promise<ItopFake>
       down = false;
     },
     close: () => server.close(),
+    get maxInFlight() {
+      return server.maxInFlight;
+    },
+    resetInFlight: () => server.resetInFlight(),
   };
 }
 

@@ -147,6 +147,10 @@ export interface KanboardFake {
   advanceClock(seconds: number): void;
   reset(): void; // forget tasks, calls, plans, chaos, fault counts, down, failed logins; ids keep counting; projects/columns/users stay
   close(): Promise<void>;
+  /** The most requests in flight at once (each counted until answered or cut), since start or resetInFlight(). */
+  readonly maxInFlight: number;
+  /** Starts maxInFlight again from the requests in flight now. */
+  resetInFlight(): void;
 }
 
 // ---- Storage: rows as SQLite stores them ----
@@ -1826,6 +1830,10 @@ export async function startKanboardFake(options: KanboardFakeOptions): Promise<K
       }
     },
     close: () => server.close(),
+    get maxInFlight() {
+      return server.maxInFlight;
+    },
+    resetInFlight: () => server.resetInFlight(),
   };
 }
 

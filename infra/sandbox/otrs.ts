@@ -150,6 +150,10 @@ export interface OtrsFake {
   setDown(down: boolean): void; // while down, every request's socket is destroyed (a crashed server)
   reset(): void; // forget tickets, calls, fault plans, chaos, fault counts and the down flag; sessions stay valid
   close(): Promise<void>; // close the server and any hung socket
+  /** The most requests in flight at once (each counted until answered or cut), since start or resetInFlight(). */
+  readonly maxInFlight: number;
+  /** Starts maxInFlight again from the requests in flight now. */
+  resetInFlight(): void;
 }
 
 export const DEFAULT_STATES = [
@@ -887,6 +891,10 @@ export async function startOtrsFake(options: OtrsFakeOptions): Promise<OtrsFake>
       down = false;
     },
     close: () => server.close(),
+    get maxInFlight() {
+      return server.maxInFlight;
+    },
+    resetInFlight: () => server.resetInFlight(),
   };
 }
 

@@ -159,6 +159,10 @@ export interface RedmineFake {
   restoreApiKey(key: string): void;
   reset(): void; // forget issues, calls, fault plans, chaos, fault counts, revoked keys and the down flag; ids keep counting
   close(): Promise<void>; // close the server and any hung socket
+  /** The most requests in flight at once (each counted until answered or cut), since start or resetInFlight(). */
+  readonly maxInFlight: number;
+  /** Starts maxInFlight again from the requests in flight now. */
+  resetInFlight(): void;
 }
 
 type User = { id: number; login: string; name: string; apiKey?: string };
@@ -1163,6 +1167,10 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
       down = false;
     },
     close: () => server.close(),
+    get maxInFlight() {
+      return server.maxInFlight;
+    },
+    resetInFlight: () => server.resetInFlight(),
   };
 }
 

@@ -179,6 +179,10 @@ export interface RocketChatFake {
   close(roomId: string, options?: { closer?: "user" | "visitor"; comment?: string }): void;
   /** Without arguments: stops the server (and any hung socket). */
   close(): Promise<void>;
+  /** The most requests in flight at once (each counted until answered or cut), since start or resetInFlight(). */
+  readonly maxInFlight: number;
+  /** Starts maxInFlight again from the requests in flight now. */
+  resetInFlight(): void;
 }
 
 type Integration = Required<NonNullable<RocketChatFakeOptions["integrations"]>[number]>;
@@ -975,6 +979,10 @@ export async function startRocketChatFake(options: RocketChatFakeOptions = {}): 
   return {
     url,
     port: server.port,
+    get maxInFlight() {
+      return server.maxInFlight;
+    },
+    resetInFlight: () => server.resetInFlight(),
     hookUrl: (integrationId) => {
       const integration = integrations.find((i) => i.id === integrationId);
       if (!integration) throw new Error(`the Rocket.Chat fake has no integration ${integrationId}`);

@@ -167,6 +167,10 @@ export interface RtFake {
   advanceClock(seconds: number): void; // moves the fake clock used for Created/LastUpdated
   reset(): void; // forget tickets, transactions, calls, plans, chaos, fault counts, scrip outbox, down; ids keep counting
   close(): Promise<void>;
+  /** The most requests in flight at once (each counted until answered or cut), since start or resetInFlight(). */
+  readonly maxInFlight: number;
+  /** Starts maxInFlight again from the requests in flight now. */
+  resetInFlight(): void;
 }
 
 interface User {
@@ -2080,6 +2084,10 @@ export async function startRtFake(options: RtFakeOptions): Promise<RtFake> {
       users.splice(0, users.length, ...users.filter((u) => !u.auto));
     },
     close: () => server.close(),
+    get maxInFlight() {
+      return server.maxInFlight;
+    },
+    resetInFlight: () => server.resetInFlight(),
   };
 }
 

@@ -29,6 +29,15 @@ const instanceName = lazy(() =>
 );
 const positiveInt = lazy(() => v.pipe(v.number(), v.integer(), v.minValue(1)));
 const nonNegativeInt = lazy(() => v.pipe(v.number(), v.integer(), v.minValue(0)));
+/**
+ * `maxConcurrentCalls` of a system instance: how many calls the bridge makes to it at once, across all
+ * its functions (a slot per call in the links table, lib/links/system-slots.ts). A job over the cap
+ * waits on the queue. The default suits one small VM (an OTRS or RT on one host).
+ */
+export const DEFAULT_MAX_CONCURRENT_CALLS = 4;
+const maxConcurrentCalls = lazy(() =>
+  v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)), DEFAULT_MAX_CONCURRENT_CALLS),
+);
 const httpUrl = lazy(() =>
   v.pipe(
     v.string(),
@@ -57,6 +66,7 @@ export const glpiInstanceSchema = lazy(() =>
     appToken: secretRefSchema(),
     userToken: secretRefSchema(),
     timeoutMs: v.optional(positiveInt(), 8000),
+    maxConcurrentCalls: maxConcurrentCalls(),
     /** Ask GLPI for every entity the API user can see (changeActiveEntities all, recursive) after login. */
     activateAllEntities: v.optional(v.boolean(), true),
   }),
@@ -74,6 +84,7 @@ export const otrsInstanceSchema = lazy(() =>
     /** `body` works everywhere; `headers` (Znuny 6.x+) keeps the session id out of URLs. */
     credentialsIn: v.optional(v.picklist(["body", "headers"]), "body"),
     timeoutMs: v.optional(positiveInt(), 8000),
+    maxConcurrentCalls: maxConcurrentCalls(),
     /** The agent interface URL, for links in messages (e.g. `https://host/otrs/index.pl`). */
     agentUrl: v.optional(httpUrl()),
   }),
@@ -86,6 +97,7 @@ export const redmineInstanceSchema = lazy(() =>
     url: httpUrl(),
     apiKey: secretRefSchema(),
     timeoutMs: v.optional(positiveInt(), 8000),
+    maxConcurrentCalls: maxConcurrentCalls(),
   }),
 );
 export type RedmineInstance = v.InferOutput<ReturnType<typeof redmineInstanceSchema>>;
@@ -194,6 +206,7 @@ export const itopInstanceSchema = lazy(() =>
       /** …or an application / personal token (iTop 3.1+, `rest-token` login type), sent as `Auth-Token`. */
       token: v.optional(secretRefSchema()),
       timeoutMs: v.optional(positiveInt(), 10_000),
+      maxConcurrentCalls: maxConcurrentCalls(),
     }),
     v.check(
       (instance) => Boolean(instance.token) || Boolean(instance.user && instance.password),
@@ -291,6 +304,7 @@ export const rtInstanceSchema = lazy(() =>
     /** RT's web address for links on cards (`https://host`; `/Ticket/Display.html?id=N` is appended). */
     webUrl: v.optional(httpUrl()),
     timeoutMs: v.optional(positiveInt(), 8000),
+    maxConcurrentCalls: maxConcurrentCalls(),
   }),
 );
 export type RtInstance = v.InferOutput<ReturnType<typeof rtInstanceSchema>>;
@@ -304,6 +318,7 @@ export const kanboardInstanceSchema = lazy(() =>
     user: v.optional(v.pipe(v.string(), v.minLength(1)), "jsonrpc"),
     token: secretRefSchema(),
     timeoutMs: v.optional(positiveInt(), 5000),
+    maxConcurrentCalls: maxConcurrentCalls(),
   }),
 );
 export type KanboardInstance = v.InferOutput<ReturnType<typeof kanboardInstanceSchema>>;

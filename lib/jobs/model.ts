@@ -48,6 +48,12 @@ export interface JobContext {
   logger: Logger;
 }
 
+/** An external system instance a job calls: `{ system: "rt", instance: "main" }` (see `systems` in config). */
+export interface SystemUse {
+  system: string;
+  instance: string;
+}
+
 /** One kind of sync job: its input schema and the code that makes the target reflect the source. */
 export interface JobHandler<
   S extends v.GenericSchema = v.GenericSchema,
@@ -62,6 +68,12 @@ export interface JobHandler<
    */
   key?(input: v.InferOutput<S>): string;
   run(input: v.InferOutput<S>, context: JobContext): Promise<R>;
+  /**
+   * The external system instances a run calls. Each is capped (`maxConcurrentCalls` of the instance):
+   * the run holds one slot of each for its whole length, and a job whose slot is not free waits on the
+   * queue (lib/jobs/system-caps.ts). A run calls one system at a time, so slots held = calls in flight.
+   */
+  systems?(input: v.InferOutput<S>): readonly SystemUse[];
   /**
    * Gives back what the job holds (a creation claim, a lease) once it is dead-lettered:
    * nobody works under it any more, so no other job, backfill or replay should wait out its lease.

@@ -14,6 +14,13 @@ import type { JobHandler, JobMessage } from "./model.ts";
 import type { JobQueue } from "./queue.ts";
 import type { JobRecords } from "./records.ts";
 import type { JobStats } from "./stats.ts";
+import {
+  capWaitSeconds,
+  holdSlots,
+  LEASE_MARGIN_MS,
+  releaseSlots,
+  type SystemCapsDeps,
+} from "./system-caps.ts";
 
 export type InlineOutcome<R> =
   | { kind: "done"; result: R }
@@ -33,6 +40,11 @@ export interface InlineDeps {
   onPermanent?: "throw" | "dead-letter";
   /** The operators' counters; left out (tests, tools), nothing is counted. */
   stats?: JobStats | undefined;
+  /**
+   * Caps on concurrent calls per external system: the inline attempt holds the job's slots like the
+   * worker does, and when a system is at its cap it does not try at all: the job is queued (202).
+   */
+  systemCaps?: SystemCapsDeps | undefined;
 }
 
 /**
@@ -52,13 +64,26 @@ export async function runInline<R extends Record<string, unknown>>(
   const log = deps.logger.createChild({ persistentKeys: { job_id: job.id, job_type: job.type } });
   try {
     const input = validate(handler.input, job.input);
-    const result = await handler.run(input, {
-      jobId: job.id,
-      attempt: 1,
-      maybeRan: options.maybeRan ?? job.maybeRan,
-      signal,
-      logger: log,
-    });
+    const { hold, busy } = await holdSlots(deps.systemCaps, job, deps.budgetMs + LEASE_MARGIN_MS);
+    if (busy) {
+      // No attempt was made: queued as the queue acknowledgement queues (the worker counts the event).
+      log.info("inline attempt skipped: its system is at its cap, queueing the job", { system: busy });
+      const waitSeconds = deps.systemCaps?.waitSeconds ?? capWaitSeconds;
+      await sendToWorker({ ...job, maybeRan: options.maybeRan ?? job.maybeRan }, deps, log, waitSeconds());
+      return { kind: "queued", jobId: job.id };
+    }
+    let result: R;
+    try {
+      result = await handler.run(input, {
+        jobId: job.id,
+        attempt: 1,
+        maybeRan: options.maybeRan ?? job.maybeRan,
+        signal,
+        logger: log,
+      });
+    } finally {
+      await releaseSlots(deps.systemCaps, hold, log);
+    }
     await deps.stats?.record(["received", "succeeded"], job);
     return { kind: "done", result };
   } catch (thrown) {

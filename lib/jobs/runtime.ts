@@ -7,6 +7,7 @@ import { logger } from "../core/logger.ts";
 import { CursorStore } from "../links/cursors.ts";
 import { IdempotencyStore } from "../links/idempotency.ts";
 import { LinkStore } from "../links/store.ts";
+import { SystemSlots } from "../links/system-slots.ts";
 import { JobQueue } from "./queue.ts";
 import { JobRecords } from "./records.ts";
 import { JobStats } from "./stats.ts";
@@ -33,6 +34,8 @@ export interface JobRuntime extends RuntimeBase {
   idempotency: IdempotencyStore;
   cursors: CursorStore;
   records: JobRecords;
+  /** The slots that cap concurrent calls per external system (lib/jobs/system-caps.ts). */
+  slots: SystemSlots;
   /** Built on first use: a route that only reads (a job's status) never creates the SQS client. */
   readonly queue: JobQueue;
   /** The operators' counters (lib/jobs/stats.ts); built on first use, like the queue. */
@@ -90,6 +93,7 @@ export function jobRuntime(): JobRuntime {
     idempotency: new IdempotencyStore(db, table),
     cursors: new CursorStore(db, table),
     records: jobRecords(),
+    slots: new SystemSlots(dynamo(), table),
     get queue() {
       queue ??= new JobQueue(shared.sqs, shared.jobsQueueUrl, shared.deadLetterQueueUrl);
       return queue;

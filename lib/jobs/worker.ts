@@ -18,6 +18,13 @@ import { type JobHandler, type JobMessage, JobMessageSchema } from "./model.ts";
 import type { JobQueue } from "./queue.ts";
 import type { JobRecords } from "./records.ts";
 import type { JobStats } from "./stats.ts";
+import {
+  capWaitSeconds,
+  holdSlots,
+  LEASE_MARGIN_MS,
+  releaseSlots,
+  type SystemCapsDeps,
+} from "./system-caps.ts";
 
 export interface WorkerDeps {
   handlers: readonly JobHandler[];
@@ -29,6 +36,8 @@ export interface WorkerDeps {
   jobs: { maxAttempts: number; backoffBaseSeconds: number; backoffMaxSeconds: number };
   /** The operators' counters (succeeded, retrying, dead-lettered); left out, nothing is counted. */
   stats?: JobStats | undefined;
+  /** Caps on concurrent calls per external system, across functions; left out, jobs run uncapped. */
+  systemCaps?: SystemCapsDeps | undefined;
 }
 
 /** Time kept back from the Lambda deadline to record the outcome of an attempt. */
@@ -42,6 +51,8 @@ const DEADLINE_MARGIN_MS = 3000;
  * Two refinements keep concurrent deliveries of one event from wasting attempts: records of a batch
  * with the same business key (`JobHandler.key`) run once, and a job that finds another job holding
  * its work (InProgressError) is deferred without counting an attempt (`deferIfInProgress`).
+ * With `systemCaps`, a job holds one slot of each external system it calls while it runs; a job that
+ * finds a system at its cap goes back on the queue for a few seconds, neither an attempt nor a deferral.
  */
 export function createWorker(
   deps: WorkerDeps,
@@ -83,13 +94,24 @@ export function createWorker(
     const signal = AbortSignal.timeout(Math.max(1000, remaining - DEADLINE_MARGIN_MS));
     try {
       const input = validate(handler.input, job.input);
-      const result = await handler.run(input, {
-        jobId: job.id,
-        attempt,
-        maybeRan: job.maybeRan || attempt > 1,
-        signal,
-        logger: log,
-      });
+      // The slots' lease outlives this invocation: a worker that dies holding them frees them then.
+      const { hold, busy } = await holdSlots(deps.systemCaps, job, remaining + LEASE_MARGIN_MS);
+      if (busy) {
+        await waitForSlot(job, attempt, busy, log);
+        return;
+      }
+      let result: Record<string, unknown>;
+      try {
+        result = await handler.run(input, {
+          jobId: job.id,
+          attempt,
+          maybeRan: job.maybeRan || attempt > 1,
+          signal,
+          logger: log,
+        });
+      } finally {
+        await releaseSlots(deps.systemCaps, hold, log);
+      }
       await deps.records.done(job.id, job.type, attempt, result);
       await deps.stats?.record(counted("succeeded"), job);
       log.info("job done");
@@ -123,6 +145,19 @@ export function createWorker(
       log.warn("job failed, will retry", { code: error.code, reason: error.message, retryInSeconds: delay });
       throw error;
     }
+  }
+
+  /**
+   * Puts back a job whose system is at its cap: a new message, delayed a few seconds, with the attempts
+   * made before this one, so the wait counts as no attempt (a visibility change would: SQS counts every
+   * receive, and its redrive policy dead-letters on that count). Unbounded, unlike deferrals: every
+   * slot frees within a lease, so the job runs in the end. Nothing is recorded or counted: this
+   * delivery did nothing, and the one that runs counts the event.
+   */
+  async function waitForSlot(job: JobMessage, attempt: number, system: string, log: Logger): Promise<void> {
+    const delay = (deps.systemCaps?.waitSeconds ?? capWaitSeconds)();
+    await deps.queue.send({ ...job, priorAttempts: attempt - 1 }, delay);
+    log.info("job waits: its system is at its cap", { system, retryInSeconds: delay });
   }
 
   /**

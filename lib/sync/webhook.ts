@@ -6,6 +6,7 @@ import { logger } from "../core/logger.ts";
 import type { JobHandler, JobMessage } from "../jobs/model.ts";
 import { enqueueJob, runInline } from "../jobs/runner.ts";
 import { jobRuntime } from "../jobs/runtime.ts";
+import { capsFromHandlers } from "../jobs/system-caps.ts";
 
 /**
  * Reads a webhook body (JSON, or a form where the sender posts one: `form`); a payload without the id
@@ -83,6 +84,7 @@ export async function runEventJob(
     budgetMs: runtime.config.jobs.inlineBudgetMs,
     onPermanent: "dead-letter",
     stats: runtime.stats,
+    systemCaps: { slots: runtime.slots, capFor: capsFromHandlers([handler]) },
   });
   if (outcome.kind === "done") return answers.done(outcome.result);
   if (outcome.kind === "queued") return answers.queued(outcome.jobId);

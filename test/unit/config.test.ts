@@ -67,6 +67,20 @@ describe("configuration", () => {
     expect(problemsOf(signed).map((p) => p.path)).toEqual(["integrations.otrsRedmine.redmineWebhookSecret"]);
   });
 
+  it("caps each system instance's concurrent calls at 4 unless it says otherwise, from 1 to 100", () => {
+    const capped = structuredClone(sandbox);
+    capped.systems.rt.main.maxConcurrentCalls = 2;
+    const config = parseConfig(capped);
+    expect(config.systems.rt.main?.maxConcurrentCalls).toBe(2);
+    expect(config.systems.otrs.main?.maxConcurrentCalls).toBe(4);
+    capped.systems.rt.main.maxConcurrentCalls = 0;
+    capped.systems.otrs.main.maxConcurrentCalls = 101;
+    expect(problemsOf(capped).map((p) => p.path)).toEqual([
+      "systems.otrs.main.maxConcurrentCalls",
+      "systems.rt.main.maxConcurrentCalls",
+    ]);
+  });
+
   it("refuses an integration that names a GLPI instance that does not exist", () => {
     const broken = structuredClone(sandbox);
     broken.integrations.glpiForms.glpi = "other";

@@ -51,6 +51,15 @@ describe("IAM roles", () => {
     );
   });
 
+  it("let the routes, the worker and the pollers take and give back the per-system caps' slots", () => {
+    const table = JSON.stringify({ "Fn::GetAtt": ["LinksTable", "Arn"] });
+    for (const role of ["SyncRouteRole", "WorkerRole", "PollerRole"]) {
+      for (const action of ["dynamodb:PutItem", "dynamodb:BatchGetItem", "dynamodb:DeleteItem"]) {
+        expect(resourcesFor(role, action), `${role} ${action}`).toContain(table);
+      }
+    }
+  });
+
   it("let the pollers queue jobs, and the job status route only read", () => {
     expect(resourcesFor("PollerRole", "sqs:SendMessage")).toEqual([JOBS]);
     expect(resourcesFor("JobStatusRole", "sqs:SendMessage")).toEqual([]);

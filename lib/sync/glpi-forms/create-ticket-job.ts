@@ -1,7 +1,7 @@
 import { NotFoundError } from "../../core/errors.ts";
 import { defineJob } from "../../jobs/model.ts";
 import type { Ref } from "../../links/refs.ts";
-import { glpiFormsDeps } from "./deps.ts";
+import { glpiFormsDeps, glpiFormsSettings } from "./deps.ts";
 import { createTicketSpec } from "./index.ts";
 import { CREATE_TICKET_JOB } from "./job-status.ts";
 import { buildTicketInput, externalIdFor } from "./ticket.ts";
@@ -22,6 +22,7 @@ export function submissionRef(jobId: string): Ref {
  */
 export const createTicketJob = defineJob({
   ...createTicketSpec,
+  systems: () => [{ system: "glpi", instance: glpiFormsSettings().glpi }],
   async run({ submission, entityId: assigned }, context) {
     const { settings, instance, glpi, entities, links, parked } = await glpiFormsDeps();
     const source = submissionRef(context.jobId);

@@ -5,6 +5,7 @@ import { logger } from "../../core/logger.ts";
 import { newJob } from "../../jobs/queue.ts";
 import { type InlineOutcome, runInline } from "../../jobs/runner.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
+import { capsFromHandlers } from "../../jobs/system-caps.ts";
 import type { IdempotencyRecord } from "../../links/idempotency.ts";
 import { CREATE_TICKET_JOB, createTicketJob } from "./create-ticket-job.ts";
 import type { FormSubmission } from "./submission.ts";
@@ -31,6 +32,7 @@ export async function requestTicket(
     logger,
     budgetMs: runtime.config.jobs.inlineBudgetMs,
     stats: runtime.stats,
+    systemCaps: { slots: runtime.slots, capFor: capsFromHandlers([createTicketJob]) },
   };
   if (idempotencyKey === undefined) {
     return toOutcome(await runInline(newJob(CREATE_TICKET_JOB, { submission }), createTicketJob, deps));

@@ -6,7 +6,7 @@ import { oqlString } from "../../systems/itop/client.ts";
 import { type ItopTicket, toTicket } from "../../systems/itop/schemas.ts";
 import { syncAttachments } from "./attachments.ts";
 import type { PairSync } from "./context.ts";
-import { type ItopPairDeps, itopPairDeps, type Side, ticketRef } from "./deps.ts";
+import { type ItopPairDeps, itopPairDeps, itopPairSettings, type Side, ticketRef } from "./deps.ts";
 import { formValues, syncForm } from "./form.ts";
 import { ITOP_SYNC_JOB, syncSpec } from "./index.ts";
 import { syncPrivateLog } from "./logs.ts";
@@ -25,6 +25,13 @@ export { ITOP_SYNC_JOB };
 export const itopSyncJob = defineJob({
   ...syncSpec,
   key: ({ side, ticketId }) => `${side}:${ticketId}`,
+  systems: () => {
+    const settings = itopPairSettings();
+    return [
+      { system: "itop", instance: settings.external },
+      { system: "itop", instance: settings.internal },
+    ];
+  },
   async run({ side, ticketId, ticketClass }, context) {
     const deps = await itopPairDeps();
     const found = await findLink(deps, side, ticketId, ticketClass, context);

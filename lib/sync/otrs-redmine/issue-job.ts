@@ -4,7 +4,7 @@ import { assertNotBeingCreated, holdsLease, PENDING, releaseLease, takeLease } f
 import type { Link } from "../../links/store.ts";
 import { dynamicFieldValue } from "../../systems/otrs/schemas.ts";
 import { customFieldValue, type Issue } from "../../systems/redmine/schemas.ts";
-import { type OtrsRedmineDeps, otrsRedmineDeps } from "./deps.ts";
+import { type OtrsRedmineDeps, otrsRedmineDeps, otrsRedmineSettings } from "./deps.ts";
 import { ISSUE_JOB, issueSpec } from "./index.ts";
 import { issueRef, readStatus, statusAspect, ticketRef, waitForOtherJobs } from "./link-state.ts";
 
@@ -19,6 +19,13 @@ export { ISSUE_JOB };
 export const issueJob = defineJob({
   ...issueSpec,
   key: ({ issueId }) => String(issueId),
+  systems: () => {
+    const settings = otrsRedmineSettings();
+    return [
+      { system: "otrs", instance: settings.otrs },
+      { system: "redmine", instance: settings.redmine },
+    ];
+  },
   async run({ issueId }, context) {
     const deps = await otrsRedmineDeps();
     const { settings, otrs, links } = deps;

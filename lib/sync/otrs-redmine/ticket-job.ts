@@ -11,7 +11,7 @@ import {
 import type { Link } from "../../links/store.ts";
 import { dynamicFieldValue, type Ticket } from "../../systems/otrs/schemas.ts";
 import { customFieldValue } from "../../systems/redmine/schemas.ts";
-import { type OtrsRedmineDeps, otrsRedmineDeps } from "./deps.ts";
+import { type OtrsRedmineDeps, otrsRedmineDeps, otrsRedmineSettings } from "./deps.ts";
 import { TICKET_JOB, ticketSpec } from "./index.ts";
 import { issueRef, readStatus, statusAspect, ticketRef, waitForOtherJobs } from "./link-state.ts";
 
@@ -26,6 +26,13 @@ export const ticketJob = defineJob({
   ...ticketSpec,
   // The previous state is part of the event's meaning (a change *into* the trigger state).
   key: ({ ticketId, previousState }) => `${ticketId}|${previousState ?? ""}`,
+  systems: () => {
+    const settings = otrsRedmineSettings();
+    return [
+      { system: "otrs", instance: settings.otrs },
+      { system: "redmine", instance: settings.redmine },
+    ];
+  },
   async run({ ticketId, previousState }, context) {
     const deps = await otrsRedmineDeps();
     const { settings } = deps;

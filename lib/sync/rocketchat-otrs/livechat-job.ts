@@ -2,7 +2,7 @@ import { InProgressError } from "../../core/errors.ts";
 import { defineJob, type JobContext } from "../../jobs/model.ts";
 import { claimCreation, PENDING } from "../../links/claims.ts";
 import type { Link } from "../../links/store.ts";
-import { chatRef, otrsTicketRef, type RocketchatOtrsDeps, rocketchatOtrsDeps } from "./deps.ts";
+import { chatRef, otrsTicketRef, type RocketchatOtrsDeps, rocketchatOtrsDeps, rocketchatOtrsSettings } from "./deps.ts";
 import { LIVECHAT_JOB, LivechatJobInput, livechatSpec } from "./index.ts";
 import { chatMarker } from "./transcript.ts";
 
@@ -23,6 +23,8 @@ interface Recorded {
 export const livechatJob = defineJob({
   ...livechatSpec,
   key: ({ key }) => key,
+  // Rocket.Chat is not called: the webhook's payload is the chat.
+  systems: () => [{ system: "otrs", instance: rocketchatOtrsSettings().otrs }],
   async run(input, context) {
     const deps = await rocketchatOtrsDeps();
     const source = chatRef(input.key);

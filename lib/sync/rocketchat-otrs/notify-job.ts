@@ -6,7 +6,7 @@ import { claimCreation, PENDING } from "../../links/claims.ts";
 import type { Ref } from "../../links/refs.ts";
 import type { Ticket } from "../../systems/otrs/schemas.ts";
 import { postToHook } from "../../systems/rocketchat/client.ts";
-import { rocketchatOtrsDeps } from "./deps.ts";
+import { rocketchatOtrsDeps, rocketchatOtrsSettings } from "./deps.ts";
 import { NOTIFY_JOB, notifySpec } from "./index.ts";
 
 export { NOTIFY_JOB };
@@ -83,6 +83,11 @@ export function renderMessage(
 export const notifyJob = defineJob({
   ...notifySpec,
   key: ({ eventKey }) => eventKey,
+  // The incoming webhooks are one Rocket.Chat: one cap (the default; it has no instance under `systems`).
+  systems: () => [
+    { system: "otrs", instance: rocketchatOtrsSettings().otrs },
+    { system: "rocketchat", instance: "hooks" },
+  ],
   async run({ ticketId, event, eventKey }, context) {
     const deps = await rocketchatOtrsDeps();
     const settings = deps.settings.notifications;

@@ -1,10 +1,16 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { asBridgeError } from "../../core/errors.ts";
+import { newJob } from "../../jobs/queue.ts";
+import { jobRuntime } from "../../jobs/runtime.ts";
+import { capsFromHandlers, LEASE_MARGIN_MS, runHoldingSlots } from "../../jobs/system-caps.ts";
 import { rtDate } from "../../systems/rt/client.ts";
 import { rtKanbanDeps } from "./deps.ts";
 import { inQueues } from "./queues.ts";
 import { rtTicketJob } from "./ticket-job.ts";
+
+/** How long one ticket's run may take. */
+const RUN_TIMEOUT_MS = 60_000;
 
 export interface BackfillSummary {
   tickets: number;
@@ -18,7 +24,8 @@ export interface BackfillSummary {
 /**
  * Projects every open ticket of the exposed queues onto the board (optionally only those changed since
  * a date), running the same job the webhooks run, a few at a time. Idempotent: cards are found by
- * reference before any is created, so a second run changes nothing.
+ * reference before any is created, so a second run changes nothing. Each run holds RT's and
+ * Kanboard's slots like a worker's job (`maxConcurrentCalls`), waiting while they are all taken.
  */
 export async function backfillBoard(options: {
   logger: Logger;
@@ -39,22 +46,33 @@ export async function backfillBoard(options: {
     failed: [],
   };
   const run = randomUUID().slice(0, 8);
+  const { slots } = jobRuntime();
+  const capFor = capsFromHandlers([rtTicketJob]);
   let next = 0;
   let done = 0;
   const worker = async () => {
     while (next < tickets.length) {
       const ticket = tickets[next++];
       if (!ticket) break;
+      const jobId = `backfill-${run}-${ticket.id}`;
       try {
-        const outcome = await rtTicketJob.run(
-          { ticketId: ticket.id },
-          {
-            jobId: `backfill-${run}-${ticket.id}`,
-            attempt: 1,
-            maybeRan: true,
-            signal: AbortSignal.timeout(60_000),
-            logger: options.logger,
-          },
+        const outcome = await runHoldingSlots(
+          slots,
+          capFor(newJob(rtTicketJob.type, { ticketId: ticket.id }, { id: jobId })),
+          jobId,
+          RUN_TIMEOUT_MS + LEASE_MARGIN_MS,
+          () =>
+            rtTicketJob.run(
+              { ticketId: ticket.id },
+              {
+                jobId,
+                attempt: 1,
+                maybeRan: true,
+                signal: AbortSignal.timeout(RUN_TIMEOUT_MS),
+                logger: options.logger,
+              },
+            ),
+          options.logger,
         );
         if (outcome.action === "created") summary.created++;
         else if (outcome.action === "updated") summary.updated++;

@@ -31,10 +31,10 @@ export async function reconcileBoard(
   const { settings } = deps;
   const since = new Date(Date.now() - settings.reconciler.lookbackDays * 86_400_000);
   const query = `${inQueues(settings.queues)} AND (Status = '__Active__' OR LastUpdated > '${rtDate(since)}')`;
-  const [tickets, cards, columns] = await Promise.all([
+  // One call at a time to each system: the run holds one slot of each (maxConcurrentCalls).
+  const [tickets, [cards, columns]] = await Promise.all([
     deps.rt.searchTickets(query),
-    deps.board.listCards({ closed: false }),
-    deps.board.columns(),
+    deps.board.listCards({ closed: false }).then(async (open) => [open, await deps.board.columns()] as const),
   ]);
   const firstColumn = columns[0] ?? "";
   const cardsByTicket = new Map<number, (typeof cards)[number]>();

@@ -6,7 +6,7 @@ import { claimCreation, PENDING, releaseLease, takeLease } from "../../links/cla
 import type { Link } from "../../links/store.ts";
 import { HiddenTicketError } from "../../systems/rt/errors.ts";
 import type { RtTicket } from "../../systems/rt/schemas.ts";
-import { cardRef, type RtKanbanDeps, rtKanbanDeps, ticketRef } from "./deps.ts";
+import { cardRef, type RtKanbanDeps, rtKanbanDeps, rtKanbanSettings, ticketRef } from "./deps.ts";
 import { RT_TICKET_JOB, ticketSpec } from "./index.ts";
 import { cardReference, columnOf, descriptionOf, exposure, priorityOf, titleOf } from "./projection.ts";
 
@@ -48,6 +48,13 @@ export type TicketOutcome = {
 export const rtTicketJob = defineJob({
   ...ticketSpec,
   key: ({ ticketId, force }) => `${ticketId}${force ? "!" : ""}`,
+  systems: () => {
+    const settings = rtKanbanSettings();
+    return [
+      { system: "rt", instance: settings.rt },
+      { system: "kanboard", instance: settings.board.kanboard },
+    ];
+  },
   async run({ ticketId, force = false }, context) {
     const deps = await rtKanbanDeps();
     let ticket: RtTicket | undefined;
