@@ -16,7 +16,9 @@ import * as rtKanban from "../lib/sync/rt-kanban/jobs.ts";
 useIntegrations();
 const runtime = jobRuntime();
 
-const handlers = [otrsRedmine, itopPair, rtKanban, rocketchatOtrs, glpiForms].flatMap((module) => module.jobs);
+const handlers = [otrsRedmine, itopPair, rtKanban, rocketchatOtrs, glpiForms].flatMap(
+  (module) => module.jobs,
+);
 
 /** The jobs-queue consumer: runs every integration's jobs, with retries, backoff and dead letters. */
 export const handler = createWorker({
