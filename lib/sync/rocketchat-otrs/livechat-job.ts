@@ -2,7 +2,13 @@ import { InProgressError } from "../../core/errors.ts";
 import { defineJob, type JobContext } from "../../jobs/model.ts";
 import { claimCreation, PENDING } from "../../links/claims.ts";
 import type { Link } from "../../links/store.ts";
-import { chatRef, otrsTicketRef, type RocketchatOtrsDeps, rocketchatOtrsDeps, rocketchatOtrsSettings } from "./deps.ts";
+import {
+  chatRef,
+  otrsTicketRef,
+  type RocketchatOtrsDeps,
+  rocketchatOtrsDeps,
+  rocketchatOtrsSettings,
+} from "./deps.ts";
 import { LIVECHAT_JOB, LivechatJobInput, livechatSpec } from "./index.ts";
 import { chatMarker } from "./transcript.ts";
 
