@@ -22,7 +22,7 @@ import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { parse } from "yaml";
 import { configSecretNames } from "../../lib/core/secrets.ts";
-import { integrationById } from "../../lib/sync/registry.ts";
+import { INTEGRATION_IDS, integrationById } from "../../lib/sync/registry.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const OUT_DIR = join(ROOT, ".bench");
@@ -285,6 +285,14 @@ function benchEnv(providerEnv: Record<string, string>, fn: FunctionSpec): NodeJS
     LINKS_TABLE: "deskbridge-prod-links",
     JOBS_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/deskbridge-prod-jobs",
     DEAD_LETTER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/deskbridge-prod-jobs-dlq",
+    JOB_QUEUES: JSON.stringify(
+      Object.fromEntries(
+        INTEGRATION_IDS.map((id) => {
+          const url = `https://sqs.us-east-1.amazonaws.com/123456789012/deskbridge-prod-${id}`;
+          return [id, { jobs: url, deadLetters: `${url}-dlq` }];
+        }),
+      ),
+    ),
     AWS_REGION: "us-east-1",
     AWS_DEFAULT_REGION: "us-east-1",
     AWS_ACCESS_KEY_ID: "AKIABENCHDUMMY000000",

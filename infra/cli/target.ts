@@ -1,12 +1,14 @@
 import { dirname, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueUrlCommand, QueueDoesNotExist, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SQS_OPTIONS } from "../../lib/core/aws.ts";
 import { loadConfigFile } from "../../lib/core/config.ts";
 import { ValidationError } from "../../lib/core/errors.ts";
+import { type IntegrationQueues, parseIntegrationQueues } from "../../lib/jobs/queue.ts";
 import type { OpsDeps } from "../../lib/ops/deps.ts";
+import { INTEGRATION_IDS } from "../../lib/sync/registry.ts";
 import { readStackFile, stackStateFile } from "../local/stack-state.ts";
 import { loadEnvFile } from "../tools/stack-env.ts";
 
@@ -24,6 +26,11 @@ export interface Target {
   label: string;
   jobsQueue: QueueRef;
   deadLetterQueue: QueueRef;
+  /**
+   * Each integration's queue pair, by integration id; a pair known by name that the stage lacks (a
+   * stack deployed before integrations had queues of their own) is left out.
+   */
+  integrationQueues?: Record<string, { jobs: QueueRef; deadLetters: QueueRef }>;
   table: string;
   configPath: string;
   /** Set in the process environment before anything reads it (endpoints, region, the SSM prefix). */
@@ -52,12 +59,13 @@ const NO_STACK_HINT =
 /**
  * Maps the global options and the environment to a target, without touching AWS.
  * `--stage <name>` names a deployed stage as serverless.yml and infra/resources.yml name its parts:
- * queues deskbridge-<stage>-jobs and -jobs-dlq, table deskbridge-<stage>-links, config/<stage>.json,
+ * queues deskbridge-<stage>-jobs and -jobs-dlq (the shared pair, drained since each integration has
+ * its own) and deskbridge-<stage>-<integration> and -<integration>-dlq, table deskbridge-<stage>-links, config/<stage>.json,
  * secrets in SSM under /deskbridge/<stage>/, the region and credentials from the usual chain (or
  * --region), and no local endpoints. Without it, the running `npm start` stack, as its state file
  * (.local/stack.json, or DESKBRIDGE_STACK_FILE) describes it: its config, emulator endpoints, table,
  * queues and sandbox secrets file; a NoStackError when none runs. A stack of one's own (the tests')
- * is named whole by the environment instead: JOBS_QUEUE_URL, DEAD_LETTER_QUEUE_URL, LINKS_TABLE,
+ * is named whole by the environment instead: JOBS_QUEUE_URL, DEAD_LETTER_QUEUE_URL, JOB_QUEUES, LINKS_TABLE,
  * DESKBRIDGE_CONFIG and AWS_ENDPOINT_URL_*.
  */
 export function resolveTarget(options: TargetOptions, env: NodeJS.ProcessEnv = process.env): Target {
@@ -77,6 +85,15 @@ export function resolveTarget(options: TargetOptions, env: NodeJS.ProcessEnv = p
       label: `stage ${stage}`,
       jobsQueue: { name: `deskbridge-${stage}-jobs` },
       deadLetterQueue: { name: `deskbridge-${stage}-jobs-dlq` },
+      integrationQueues: Object.fromEntries(
+        INTEGRATION_IDS.map((id) => [
+          id,
+          {
+            jobs: { name: `deskbridge-${stage}-${id}` },
+            deadLetters: { name: `deskbridge-${stage}-${id}-dlq` },
+          },
+        ]),
+      ),
       table: `deskbridge-${stage}-links`,
       configPath: resolve(ROOT, `config/${stage}.json`),
       env: { DESKBRIDGE_SSM_PREFIX: `/deskbridge/${stage}/`, ...(region ? { AWS_REGION: region } : {}) },
@@ -104,6 +121,7 @@ export function resolveTarget(options: TargetOptions, env: NodeJS.ProcessEnv = p
       label: "the stack named by JOBS_QUEUE_URL",
       jobsQueue: { url: env.JOBS_QUEUE_URL },
       deadLetterQueue: { url: env.DEAD_LETTER_QUEUE_URL ?? "" },
+      integrationQueues: byUrl(parseIntegrationQueues(env.JOB_QUEUES)),
       table: env.LINKS_TABLE ?? "",
       configPath: resolve(env.DESKBRIDGE_CONFIG ?? ""),
       // Emulators take any credentials; a stack in AWS takes the usual chain's.
@@ -137,6 +155,7 @@ export function resolveTarget(options: TargetOptions, env: NodeJS.ProcessEnv = p
     label: `local stack (process ${state.pid}, ${shortPath(state.configPath)})`,
     jobsQueue: { url: state.jobsQueueUrl },
     deadLetterQueue: { url: state.deadLetterQueueUrl },
+    integrationQueues: byUrl(state.jobQueues ?? {}),
     table: state.table,
     configPath: state.configPath,
     env: {
@@ -149,6 +168,14 @@ export function resolveTarget(options: TargetOptions, env: NodeJS.ProcessEnv = p
     secretsFromEnvironment: state.secretsFromEnvironment,
   };
 }
+
+const byUrl = (queues: IntegrationQueues) =>
+  Object.fromEntries(
+    Object.entries(queues).map(([id, pair]) => [
+      id,
+      { jobs: { url: pair.jobs }, deadLetters: { url: pair.deadLetters } },
+    ]),
+  );
 
 /** A path inside the project relative to it (config/sandbox.json), any other one whole. */
 const shortPath = (path: string) => (path.startsWith(`${ROOT}${sep}`) ? relative(ROOT, path) : path);
@@ -179,13 +206,15 @@ export async function connect(target: Target): Promise<Connection> {
     "url" in queue
       ? queue.url
       : ((await sqs.send(new GetQueueUrlCommand({ QueueName: queue.name }))).QueueUrl ?? "");
-  const [jobsQueueUrl, deadLetterQueueUrl] = await Promise.all([
+  const [jobsQueueUrl, deadLetterQueueUrl, jobQueues] = await Promise.all([
     queueUrl(target.jobsQueue),
     queueUrl(target.deadLetterQueue),
+    integrationQueueUrls(target, queueUrl),
   ]);
   Object.assign(process.env, {
     JOBS_QUEUE_URL: jobsQueueUrl,
     DEAD_LETTER_QUEUE_URL: deadLetterQueueUrl,
+    JOB_QUEUES: JSON.stringify(jobQueues),
     LINKS_TABLE: target.table,
     DESKBRIDGE_CONFIG: target.configPath,
   });
@@ -199,6 +228,27 @@ export async function connect(target: Target): Promise<Connection> {
     sqs,
     jobsQueueUrl,
     deadLetterQueueUrl,
+    jobQueues,
     config,
   };
+}
+
+/** The URLs of the target's integration queues; a pair the stage does not have yet is left out. */
+async function integrationQueueUrls(
+  target: Target,
+  queueUrl: (queue: QueueRef) => Promise<string>,
+): Promise<IntegrationQueues> {
+  const pairs = await Promise.all(
+    Object.entries(target.integrationQueues ?? {}).map(async ([id, pair]) => {
+      try {
+        return [
+          [id, { jobs: await queueUrl(pair.jobs), deadLetters: await queueUrl(pair.deadLetters) }],
+        ] as const;
+      } catch (error) {
+        if (error instanceof QueueDoesNotExist) return [];
+        throw error;
+      }
+    }),
+  );
+  return Object.fromEntries(pairs.flat());
 }

@@ -5,6 +5,7 @@ import {
   ResourceInUseException,
 } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { IntegrationQueues } from "../../lib/jobs/queue.ts";
 import { TARGET_INDEX } from "../../lib/links/store.ts";
 
 /** Names of the local resources; the same shapes as infra/resources.yml declares for AWS. */
@@ -12,16 +13,32 @@ export interface LocalResourceNames {
   table: string;
   jobsQueue: string;
   deadLetterQueue: string;
+  /** Each integration's queue and dead-letter queue names, by integration id (`queueNames`). */
+  integrationQueues?: Readonly<Record<string, { jobs: string; deadLetters: string }>>;
 }
 
 export interface LocalResources {
   table: string;
+  /** The shared pair: the old jobs queue that the `worker` function drains. */
   jobsQueueUrl: string;
   deadLetterQueueUrl: string;
+  /** Each integration's pair (JOB_QUEUES), by integration id. */
+  jobQueues: IntegrationQueues;
+}
+
+/** The queue names of each integration, as infra/resources.yml names them: `<prefix>-<id>`, `<prefix>-<id>-dlq`. */
+export function integrationQueueNames(
+  prefix: string,
+  ids: readonly string[],
+): Record<string, { jobs: string; deadLetters: string }> {
+  return Object.fromEntries(
+    ids.map((id) => [id, { jobs: `${prefix}-${id}`, deadLetters: `${prefix}-${id}-dlq` }]),
+  );
 }
 
 /**
- * Creates the links table (with its byTarget index) and the jobs queue with its dead-letter queue, as
+ * Creates the links table (with its byTarget index), the shared jobs queue and each integration's, each
+ * with its dead-letter queue, as
  * infra/resources.yml declares them. Safe to call when they exist already.
  */
 export async function createLocalResources(
@@ -56,18 +73,32 @@ export async function createLocalResources(
     if (table.Table?.TableStatus === "ACTIVE") break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const dlq = await clients.sqs.send(
+  const shared = await createQueuePair(clients.sqs, names.jobsQueue, names.deadLetterQueue, options);
+  const jobQueues: Record<string, { jobs: string; deadLetters: string }> = {};
+  for (const [id, pair] of Object.entries(names.integrationQueues ?? {})) {
+    jobQueues[id] = await createQueuePair(clients.sqs, pair.jobs, pair.deadLetters, options);
+  }
+  return { table: names.table, jobsQueueUrl: shared.jobs, deadLetterQueueUrl: shared.deadLetters, jobQueues };
+}
+
+async function createQueuePair(
+  sqs: SQSClient,
+  jobsQueue: string,
+  deadLetterQueue: string,
+  options: { maxReceiveCount: number; visibilityTimeoutSeconds: number },
+): Promise<{ jobs: string; deadLetters: string }> {
+  const dlq = await sqs.send(
     new CreateQueueCommand({
-      QueueName: names.deadLetterQueue,
+      QueueName: deadLetterQueue,
       Attributes: { MessageRetentionPeriod: "1209600" },
     }),
   );
-  const dlqArn = await clients.sqs.send(
+  const dlqArn = await sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ["QueueArn"] }),
   );
-  const jobs = await clients.sqs.send(
+  const jobs = await sqs.send(
     new CreateQueueCommand({
-      QueueName: names.jobsQueue,
+      QueueName: jobsQueue,
       Attributes: {
         VisibilityTimeout: String(options.visibilityTimeoutSeconds),
         RedrivePolicy: JSON.stringify({
@@ -78,5 +109,5 @@ export async function createLocalResources(
     }),
   );
   if (!jobs.QueueUrl || !dlq.QueueUrl) throw new Error("the local SQS emulator returned no queue URL");
-  return { table: names.table, jobsQueueUrl: jobs.QueueUrl, deadLetterQueueUrl: dlq.QueueUrl };
+  return { jobs: jobs.QueueUrl, deadLetters: dlq.QueueUrl };
 }

@@ -18,6 +18,11 @@ export interface EventSourceOptions {
   /** Long-poll wait per receive, in seconds. */
   waitSeconds?: number;
   region?: string;
+  /**
+   * How many batches may be in the worker at once, like the event source mapping's
+   * `maximumConcurrency` (default 1: one batch after the other).
+   */
+  maximumConcurrency?: number;
   onError?: (error: unknown) => void;
 }
 
@@ -26,7 +31,8 @@ export interface EventSourceOptions {
  * fauxqs). Same semantics: receive up to `batchSize` messages, invoke the worker with them, delete the
  * ones that succeeded; the ones listed in `batchItemFailures` (or all of them, if the invocation
  * failed) stay on the queue until their visibility timeout ends, and SQS's redrive policy moves a
- * message to the dead-letter queue after `maxReceiveCount` receives.
+ * message to the dead-letter queue after `maxReceiveCount` receives. `maximumConcurrency` pollers run
+ * side by side, so no more invocations than that are ever in flight.
  */
 export class SqsEventSource {
   private running = false;
@@ -38,7 +44,8 @@ export class SqsEventSource {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.poll();
+    const pollers = Math.max(1, this.options.maximumConcurrency ?? 1);
+    this.loop = Promise.all(Array.from({ length: pollers }, () => this.poll())).then(() => undefined);
   }
 
   async stop(): Promise<void> {

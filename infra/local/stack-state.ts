@@ -25,6 +25,8 @@ export const StackStateSchema = v.object({
   table: v.string(),
   jobsQueueUrl: v.string(),
   deadLetterQueueUrl: v.string(),
+  /** Each integration's queue pair (JOB_QUEUES), by integration id. */
+  jobQueues: v.optional(v.record(v.string(), v.object({ jobs: v.string(), deadLetters: v.string() }))),
 });
 export type StackState = v.InferOutput<typeof StackStateSchema>;
 

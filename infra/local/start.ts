@@ -13,13 +13,15 @@ import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import * as v from "valibot";
 import { SQS_OPTIONS } from "../../lib/core/aws.ts";
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from "../../lib/core/config.ts";
+import { DEFAULT_WORKER_CONCURRENCY } from "../../lib/core/config-schema.ts";
 import { configSecretNames } from "../../lib/core/secrets.ts";
+import { REGISTRY } from "../../lib/sync/registry.ts";
 import { loadEnvFile, SANDBOX_ENV } from "../tools/stack-env.ts";
 import { startEmulators } from "./emulators.ts";
 import { freePort } from "./free-port.ts";
 import { startHttpGateway } from "./http-gateway.ts";
 import { printRoutes } from "./print-routes.ts";
-import { createLocalResources } from "./resources.ts";
+import { createLocalResources, integrationQueueNames } from "./resources.ts";
 import { forwardOutbox, startSandboxFakes } from "./sandbox.ts";
 import { SqsEventSource } from "./sqs-event-source.ts";
 import { removeStackState, stackStateFile, writeStackState } from "./stack-state.ts";
@@ -67,12 +69,16 @@ async function main(): Promise<void> {
         table: "deskbridge-local-links",
         jobsQueue: "deskbridge-local-jobs",
         deadLetterQueue: "deskbridge-local-jobs-dlq",
+        integrationQueues: integrationQueueNames(
+          "deskbridge-local",
+          REGISTRY.map((integration) => integration.id),
+        ),
       },
       { maxReceiveCount: 20, visibilityTimeoutSeconds: 360 },
     );
     console.log(`DynamoDB (dynalite)  ${emulators.dynamoEndpoint}  table ${resources.table}`);
     console.log(
-      `SQS (fauxqs)         ${emulators.sqsEndpoint}  queues deskbridge-local-jobs, deskbridge-local-jobs-dlq`,
+      `SQS (fauxqs)         ${emulators.sqsEndpoint}  queues deskbridge-local-<integration>(-dlq) and deskbridge-local-jobs(-dlq)`,
     );
 
     const fakes = await startSandboxFakes(config, stops);
@@ -92,6 +98,7 @@ async function main(): Promise<void> {
       LINKS_TABLE: resources.table,
       JOBS_QUEUE_URL: resources.jobsQueueUrl,
       DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
+      JOB_QUEUES: JSON.stringify(resources.jobQueues),
       HTTP_PORT: String(offlinePort),
       LAMBDA_PORT: String(ports.lambda),
     };
@@ -117,15 +124,29 @@ async function main(): Promise<void> {
     const base = gateway.url;
     await waitFor(`${base}/ping`, 120_000);
 
-    const worker = new SqsEventSource({
-      sqs,
-      queueUrl: resources.jobsQueueUrl,
-      queueArn: "arn:aws:sqs:us-east-1:000000000000:deskbridge-local-jobs",
-      invoke: (event) => invokeWorker(ports.lambda, event),
-      onError: (error) => console.error("worker event source:", (error as Error).message),
-    });
-    worker.start();
-    stops.push(() => worker.stop());
+    // Each integration's queue feeds its own worker, at most its maxConcurrency batches at once (as the
+    // event source mapping in AWS); the shared queue feeds the drain (`worker`), as after an upgrade.
+    const sources = [
+      ...REGISTRY.map((integration) => ({
+        name: `${integration.configKey}Worker`,
+        queue: `deskbridge-local-${integration.id}`,
+        url: resources.jobQueues[integration.id]?.jobs ?? "",
+        concurrency: config.integrations[integration.configKey]?.maxConcurrency ?? DEFAULT_WORKER_CONCURRENCY,
+      })),
+      { name: "worker", queue: "deskbridge-local-jobs", url: resources.jobsQueueUrl, concurrency: 2 },
+    ];
+    for (const source of sources) {
+      const worker = new SqsEventSource({
+        sqs,
+        queueUrl: source.url,
+        queueArn: `arn:aws:sqs:us-east-1:000000000000:${source.queue}`,
+        maximumConcurrency: source.concurrency,
+        invoke: (event) => invokeWorker(ports.lambda, source.name, event),
+        onError: (error) => console.error(`${source.name} event source:`, (error as Error).message),
+      });
+      worker.start();
+      stops.push(() => worker.stop());
+    }
 
     // Lambda's scheduler does not run locally: call the pollers and the reconciler on timers instead.
     const schedules = [
@@ -181,6 +202,7 @@ async function main(): Promise<void> {
       table: resources.table,
       jobsQueueUrl: resources.jobsQueueUrl,
       deadLetterQueueUrl: resources.deadLetterQueueUrl,
+      jobQueues: resources.jobQueues,
     });
     stops.push(() => removeStackState(stateFile));
     console.log("\nThe bridge is running. Ctrl-C stops everything.");
@@ -190,9 +212,9 @@ async function main(): Promise<void> {
   }
 }
 
-/** Calls the worker Lambda through serverless-offline's Lambda API, as the event source mapping would. */
-async function invokeWorker(lambdaPort: number, event: SQSEvent): Promise<SQSBatchResponse> {
-  const result = await invokeFunction(lambdaPort, "worker", event);
+/** Calls a worker Lambda through serverless-offline's Lambda API, as the event source mapping would. */
+async function invokeWorker(lambdaPort: number, name: string, event: SQSEvent): Promise<SQSBatchResponse> {
+  const result = await invokeFunction(lambdaPort, name, event);
   return v.parse(BatchResponseSchema, result ?? { batchItemFailures: [] });
 }
 

@@ -11,8 +11,9 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { SQS_OPTIONS } from "../../lib/core/aws.ts";
+import { REGISTRY } from "../../lib/sync/registry.ts";
 import { lambdaContext } from "../local/events.ts";
-import { createLocalResources, type LocalResources } from "../local/resources.ts";
+import { createLocalResources, integrationQueueNames, type LocalResources } from "../local/resources.ts";
 import { SqsEventSource } from "../local/sqs-event-source.ts";
 import { demoEntities, type GlpiFake, startGlpiFake } from "./glpi.ts";
 import { type ItopFake, startItopFake } from "./itop.ts";
@@ -62,9 +63,13 @@ export interface Stack {
   sqs: SQSClient;
   dynamo: DynamoDBClient;
   configPath: string;
-  /** Runs the worker over the jobs queue until it stays empty for `idleMs` (or `timeoutMs` passes). */
+  /**
+   * Runs the workers over the jobs queues (the shared one with functions/worker.ts, and with
+   * `integrationQueues` each integration's with its own worker) until they stay empty for `idleMs`
+   * (or `timeoutMs` passes).
+   */
   drainJobs(options?: { idleMs?: number; timeoutMs?: number }): Promise<void>;
-  /** The dead-letter queue's bodies (received, then made visible again). */
+  /** The dead-letter queues' bodies (received, then made visible again). */
   deadLetters(): Promise<unknown[]>;
   queueDepth(url: string): Promise<number>;
   close(): Promise<void>;
@@ -84,6 +89,11 @@ export interface StackOptions {
   rocketchatOtrs?: Record<string, unknown>;
   /** The jobs queue's visibility timeout (30 s): how long a message held by a crashed worker waits. */
   visibilityTimeoutSeconds?: number;
+  /**
+   * Gives each integration its queue pair (JOB_QUEUES), as a deployed stack has; without it every job
+   * uses the shared pair (resources.jobsQueueUrl), as the drain of an upgraded stack sees it.
+   */
+  integrationQueues?: boolean;
   /** Changes the whole test configuration before it is written (the real-systems tier points it at real servers). */
   configure?: (config: TestConfig) => void;
 }
@@ -185,7 +195,19 @@ export async function buildStack(
   const suffix = randomUUID().slice(0, 8);
   const resources = await createLocalResources(
     { dynamo, sqs },
-    { table: `links-${suffix}`, jobsQueue: `jobs-${suffix}`, deadLetterQueue: `jobs-dlq-${suffix}` },
+    {
+      table: `links-${suffix}`,
+      jobsQueue: `jobs-${suffix}`,
+      deadLetterQueue: `jobs-dlq-${suffix}`,
+      ...(options.integrationQueues
+        ? {
+            integrationQueues: integrationQueueNames(
+              `q-${suffix}`,
+              REGISTRY.map((integration) => integration.id),
+            ),
+          }
+        : {}),
+    },
     { maxReceiveCount: 10, visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30 },
   );
   const config = testConfig(
@@ -208,9 +230,28 @@ export async function buildStack(
     LINKS_TABLE: resources.table,
     JOBS_QUEUE_URL: resources.jobsQueueUrl,
     DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
+    JOB_QUEUES: JSON.stringify(resources.jobQueues),
   });
 
-  let worker: ((event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) | undefined;
+  type Worker = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+  // Each queue with the worker that consumes it: the shared one's drain, each integration's own.
+  const consumers = [
+    {
+      url: resources.jobsQueueUrl,
+      name: `jobs-${suffix}`,
+      load: async () => (await import("../../functions/worker.ts")).handler as Worker,
+    },
+    ...Object.entries(resources.jobQueues).map(([id, pair]) => ({
+      url: pair.jobs,
+      name: `q-${suffix}-${id}`,
+      load: async () => ((await import(`../../functions/${id}/worker.ts`)) as { handler: Worker }).handler,
+    })),
+  ];
+  const deadLetterQueues = [
+    resources.deadLetterQueueUrl,
+    ...Object.values(resources.jobQueues).map((pair) => pair.deadLetters),
+  ];
+  let sources: SqsEventSource[] | undefined;
   const queueDepth = async (url: string) => {
     const out = await sqs.send(
       new GetQueueAttributesCommand({
@@ -230,6 +271,9 @@ export async function buildStack(
     );
   };
 
+  const totalDepth = async () =>
+    (await Promise.all(consumers.map((consumer) => queueDepth(consumer.url)))).reduce((a, b) => a + b, 0);
+
   return {
     glpi,
     otrs,
@@ -244,37 +288,42 @@ export async function buildStack(
     configPath,
     queueDepth,
     async drainJobs({ idleMs = 300, timeoutMs = 20_000 } = {}) {
-      worker ??= (await import("../../functions/worker.ts")).handler;
-      const invoke = worker;
-      const source = new SqsEventSource({
-        sqs,
-        queueUrl: resources.jobsQueueUrl,
-        queueArn: `arn:aws:sqs:us-east-1:000000000000:jobs-${suffix}`,
-        invoke: (event) => invoke(event, lambdaContext()),
-        waitSeconds: 0,
-      });
+      sources ??= await Promise.all(
+        consumers.map(async (consumer) => {
+          const invoke = await consumer.load();
+          return new SqsEventSource({
+            sqs,
+            queueUrl: consumer.url,
+            queueArn: `arn:aws:sqs:us-east-1:000000000000:${consumer.name}`,
+            invoke: (event) => invoke(event, lambdaContext()),
+            waitSeconds: 0,
+          });
+        }),
+      );
       const deadline = Date.now() + timeoutMs;
       let idleSince = Date.now();
       while (Date.now() < deadline) {
-        const received = await source.pollOnce();
+        let received = 0;
+        for (const source of sources) received += await source.pollOnce();
         if (received > 0) idleSince = Date.now();
-        else if ((await queueDepth(resources.jobsQueueUrl)) === 0 && Date.now() - idleSince >= idleMs) return;
+        else if ((await totalDepth()) === 0 && Date.now() - idleSince >= idleMs) return;
         else await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      throw new Error("the jobs queue did not drain in time");
+      throw new Error("the jobs queues did not drain in time");
     },
     async deadLetters() {
-      const out = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: resources.deadLetterQueueUrl,
-          MaxNumberOfMessages: 10,
-          VisibilityTimeout: 0,
-        }),
-      );
-      return (out.Messages ?? []).map((message) => JSON.parse(message.Body ?? "null"));
+      const bodies: unknown[] = [];
+      for (const url of deadLetterQueues) {
+        const out = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+        );
+        bodies.push(...(out.Messages ?? []).map((message) => JSON.parse(message.Body ?? "null")));
+      }
+      return bodies;
     },
     async close() {
-      await sqs.send(new PurgeQueueCommand({ QueueUrl: resources.jobsQueueUrl })).catch(() => undefined);
+      for (const consumer of consumers)
+        await sqs.send(new PurgeQueueCommand({ QueueUrl: consumer.url })).catch(() => undefined);
       await Promise.all([
         glpi.close(),
         otrs.close(),

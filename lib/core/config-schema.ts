@@ -38,6 +38,15 @@ export const DEFAULT_MAX_CONCURRENT_CALLS = 4;
 const maxConcurrentCalls = lazy(() =>
   v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)), DEFAULT_MAX_CONCURRENT_CALLS),
 );
+/**
+ * `integrations.<integration>.maxConcurrency`: how many invocations of the integration's worker may
+ * run at once (the `maximumConcurrency` of its queue's event source, which serverless.yml reads from
+ * the config file; AWS allows 2 to 1000). The default keeps one integration's backlog from fanning out.
+ */
+export const DEFAULT_WORKER_CONCURRENCY = 5;
+const maxConcurrency = lazy(() =>
+  v.optional(v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(1000)), DEFAULT_WORKER_CONCURRENCY),
+);
 const httpUrl = lazy(() =>
   v.pipe(
     v.string(),
@@ -107,6 +116,7 @@ const redmineId = lazy(() => v.pipe(v.number(), v.integer(), v.minValue(1)));
 
 export const otrsRedmineSchema = lazy(() =>
   v.strictObject({
+    maxConcurrency: maxConcurrency(),
     otrs: v.string(),
     redmine: v.string(),
     /** The secret both webhook routes check (header, `?token=`, or the password of HTTP Basic auth). */
@@ -166,6 +176,7 @@ export type OtrsRedmineConfig = v.InferOutput<ReturnType<typeof otrsRedmineSchem
 
 export const glpiFormsSchema = lazy(() =>
   v.strictObject({
+    maxConcurrency: maxConcurrency(),
     /** Key of the GLPI instance under systems.glpi. */
     glpi: v.string(),
     auth: sharedSecretAuthSchema(),
@@ -238,6 +249,7 @@ const itopFieldValue = lazy(() => v.union([v.string(), v.number(), v.strictObjec
 
 export const itopPairSchema = lazy(() =>
   v.strictObject({
+    maxConcurrency: maxConcurrency(),
     /** Keys of the two instances under systems.itop. */
     external: v.string(),
     internal: v.string(),
@@ -375,6 +387,7 @@ const DEFAULT_RT_COLUMNS = {
 
 export const rtKanbanSchema = lazy(() =>
   v.strictObject({
+    maxConcurrency: maxConcurrency(),
     /** Key of the RT instance under systems.rt. */
     rt: v.string(),
     board: v.strictObject({
@@ -470,6 +483,7 @@ const otrsNewTicketSchema = lazy(() =>
 
 export const rocketchatOtrsSchema = lazy(() =>
   v.strictObject({
+    maxConcurrency: maxConcurrency(),
     /** Key of the OTRS instance under systems.otrs. */
     otrs: v.string(),
     /** Rocket.Chat Livechat → OTRS (`POST /rocketchat/livechat`). */

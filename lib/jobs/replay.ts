@@ -10,9 +10,10 @@ import { type DeadLetter, DeadLetterSchema, JobMessageSchema } from "./model.ts"
 import type { JobQueue } from "./queue.ts";
 import type { JobRecords } from "./records.ts";
 
+/** A message of a dead-letter queue, with the queue it sits in (`queueUrl`). */
 export type ReadLetter =
-  | { kind: "letter"; messageId: string; receiptHandle: string; letter: DeadLetter }
-  | { kind: "unreadable"; messageId: string; receiptHandle: string };
+  | { kind: "letter"; queueUrl: string; messageId: string; receiptHandle: string; letter: DeadLetter }
+  | { kind: "unreadable"; queueUrl: string; messageId: string; receiptHandle: string };
 
 export interface LetterFilter {
   id?: string | undefined;
@@ -24,15 +25,28 @@ export interface LetterFilter {
 const HOLD_SECONDS = 60;
 
 /**
- * Reads the dead-letter queue. Messages are held invisible while the listing runs (so each is seen
+ * Reads the dead-letter queues (one URL, or each integration's: `deadLetterUrls` in queue.ts), one
+ * after the other, listing their letters in that order. Messages are held invisible while the listing runs (so each is seen
  * once) and then made visible again: reading changes nothing. Messages that SQS's redrive policy moved
  * there (raw job messages, without an error) are shown as dead letters with an unknown error.
  */
 export async function readDeadLetters(
   sqs: SQSClient,
-  deadLetterUrl: string,
+  deadLetterUrls: string | readonly string[],
   filter: LetterFilter = {},
 ): Promise<ReadLetter[]> {
+  const seen: ReadLetter[] = [];
+  for (const url of [deadLetterUrls].flat()) seen.push(...(await readQueue(sqs, url)));
+  const matching = seen.filter(
+    (letter) =>
+      letter.kind === "unreadable" ||
+      ((filter.id === undefined || letter.letter.job.id === filter.id) &&
+        (filter.type === undefined || letter.letter.job.type === filter.type)),
+  );
+  return filter.limit === undefined ? matching : matching.slice(0, filter.limit);
+}
+
+async function readQueue(sqs: SQSClient, deadLetterUrl: string): Promise<ReadLetter[]> {
   const seen: ReadLetter[] = [];
   const held: Message[] = [];
   try {
@@ -49,22 +63,16 @@ export async function readDeadLetters(
       const messages = out.Messages ?? [];
       if (messages.length === 0) break;
       held.push(...messages);
-      for (const message of messages) seen.push(toLetter(message));
+      for (const message of messages) seen.push(toLetter(message, deadLetterUrl));
     }
   } finally {
     await release(sqs, deadLetterUrl, held);
   }
-  const matching = seen.filter(
-    (letter) =>
-      letter.kind === "unreadable" ||
-      ((filter.id === undefined || letter.letter.job.id === filter.id) &&
-        (filter.type === undefined || letter.letter.job.type === filter.type)),
-  );
-  return filter.limit === undefined ? matching : matching.slice(0, filter.limit);
+  return seen;
 }
 
 /**
- * Sends matching dead letters back to the jobs queue as fresh jobs (attempts start again, and the job
+ * Sends matching dead letters back to their integration's jobs queue (JobQueue picks it) as fresh jobs (attempts start again, and the job
  * searches before creating, since an earlier attempt may have done part of it), then deletes them
  * from the dead-letter queue (sending first: a crash in between replays a job twice, which a
  * level-triggered job absorbs, rather than losing it). Unreadable messages are left where they are.
@@ -72,14 +80,14 @@ export async function readDeadLetters(
 export async function replayDeadLetters(
   sqs: SQSClient,
   queue: JobQueue,
-  deadLetterUrl: string,
+  deadLetterUrls: string | readonly string[],
   options: LetterFilter & {
     records?: JobRecords | undefined;
     /** Called before the first and after each replayed letter (a progress bar). */
     onProgress?: ((done: number, total: number) => void) | undefined;
   } = {},
 ): Promise<DeadLetter[]> {
-  const letters = (await readDeadLetters(sqs, deadLetterUrl, options)).filter(
+  const letters = (await readDeadLetters(sqs, deadLetterUrls, options)).filter(
     (letter) => letter.kind === "letter",
   );
   const replayed: DeadLetter[] = [];
@@ -93,7 +101,7 @@ export async function replayDeadLetters(
       enqueuedAt: new Date().toISOString(),
     });
     await options.records?.pending(letter.letter.job.id, letter.letter.job.type, 0, { reset: true });
-    await deleteByMessageId(sqs, deadLetterUrl, letter.messageId);
+    await deleteByMessageId(sqs, letter.queueUrl, letter.messageId);
     replayed.push(letter.letter);
     options.onProgress?.(replayed.length, letters.length);
   }
@@ -142,8 +150,8 @@ async function release(sqs: SQSClient, url: string, messages: Message[]): Promis
   }
 }
 
-function toLetter(message: Message): ReadLetter {
-  const ids = { messageId: message.MessageId ?? "", receiptHandle: message.ReceiptHandle ?? "" };
+function toLetter(message: Message, queueUrl: string): ReadLetter {
+  const ids = { queueUrl, messageId: message.MessageId ?? "", receiptHandle: message.ReceiptHandle ?? "" };
   let body: unknown;
   try {
     body = JSON.parse(message.Body ?? "");

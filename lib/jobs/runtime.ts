@@ -8,7 +8,7 @@ import { CursorStore } from "../links/cursors.ts";
 import { IdempotencyStore } from "../links/idempotency.ts";
 import { LinkStore } from "../links/store.ts";
 import { SystemSlots } from "../links/system-slots.ts";
-import { JobQueue } from "./queue.ts";
+import { type IntegrationQueues, JobQueue, parseIntegrationQueues } from "./queue.ts";
 import { JobRecords } from "./records.ts";
 import { JobStats } from "./stats.ts";
 
@@ -26,6 +26,8 @@ export interface RuntimeBase {
   readonly sqs: SQSClient;
   readonly jobsQueueUrl: string;
   readonly deadLetterQueueUrl: string;
+  /** Each integration's queue and dead-letter queue (JOB_QUEUES), by integration id. */
+  readonly jobQueues: IntegrationQueues;
 }
 
 /** The shared stores and queues every route and the worker use, on the function's RuntimeBase. */
@@ -43,12 +45,13 @@ export interface JobRuntime extends RuntimeBase {
 }
 
 let base: RuntimeBase | undefined;
+let jobQueues: IntegrationQueues | undefined;
 let runtime: JobRuntime | undefined;
 let records: JobRecords | undefined;
 
 /**
  * The function's clients, config and resource names from the environment (LINKS_TABLE,
- * JOBS_QUEUE_URL, DEAD_LETTER_QUEUE_URL), once per container. Imports no store: a function that
+ * JOBS_QUEUE_URL, DEAD_LETTER_QUEUE_URL, JOB_QUEUES), once per container. Imports no store: a function that
  * needs only these (the operators' routes) bundles none of them.
  */
 export function runtimeBase(): RuntimeBase {
@@ -64,6 +67,10 @@ export function runtimeBase(): RuntimeBase {
     },
     get deadLetterQueueUrl() {
       return requiredEnv("DEAD_LETTER_QUEUE_URL");
+    },
+    get jobQueues() {
+      jobQueues ??= parseIntegrationQueues(process.env.JOB_QUEUES);
+      return jobQueues;
     },
   };
   return base;
@@ -89,13 +96,16 @@ export function jobRuntime(): JobRuntime {
     get deadLetterQueueUrl() {
       return shared.deadLetterQueueUrl;
     },
+    get jobQueues() {
+      return shared.jobQueues;
+    },
     links: new LinkStore(db, table),
     idempotency: new IdempotencyStore(db, table),
     cursors: new CursorStore(db, table),
     records: jobRecords(),
     slots: new SystemSlots(dynamo(), table),
     get queue() {
-      queue ??= new JobQueue(shared.sqs, shared.jobsQueueUrl, shared.deadLetterQueueUrl);
+      queue ??= new JobQueue(shared.sqs, shared.jobsQueueUrl, shared.deadLetterQueueUrl, shared.jobQueues);
       return queue;
     },
     get stats() {

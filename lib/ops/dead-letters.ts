@@ -1,6 +1,6 @@
 import type { Config } from "../core/config-schema.ts";
 import { NotFoundError } from "../core/errors.ts";
-import { JobQueue } from "../jobs/queue.ts";
+import { deadLetterUrls, JobQueue } from "../jobs/queue.ts";
 import { JobRecords } from "../jobs/records.ts";
 import { type ReadLetter, replayDeadLetters } from "../jobs/replay.ts";
 import { sourceOf } from "../sync/descriptor.ts";
@@ -10,11 +10,11 @@ import type { DeadLetterView } from "./types.ts";
 import { objectView } from "./urls.ts";
 
 /**
- * Sends one dead letter (by job id) back to the jobs queue as a fresh job, its status record reset
+ * Sends one dead letter (by job id, from whichever dead-letter queue holds it) back to its jobs queue as a fresh job, its status record reset
  * to pending; NotFound when the dead-letter queue holds no job with this id.
  */
 export async function replayDeadLetter(deps: OpsDeps, jobId: string): Promise<{ replayed: number }> {
-  const replayed = await replayDeadLetters(deps.sqs, queueOf(deps), deps.deadLetterQueueUrl, {
+  const replayed = await replayDeadLetters(deps.sqs, queueOf(deps), allDeadLetterUrls(deps), {
     id: jobId,
     records: recordsOf(deps),
   });
@@ -30,7 +30,7 @@ export async function replayAllDeadLetters(
   deps: OpsDeps,
   onProgress?: (done: number, total: number) => void,
 ): Promise<{ replayed: number }> {
-  const replayed = await replayDeadLetters(deps.sqs, queueOf(deps), deps.deadLetterQueueUrl, {
+  const replayed = await replayDeadLetters(deps.sqs, queueOf(deps), allDeadLetterUrls(deps), {
     records: recordsOf(deps),
     onProgress,
   });
@@ -57,5 +57,8 @@ export function toDeadLetterView(
   };
 }
 
-const queueOf = (deps: OpsDeps) => new JobQueue(deps.sqs, deps.jobsQueueUrl, deps.deadLetterQueueUrl);
+/** Every dead-letter queue the status page and the replays read: the shared one and each integration's. */
+export const allDeadLetterUrls = (deps: OpsDeps) => deadLetterUrls(deps.deadLetterQueueUrl, deps.jobQueues);
+const queueOf = (deps: OpsDeps) =>
+  new JobQueue(deps.sqs, deps.jobsQueueUrl, deps.deadLetterQueueUrl, deps.jobQueues);
 const recordsOf = (deps: OpsDeps) => new JobRecords(deps.db, deps.table, deps.config.jobs.recordTtlDays);

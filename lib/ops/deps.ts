@@ -1,6 +1,7 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Config } from "../core/config-schema.ts";
+import type { IntegrationQueues } from "../jobs/queue.ts";
 import { runtimeBase } from "../jobs/runtime.ts";
 
 /**
@@ -14,6 +15,8 @@ export interface OpsDeps {
   sqs: SQSClient;
   jobsQueueUrl: string;
   deadLetterQueueUrl: string;
+  /** Each integration's queue and dead-letter queue; left out, every job uses the pair above. */
+  jobQueues?: IntegrationQueues | undefined;
   config: Readonly<Config>;
 }
 

@@ -2,13 +2,13 @@ import { readDeadLetters } from "../jobs/replay.ts";
 import { JobStats } from "../jobs/stats.ts";
 import { ParkedRequests } from "../sync/glpi-forms/parked.ts";
 import { INTEGRATION_IDS, REGISTRY } from "../sync/registry.ts";
-import { toDeadLetterView } from "./dead-letters.ts";
+import { allDeadLetterUrls, toDeadLetterView } from "./dead-letters.ts";
 import type { OpsDeps } from "./deps.ts";
 import type { StatusOverview } from "./types.ts";
 
 /**
  * Everything the status page shows, read at once: the counters of every integration (configured or
- * not, so the page always has the same rows), the dead letters (read without changing anything), and
+ * not, so the page always has the same rows), the dead letters of every dead-letter queue (read without changing anything), and
  * the parked requests, newest first. Three reads run side by side: one BatchGetItem round (two for
  * more than four integrations), the dead-letter queue, one Query.
  */
@@ -16,7 +16,7 @@ export async function statusOverview(deps: OpsDeps, now: Date = new Date()): Pro
   const stats = new JobStats(deps.db, deps.table);
   const [windows, letters, parked] = await Promise.all([
     stats.windows(now, INTEGRATION_IDS),
-    readDeadLetters(deps.sqs, deps.deadLetterQueueUrl),
+    readDeadLetters(deps.sqs, allDeadLetterUrls(deps)),
     new ParkedRequests(deps.db, deps.table).list(),
   ]);
   const zero = { received: 0, succeeded: 0, retrying: 0, deadLettered: 0 };

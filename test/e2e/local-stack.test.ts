@@ -104,6 +104,7 @@ function cliEnv(): NodeJS.ProcessEnv {
     "DESKBRIDGE_CONFIG",
     "JOBS_QUEUE_URL",
     "DEAD_LETTER_QUEUE_URL",
+    "JOB_QUEUES",
     "LINKS_TABLE",
     "AWS_ENDPOINT_URL_SQS",
     "AWS_ENDPOINT_URL_DYNAMODB",

@@ -10,6 +10,7 @@ import { ROOT, resolveTarget } from "../../infra/cli/target.ts";
 import { type StackState, writeStackState } from "../../infra/local/stack-state.ts";
 import { ValidationError } from "../../lib/core/errors.ts";
 import type { LinkLookup, StatusOverview } from "../../lib/ops/types.ts";
+import { INTEGRATION_IDS } from "../../lib/sync/registry.ts";
 import { httpEvent, SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
 
 const run = promisify(execFile);
@@ -178,6 +179,13 @@ describe("targets", () => {
       label: "stage prod",
       jobsQueue: { name: "deskbridge-prod-jobs" },
       deadLetterQueue: { name: "deskbridge-prod-jobs-dlq" },
+      // Each integration's pair, by the names infra/resources.yml gives them.
+      integrationQueues: Object.fromEntries(
+        INTEGRATION_IDS.map((id) => [
+          id,
+          { jobs: { name: `deskbridge-prod-${id}` }, deadLetters: { name: `deskbridge-prod-${id}-dlq` } },
+        ]),
+      ),
       table: "deskbridge-prod-links",
       configPath: join(ROOT, "config/prod.json"),
       env: { DESKBRIDGE_SSM_PREFIX: "/deskbridge/prod/", AWS_REGION: "sa-east-1" },
@@ -240,6 +248,7 @@ describe("targets", () => {
       {
         JOBS_QUEUE_URL: "http://q/jobs",
         DEAD_LETTER_QUEUE_URL: "http://q/dlq",
+        JOB_QUEUES: JSON.stringify({ "rt-kanban": { jobs: "http://q/rt", deadLetters: "http://q/rt-dlq" } }),
         LINKS_TABLE: "t",
         DESKBRIDGE_CONFIG: "config/sandbox.json",
         AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:1",
@@ -248,6 +257,9 @@ describe("targets", () => {
     expect(named).toMatchObject({
       jobsQueue: { url: "http://q/jobs" },
       deadLetterQueue: { url: "http://q/dlq" },
+      integrationQueues: {
+        "rt-kanban": { jobs: { url: "http://q/rt" }, deadLetters: { url: "http://q/rt-dlq" } },
+      },
       table: "t",
       env: { AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:1" },
     });

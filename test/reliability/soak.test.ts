@@ -84,6 +84,7 @@ beforeAll(async () => {
     "LINKS_TABLE",
     "JOBS_QUEUE_URL",
     "DEAD_LETTER_QUEUE_URL",
+    "JOB_QUEUES",
   ])
     delete env[name];
   bridge = spawn(process.execPath, ["node_modules/tsx/dist/cli.mjs", "infra/local/start.ts"], {

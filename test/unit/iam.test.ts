@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { INTEGRATION_IDS, integrationById } from "../../lib/sync/registry.ts";
 
 /**
  * The roles of infra/iam.yml against what the code behind them does. Locally nothing checks IAM
@@ -14,7 +15,7 @@ const iam = parse(readFileSync("infra/iam.yml", "utf8"), { logLevel: "silent" })
   >;
 };
 const service = parse(readFileSync("serverless.yml", "utf8"), { logLevel: "silent" }) as {
-  functions: Record<string, { role?: string }>;
+  functions: Record<string, { role?: string; handler?: string; events?: { sqs?: { arn: unknown } }[] }>;
 };
 
 /** The resources (as written: GetAtt names) a role may call `action` on. */
@@ -28,8 +29,17 @@ function resourcesFor(role: string, action: string): string[] {
     .map((resource) => JSON.stringify(resource));
 }
 
-const JOBS = JSON.stringify({ "Fn::GetAtt": ["JobsQueue", "Arn"] });
-const DEAD_LETTERS = JSON.stringify({ "Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"] });
+const arn = (resource: string) => JSON.stringify({ "Fn::GetAtt": [resource, "Arn"] });
+const JOBS = arn("JobsQueue");
+const DEAD_LETTERS = arn("JobsDeadLetterQueue");
+/** Each integration's queue and dead-letter queue, as infra/resources.yml names them (OtrsRedmineQueue, …). */
+const pascal = (id: string) =>
+  id
+    .split("-")
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join("");
+const INTEGRATION_JOBS = INTEGRATION_IDS.map((id) => arn(`${pascal(id)}Queue`));
+const INTEGRATION_DEAD_LETTERS = INTEGRATION_IDS.map((id) => arn(`${pascal(id)}DeadLetterQueue`));
 
 describe("IAM roles", () => {
   it("give every function of serverless.yml a role that iam.yml defines", () => {
@@ -39,21 +49,47 @@ describe("IAM roles", () => {
     }
   });
 
-  it("let a route queue its job and keep a permanent failure as a dead letter (runInline)", () => {
+  it("let a route queue its job on its integration's queue and keep a permanent failure as a dead letter (runInline)", () => {
     expect(resourcesFor("SyncRouteRole", "sqs:SendMessage")).toEqual(
-      expect.arrayContaining([JOBS, DEAD_LETTERS]),
+      expect.arrayContaining([...INTEGRATION_JOBS, ...INTEGRATION_DEAD_LETTERS]),
     );
   });
 
-  it("let the worker put a held-back job back on the jobs queue (defer.ts) and dead-letter a failed one", () => {
+  it("let each integration's worker read only its own queue, put a job back on it and dead-letter to its own", () => {
+    for (const id of INTEGRATION_IDS) {
+      const key = integrationById(id)?.configKey ?? "";
+      const fn = service.functions[`${key}Worker`];
+      expect(fn?.handler, id).toBe(`functions/${id}/worker.handler`);
+      expect(JSON.stringify(fn?.events?.[0]?.sqs?.arn), id).toBe(arn(`${pascal(id)}Queue`));
+      const role = fn?.role ?? "";
+      expect(resourcesFor(role, "sqs:ReceiveMessage"), id).toEqual([arn(`${pascal(id)}Queue`)]);
+      expect(resourcesFor(role, "sqs:SendMessage"), id).toEqual([
+        arn(`${pascal(id)}Queue`),
+        arn(`${pascal(id)}DeadLetterQueue`),
+      ]);
+    }
+  });
+
+  it("let the drain of the shared queue read it, and put back or dead-letter a job on its integration's queues", () => {
+    expect(resourcesFor("WorkerRole", "sqs:ReceiveMessage")).toEqual([JOBS]);
     expect(resourcesFor("WorkerRole", "sqs:SendMessage")).toEqual(
-      expect.arrayContaining([JOBS, DEAD_LETTERS]),
+      expect.arrayContaining([JOBS, DEAD_LETTERS, ...INTEGRATION_JOBS, ...INTEGRATION_DEAD_LETTERS]),
+    );
+  });
+
+  it("let the operators' view read every dead-letter queue and replay into every jobs queue", () => {
+    expect(resourcesFor("OpsRole", "sqs:ReceiveMessage")).toEqual(
+      expect.arrayContaining([DEAD_LETTERS, ...INTEGRATION_DEAD_LETTERS]),
+    );
+    expect(resourcesFor("OpsRole", "sqs:SendMessage")).toEqual(
+      expect.arrayContaining([JOBS, ...INTEGRATION_JOBS]),
     );
   });
 
   it("let the routes, the worker and the pollers take and give back the per-system caps' slots", () => {
     const table = JSON.stringify({ "Fn::GetAtt": ["LinksTable", "Arn"] });
-    for (const role of ["SyncRouteRole", "WorkerRole", "PollerRole"]) {
+    const workerRoles = INTEGRATION_IDS.map((id) => `${pascal(id)}WorkerRole`);
+    for (const role of ["SyncRouteRole", "WorkerRole", "PollerRole", ...workerRoles]) {
       for (const action of ["dynamodb:PutItem", "dynamodb:BatchGetItem", "dynamodb:DeleteItem"]) {
         expect(resourcesFor(role, action), `${role} ${action}`).toContain(table);
       }
@@ -61,7 +97,7 @@ describe("IAM roles", () => {
   });
 
   it("let the pollers queue jobs, and the job status route only read", () => {
-    expect(resourcesFor("PollerRole", "sqs:SendMessage")).toEqual([JOBS]);
+    expect(resourcesFor("PollerRole", "sqs:SendMessage")).toEqual(INTEGRATION_JOBS);
     expect(resourcesFor("JobStatusRole", "sqs:SendMessage")).toEqual([]);
     expect(resourcesFor("JobStatusRole", "dynamodb:PutItem")).toEqual([]);
   });

@@ -1,6 +1,11 @@
 import { NotFoundError } from "../../../lib/core/errors.ts";
 import { readDeadLetters } from "../../../lib/jobs/replay.ts";
-import { replayAllDeadLetters, replayDeadLetter, toDeadLetterView } from "../../../lib/ops/dead-letters.ts";
+import {
+  allDeadLetterUrls,
+  replayAllDeadLetters,
+  replayDeadLetter,
+  toDeadLetterView,
+} from "../../../lib/ops/dead-letters.ts";
 import type { Command } from "../command.ts";
 import { printJson, progressBar, table } from "../output.ts";
 
@@ -14,7 +19,7 @@ export const dlqList: Command = {
   positionals: { min: 0, max: 0 },
   async run({ values, connect }) {
     const deps = await connect();
-    const read = await readDeadLetters(deps.sqs, deps.deadLetterQueueUrl);
+    const read = await readDeadLetters(deps.sqs, allDeadLetterUrls(deps));
     const letters = read.flatMap((entry) =>
       entry.kind === "letter" ? [toDeadLetterView(entry, deps.config)] : [],
     );

@@ -10,7 +10,7 @@ import {
 import * as v from "valibot";
 import { NotFoundError, ValidationError } from "../../core/errors.ts";
 import { MAX_ID } from "../../core/ids.ts";
-import { JobQueue } from "../../jobs/queue.ts";
+import { type IntegrationQueues, JobQueue } from "../../jobs/queue.ts";
 import { JobRecords } from "../../jobs/records.ts";
 import { TARGET_INDEX } from "../../links/store.ts";
 import { CREATE_TICKET_JOB } from "./job-status.ts";
@@ -38,6 +38,7 @@ export interface ReplayDeps {
   sqs: SQSClient;
   jobsQueueUrl: string;
   deadLetterQueueUrl: string;
+  jobQueues?: IntegrationQueues | undefined;
   config: { readonly jobs: { readonly recordTtlDays: number } };
 }
 
@@ -195,7 +196,7 @@ export async function replayParked(
   if (!(await parked.markReplaying(id, entityId, request.replay))) return { jobId: id };
   // Pending before sending: a concurrent replay that reads it stands back rather than send a twin.
   await records.pending(id, CREATE_TICKET_JOB, 0, { reset: true });
-  const queue = new JobQueue(deps.sqs, deps.jobsQueueUrl, deps.deadLetterQueueUrl);
+  const queue = new JobQueue(deps.sqs, deps.jobsQueueUrl, deps.deadLetterQueueUrl, deps.jobQueues);
   await queue.send({
     v: 1,
     id,
