@@ -14,6 +14,7 @@ import { SQS_OPTIONS } from "../../lib/core/aws.ts";
 import type { JobMessage } from "../../lib/jobs/model.ts";
 import { JobQueue } from "../../lib/jobs/queue.ts";
 import { type ReadLetter, readDeadLetters, replayDeadLetters } from "../../lib/jobs/replay.ts";
+import { INTEGRATION_IDS } from "../../lib/sync/registry.ts";
 import { notificationEventKey } from "../../lib/sync/rocketchat-otrs/notifications.ts";
 import { SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
 import { accountSoak, type EventCount, type SoakKind } from "./soak-accounting.ts";
@@ -53,6 +54,7 @@ let base = "";
 let sqs: SQSClient;
 let jobsUrl = "";
 let deadUrl = "";
+const integrationQueues: Record<string, { jobs: string; deadLetters: string }> = {};
 let dynamoEndpoint = "";
 const answers: string[] = [];
 
@@ -107,9 +109,17 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${ports.http}`;
   dynamoEndpoint = `http://127.0.0.1:${ports.dynamo}`;
   sqs = new SQSClient({ ...SQS_OPTIONS, endpoint: `http://127.0.0.1:${ports.sqs}`, region: "us-east-1" });
-  jobsUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: "deskbridge-local-jobs" }))).QueueUrl ?? "";
-  deadUrl =
-    (await sqs.send(new GetQueueUrlCommand({ QueueName: "deskbridge-local-jobs-dlq" }))).QueueUrl ?? "";
+  const urlOf = async (name: string) =>
+    (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl ?? "";
+  jobsUrl = await urlOf("deskbridge-local-jobs");
+  deadUrl = await urlOf("deskbridge-local-jobs-dlq");
+  // npm start gives every integration its own queue pair; the shared pair is the upgrade's drain.
+  for (const id of INTEGRATION_IDS) {
+    integrationQueues[id] = {
+      jobs: await urlOf(`deskbridge-local-${id}`),
+      deadLetters: await urlOf(`deskbridge-local-${id}-dlq`),
+    };
+  }
 }, 180_000);
 
 afterAll(async () => {
@@ -393,12 +403,18 @@ async function depth(url: string): Promise<number> {
   );
 }
 
-/** Waits until the jobs queue stays empty for a few seconds (retries come back after their backoff). */
+/** Every jobs queue: the integrations' and the shared one. */
+const allJobsUrls = () => [jobsUrl, ...Object.values(integrationQueues).map((pair) => pair.jobs)];
+/** Every dead-letter queue: the integrations' and the shared one. */
+const allDeadUrls = () => [deadUrl, ...Object.values(integrationQueues).map((pair) => pair.deadLetters)];
+
+/** Waits until every jobs queue stays empty for a few seconds (retries come back after their backoff). */
 async function drained(timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let emptySince: number | undefined;
   while (Date.now() < deadline) {
-    if ((await depth(jobsUrl)) === 0) {
+    const depths = await Promise.all(allJobsUrls().map((url) => depth(url)));
+    if (depths.every((d) => d === 0)) {
       emptySince ??= Date.now();
       if (Date.now() - emptySince > 5000) return;
     } else emptySince = undefined;
@@ -571,7 +587,7 @@ describe("the soak", () => {
       const lostAnswersToRocketChat = faultsByKind["drop-response"] ?? 0;
       chaos(false);
 
-      const lettersBefore = await readDeadLetters(sqs, deadUrl);
+      const lettersBefore = await readDeadLetters(sqs, allDeadUrls());
       const inDlq = new Set(
         lettersBefore.flatMap((letter) =>
           letter.kind === "letter" ? [eventOfJob(letter.letter.job) ?? ""] : [],
@@ -580,8 +596,8 @@ describe("the soak", () => {
       const before = events.map((event) => objectsOf(event));
       const drainedMs = Date.now() - started;
 
-      const queue = new JobQueue(sqs, jobsUrl, deadUrl);
-      const replayed = (await replayDeadLetters(sqs, queue, deadUrl)).length;
+      const queue = new JobQueue(sqs, jobsUrl, deadUrl, integrationQueues);
+      const replayed = (await replayDeadLetters(sqs, queue, allDeadUrls())).length;
       await drained(10 * 60_000);
       const counts: EventCount[] = events.map((event, i) => ({
         kind: event.kind,
@@ -595,8 +611,8 @@ describe("the soak", () => {
       // Every event whose effect is not exactly one object, with what the queues and the table say of it.
       const state = {
         lettersBefore,
-        lettersAfter: await readDeadLetters(sqs, deadUrl),
-        queued: await readDeadLetters(sqs, jobsUrl),
+        lettersAfter: await readDeadLetters(sqs, allDeadUrls()),
+        queued: await readDeadLetters(sqs, allJobsUrls()),
         table: await scanTable(),
       };
       const notExactlyOnce = account.notExactlyOnce.map((count) => {
