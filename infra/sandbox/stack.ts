@@ -106,6 +106,26 @@ export type TestConfig = ReturnType<typeof testConfig>;
  * system, its own table and queues, a config file pointing at the fakes, and the environment the
  * functions read. Import handlers after this.
  */
+/** Messages on a queue, visible, in flight or delayed. */
+export async function depthOf(sqs: SQSClient, url: string): Promise<number> {
+  const out = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+      ],
+    }),
+  );
+  const a = out.Attributes ?? {};
+  return (
+    Number(a.ApproximateNumberOfMessages ?? 0) +
+    Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
+    Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
+  );
+}
+
 export async function buildStack(
   endpoints: { dynamo: string; sqs: string },
   options: StackOptions = {},
@@ -252,24 +272,7 @@ export async function buildStack(
     ...Object.values(resources.jobQueues).map((pair) => pair.deadLetters),
   ];
   let sources: SqsEventSource[] | undefined;
-  const queueDepth = async (url: string) => {
-    const out = await sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: url,
-        AttributeNames: [
-          "ApproximateNumberOfMessages",
-          "ApproximateNumberOfMessagesNotVisible",
-          "ApproximateNumberOfMessagesDelayed",
-        ],
-      }),
-    );
-    const a = out.Attributes ?? {};
-    return (
-      Number(a.ApproximateNumberOfMessages ?? 0) +
-      Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
-      Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
-    );
-  };
+  const queueDepth = (url: string) => depthOf(sqs, url);
 
   const totalDepth = async () =>
     (await Promise.all(consumers.map((consumer) => queueDepth(consumer.url)))).reduce((a, b) => a + b, 0);

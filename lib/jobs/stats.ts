@@ -14,10 +14,8 @@ export const COUNTERS = ["received", "succeeded", "retrying", "deadLettered"] as
 export type Counter = (typeof COUNTERS)[number];
 export type WindowCounts = Record<Counter, number>;
 
-export interface IntegrationStatus {
-  integration: IntegrationId;
-  /** False when the deployment's config has no section for it (its counts are then all zero). */
-  configured: boolean;
+/** What the counters say of one integration, read from its hour items. */
+export interface IntegrationWindows {
   lastHour: WindowCounts;
   lastDay: WindowCounts;
   lastSuccess?: { at: string; jobId: string; type: string };
@@ -49,12 +47,6 @@ export interface FailureReason {
   code: string;
   message: string;
 }
-
-/** What the overview shows of one integration, read from its hour items. */
-export type IntegrationWindows = Pick<
-  IntegrationStatus,
-  "lastHour" | "lastDay" | "lastSuccess" | "lastFailure"
->;
 
 const SuccessSchema = v.object({ at: v.string(), jobId: v.string(), type: v.string() });
 const FailureSchema = v.object({

@@ -1,4 +1,4 @@
-import type { WindowCounts } from "../jobs/stats.ts";
+import type { IntegrationWindows } from "../jobs/stats.ts";
 import type { Ref } from "../links/refs.ts";
 import type { ParkedRequest } from "../sync/glpi-forms/parked.ts";
 import type { IntegrationId } from "../sync/registry.ts";
@@ -15,14 +15,10 @@ export type { ParkedRequest } from "../sync/glpi-forms/parked.ts";
 /** The integrations, named as their job types are prefixed (`otrs-redmine.ticket`): the registry's ids. */
 export { INTEGRATION_IDS, type IntegrationId } from "../sync/registry.ts";
 
-export interface IntegrationStatus {
+export interface IntegrationStatus extends IntegrationWindows {
   integration: IntegrationId;
   /** False when the deployment's config has no section for it (its counts are then all zero). */
   configured: boolean;
-  lastHour: WindowCounts;
-  lastDay: WindowCounts;
-  lastSuccess?: { at: string; jobId: string; type: string };
-  lastFailure?: { at: string; jobId: string; type: string; code: string; reason: string };
 }
 
 /** One object in one system, with where to open it. */

@@ -1,5 +1,7 @@
+import { DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { inject } from "vitest";
 import { buildStack, type Stack, type StackOptions } from "../../infra/sandbox/stack.ts";
+import type { JobMessage } from "../../lib/jobs/model.ts";
 
 export { httpEvent, lambdaContext } from "../../infra/local/events.ts";
 export {
@@ -19,4 +21,25 @@ export {
  */
 export function setupStack(options: StackOptions = {}): Promise<Stack> {
   return buildStack({ dynamo: inject("dynamoEndpoint"), sqs: inject("sqsEndpoint") }, options);
+}
+
+/** The next job on the stack's shared jobs queue (deferred jobs wait a few seconds), taken off the queue. */
+export async function nextQueuedJob(stack: Stack, timeoutMs = 10_000): Promise<JobMessage | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const out = await stack.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: stack.resources.jobsQueueUrl, WaitTimeSeconds: 1 }),
+    );
+    const [message] = out.Messages ?? [];
+    if (message) {
+      await stack.sqs.send(
+        new DeleteMessageCommand({
+          QueueUrl: stack.resources.jobsQueueUrl,
+          ReceiptHandle: message.ReceiptHandle,
+        }),
+      );
+      return JSON.parse(message.Body ?? "{}");
+    }
+  }
+  return undefined;
 }

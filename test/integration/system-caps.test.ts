@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Logger } from "@aws-lambda-powertools/logger";
-import { DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -16,7 +15,7 @@ import { runInline } from "../../lib/jobs/runner.ts";
 import { capsFromHandlers, runScheduled, type SystemCapsDeps } from "../../lib/jobs/system-caps.ts";
 import { createWorker } from "../../lib/jobs/worker.ts";
 import { type SystemCap, SystemSlots } from "../../lib/links/system-slots.ts";
-import { lambdaContext, SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
+import { lambdaContext, nextQueuedJob, SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
 
 let stack: Stack;
 let doc: DynamoDBDocumentClient;
@@ -267,7 +266,7 @@ describe("the worker with system caps", () => {
     expect(first.batchItemFailures).toEqual([]);
     // Kanboard's cap is its own: its job ran; RT's waits on the queue, its attempts untouched.
     expect([...ran]).toEqual([2]);
-    const waiting = await nextQueuedJob();
+    const waiting = await nextQueuedJob(stack);
     expect(waiting).toMatchObject({ id: job.id, priorAttempts: 1, maybeRan: false });
     expect(waiting?.deferrals).toBeUndefined();
 
@@ -294,7 +293,7 @@ describe("the inline attempt with system caps", () => {
     const message = newJob(job.type, { n: 7 });
     expect(await runInline(message, job, deps)).toEqual({ kind: "queued", jobId: message.id });
     expect(ran.size).toBe(0);
-    expect(await nextQueuedJob()).toMatchObject({ id: message.id, priorAttempts: 0, maybeRan: false });
+    expect(await nextQueuedJob(stack)).toMatchObject({ id: message.id, priorAttempts: 0, maybeRan: false });
 
     await systemCaps.slots.release(holder.hold);
     const again = newJob(job.type, { n: 8 });
@@ -305,27 +304,6 @@ describe("the inline attempt with system caps", () => {
     if (after.kind === "held") await systemCaps.slots.release(after.hold);
   });
 });
-
-/** The next job on the jobs queue, taken off it. */
-async function nextQueuedJob(): Promise<JobMessage | undefined> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const out = await stack.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: stack.resources.jobsQueueUrl, WaitTimeSeconds: 1 }),
-    );
-    const [message] = out.Messages ?? [];
-    if (message) {
-      await stack.sqs.send(
-        new DeleteMessageCommand({
-          QueueUrl: stack.resources.jobsQueueUrl,
-          ReceiptHandle: message.ReceiptHandle,
-        }),
-      );
-      return JSON.parse(message.Body ?? "{}");
-    }
-  }
-  return undefined;
-}
 
 describe("the backfill tool with system caps", () => {
   it("holds RT's slots for each ticket it projects, so RT never sees more calls than its cap", async () => {

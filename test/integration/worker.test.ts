@@ -1,5 +1,4 @@
 import { Logger } from "@aws-lambda-powertools/logger";
-import { DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,7 +10,7 @@ import { JobQueue, newJob } from "../../lib/jobs/queue.ts";
 import { JobRecords } from "../../lib/jobs/records.ts";
 import { readDeadLetters } from "../../lib/jobs/replay.ts";
 import { createWorker } from "../../lib/jobs/worker.ts";
-import { lambdaContext, type Stack, setupStack } from "../helpers/stack.ts";
+import { lambdaContext, nextQueuedJob, type Stack, setupStack } from "../helpers/stack.ts";
 
 let stack: Stack;
 let queue: JobQueue;
@@ -55,27 +54,6 @@ function worker(handler: ReturnType<typeof countingJob>["job"], maxAttempts = 2)
 
 const record = (job: JobMessage) => sqsRecord({ messageId: `m-${job.id}`, body: JSON.stringify(job) });
 
-/** The next job on the jobs queue (deferred jobs wait a few seconds), taken off the queue. */
-async function nextQueuedJob(timeoutMs = 10_000): Promise<JobMessage | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const out = await stack.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: stack.resources.jobsQueueUrl, WaitTimeSeconds: 1 }),
-    );
-    const [message] = out.Messages ?? [];
-    if (message) {
-      await stack.sqs.send(
-        new DeleteMessageCommand({
-          QueueUrl: stack.resources.jobsQueueUrl,
-          ReceiptHandle: message.ReceiptHandle,
-        }),
-      );
-      return JSON.parse(message.Body ?? "{}");
-    }
-  }
-  return undefined;
-}
-
 describe("the worker", () => {
   it("runs one job per business key in a batch and counts the others done", async () => {
     const { job, runs } = countingJob();
@@ -101,7 +79,7 @@ describe("the worker", () => {
     const response = await worker(job, 2)({ Records: [record(message)] }, lambdaContext());
     expect(response.batchItemFailures).toEqual([]);
     expect(runs).toEqual(["C"]);
-    const requeued = await nextQueuedJob();
+    const requeued = await nextQueuedJob(stack);
     expect(requeued).toMatchObject({ id: message.id, priorAttempts: 1, deferrals: 1, maybeRan: true });
     expect(await readDeadLetters(stack.sqs, stack.resources.deadLetterQueueUrl)).toHaveLength(0);
   });

@@ -4,12 +4,13 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../infra/local/free-port.ts";
 import { mulberry32, type NetworkFault } from "../../infra/sandbox/faults.ts";
+import { depthOf } from "../../infra/sandbox/stack.ts";
 import { SQS_OPTIONS } from "../../lib/core/aws.ts";
 import type { JobMessage } from "../../lib/jobs/model.ts";
 import { JobQueue } from "../../lib/jobs/queue.ts";
@@ -384,24 +385,7 @@ function eventOfJob(job: JobMessage): string | undefined {
 
 const eventKey = (event: { kind: Kind; handle: string }) => `${event.kind}|${event.handle}`;
 
-async function depth(url: string): Promise<number> {
-  const out = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: [
-        "ApproximateNumberOfMessages",
-        "ApproximateNumberOfMessagesNotVisible",
-        "ApproximateNumberOfMessagesDelayed",
-      ],
-    }),
-  );
-  const a = out.Attributes ?? {};
-  return (
-    Number(a.ApproximateNumberOfMessages ?? 0) +
-    Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
-    Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
-  );
-}
+const depth = (url: string) => depthOf(sqs, url);
 
 /** Every jobs queue: the integrations' and the shared one. */
 const allJobsUrls = () => [jobsUrl, ...Object.values(integrationQueues).map((pair) => pair.jobs)];
