@@ -1,9 +1,10 @@
 import { useIntegrations } from "../../lib/core/config.ts";
 import { httpRoute, json } from "../../lib/core/http.ts";
 import { authenticateForms, queuedResponse, readSubmission } from "../../lib/sync/glpi-forms/http.ts";
+import { glpiForms } from "../../lib/sync/glpi-forms/index.ts";
 import { requestTicket } from "../../lib/sync/glpi-forms/service.ts";
 
-useIntegrations("glpiForms");
+useIntegrations(glpiForms);
 
 /** POST /glpi/tickets: a form or portal opens a GLPI ticket in the customer's entity (found by CNPJ). */
 export const handler = httpRoute(

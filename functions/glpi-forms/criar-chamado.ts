@@ -6,9 +6,10 @@ import {
   queuedResponse,
   readSubmission,
 } from "../../lib/sync/glpi-forms/http.ts";
+import { glpiForms } from "../../lib/sync/glpi-forms/index.ts";
 import { requestTicket } from "../../lib/sync/glpi-forms/service.ts";
 
-useIntegrations("glpiForms");
+useIntegrations(glpiForms);
 
 /**
  * POST /criar-chamado: the old Flask app's path, answering as it did (200 `{"ticket_id": n}`, errors

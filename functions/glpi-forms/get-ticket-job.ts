@@ -1,9 +1,10 @@
 import { useIntegrations } from "../../lib/core/config.ts";
 import { httpRoute, json } from "../../lib/core/http.ts";
 import { authenticateForms } from "../../lib/sync/glpi-forms/http.ts";
+import { glpiForms } from "../../lib/sync/glpi-forms/index.ts";
 import { ticketJobStatus } from "../../lib/sync/glpi-forms/job-status.ts";
 
-useIntegrations("glpiForms");
+useIntegrations(glpiForms);
 
 /** GET /glpi/tickets/jobs/{id}: pending, done with `ticket_id`, or failed with the reason. */
 export const handler = httpRoute(

@@ -1,9 +1,10 @@
 import { useIntegrations } from "../../lib/core/config.ts";
 import { httpRoute } from "../../lib/core/http.ts";
 import { authenticateItop, readItopEvent, sideOfSource, syncTicket } from "../../lib/sync/itop-pair/http.ts";
+import { itopPair } from "../../lib/sync/itop-pair/index.ts";
 import { AttachmentEventSchema } from "../../lib/systems/itop/schemas.ts";
 
-useIntegrations("itopPair");
+useIntegrations(itopPair);
 
 /** POST /api/v1/update-attachment: either iTop's webhook on attachment create, update or delete. */
 export const handler = httpRoute(

@@ -1,4 +1,4 @@
-import { useIntegrations } from "../../lib/core/config.ts";
+import { useEveryIntegration } from "../../lib/core/config.ts";
 import { ValidationError } from "../../lib/core/errors.ts";
 import { json } from "../../lib/core/http.ts";
 import { opsDeps } from "../../lib/ops/deps.ts";
@@ -6,8 +6,9 @@ import { lookupLinks } from "../../lib/ops/lookup.ts";
 import { htmlResponse } from "../../lib/ops/page/html.ts";
 import { renderLinksPage } from "../../lib/ops/page/links-page.ts";
 import { opsRoute, prefersJson } from "../../lib/ops/page/route.ts";
+import { REGISTRY } from "../../lib/sync/registry.ts";
 
-useIntegrations();
+useEveryIntegration(REGISTRY);
 
 /** GET /status/links?system=&id=: every link of one object, with URLs and the last sync of each aspect. */
 export const handler = opsRoute("ops.links", async (request) => {

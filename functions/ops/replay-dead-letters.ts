@@ -1,11 +1,12 @@
-import { useIntegrations } from "../../lib/core/config.ts";
+import { useEveryIntegration } from "../../lib/core/config.ts";
 import { validate } from "../../lib/core/http.ts";
 import { replayAllDeadLetters, replayDeadLetter } from "../../lib/ops/dead-letters.ts";
 import { opsDeps } from "../../lib/ops/deps.ts";
 import { ReplayDeadLettersFormSchema } from "../../lib/ops/forms.ts";
 import { actionAnswer, opsRoute, readAction } from "../../lib/ops/page/route.ts";
+import { REGISTRY } from "../../lib/sync/registry.ts";
 
-useIntegrations();
+useEveryIntegration(REGISTRY);
 
 /** POST /status/dead-letters/replay: puts dead letters back on the jobs queue (form or JSON). */
 export const handler = opsRoute("ops.replay-dead-letters", async (request) => {

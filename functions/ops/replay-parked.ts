@@ -1,11 +1,12 @@
-import { useIntegrations } from "../../lib/core/config.ts";
+import { useEveryIntegration } from "../../lib/core/config.ts";
 import { validate } from "../../lib/core/http.ts";
 import { opsDeps } from "../../lib/ops/deps.ts";
 import { ReplayParkedFormSchema } from "../../lib/ops/forms.ts";
 import { actionAnswer, opsRoute, readAction } from "../../lib/ops/page/route.ts";
 import { replayParked } from "../../lib/sync/glpi-forms/parked.ts";
+import { REGISTRY } from "../../lib/sync/registry.ts";
 
-useIntegrations();
+useEveryIntegration(REGISTRY);
 
 /** POST /status/parked/{id}/replay: opens the parked request's ticket in the entity the operator chose. */
 export const handler = opsRoute("ops.replay-parked", async (request) => {

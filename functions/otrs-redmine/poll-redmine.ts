@@ -4,9 +4,10 @@ import { logger } from "../../lib/core/logger.ts";
 import { jobRuntime } from "../../lib/jobs/runtime.ts";
 import { runScheduled } from "../../lib/jobs/system-caps.ts";
 import { otrsRedmineSettings } from "../../lib/sync/otrs-redmine/deps.ts";
+import { otrsRedmine } from "../../lib/sync/otrs-redmine/index.ts";
 import { pollRedmine } from "../../lib/sync/otrs-redmine/poller.ts";
 
-useIntegrations("otrsRedmine");
+useIntegrations(otrsRedmine);
 
 /** Scheduled: queues a sync job for every Redmine issue changed since the last poll. */
 export const handler = async (_event?: unknown, context?: Context) => {

@@ -6,9 +6,10 @@ import {
   readOtrsTicketEvent,
   runEventJob,
 } from "../../lib/sync/otrs-redmine/http.ts";
+import { otrsRedmine } from "../../lib/sync/otrs-redmine/index.ts";
 import { TICKET_JOB, ticketJob } from "../../lib/sync/otrs-redmine/ticket-job.ts";
 
-useIntegrations("otrsRedmine");
+useIntegrations(otrsRedmine);
 
 /**
  * POST /otrs/ticket-events and POST /otrs/ticket-events/{ticketId}: OTRS's GenericInterface invoker

@@ -1,11 +1,12 @@
 import { useIntegrations } from "../../lib/core/config.ts";
 import { httpRoute } from "../../lib/core/http.ts";
+import { rocketchatOtrs } from "../../lib/sync/rocketchat-otrs/index.ts";
 import {
   authenticateNotifications,
   receiveNotification,
 } from "../../lib/sync/rocketchat-otrs/notifications.ts";
 
-useIntegrations("rocketchatOtrs");
+useIntegrations(rocketchatOtrs);
 
 /**
  * POST /otrs/notifications and POST /otrs/notifications/{event}: an OTRS ticket event is posted to the

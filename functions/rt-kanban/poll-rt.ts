@@ -4,9 +4,10 @@ import { logger } from "../../lib/core/logger.ts";
 import { jobRuntime } from "../../lib/jobs/runtime.ts";
 import { runScheduled } from "../../lib/jobs/system-caps.ts";
 import { rtKanbanSettings } from "../../lib/sync/rt-kanban/deps.ts";
+import { rtKanban } from "../../lib/sync/rt-kanban/index.ts";
 import { pollRt } from "../../lib/sync/rt-kanban/poller.ts";
 
-useIntegrations("rtKanban");
+useIntegrations(rtKanban);
 
 /** Scheduled: queues a job for every RT ticket changed since the last poll (what Scrip calls missed). */
 export const handler = async (_event?: unknown, context?: Context) => {

@@ -4,9 +4,10 @@ import { logger } from "../../lib/core/logger.ts";
 import { jobRuntime } from "../../lib/jobs/runtime.ts";
 import { runScheduled } from "../../lib/jobs/system-caps.ts";
 import { rtKanbanSettings } from "../../lib/sync/rt-kanban/deps.ts";
+import { rtKanban } from "../../lib/sync/rt-kanban/index.ts";
 import { reconcileBoard } from "../../lib/sync/rt-kanban/reconciler.ts";
 
-useIntegrations("rtKanban");
+useIntegrations(rtKanban);
 
 /** Scheduled: compares the board with RT and queues a repair for every card that disagrees. */
 export const handler = async (_event?: unknown, context?: Context) => {

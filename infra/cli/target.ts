@@ -4,11 +4,11 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetQueueUrlCommand, QueueDoesNotExist, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SQS_OPTIONS } from "../../lib/core/aws.ts";
-import { loadConfigFile } from "../../lib/core/config.ts";
+import { useEveryIntegration } from "../../lib/core/config.ts";
 import { ValidationError } from "../../lib/core/errors.ts";
 import { type IntegrationQueues, parseIntegrationQueues } from "../../lib/jobs/queue.ts";
 import type { OpsDeps } from "../../lib/ops/deps.ts";
-import { INTEGRATION_IDS } from "../../lib/sync/registry.ts";
+import { INTEGRATION_IDS, loadDeploymentConfig, REGISTRY } from "../../lib/sync/registry.ts";
 import { readStackFile, stackStateFile } from "../local/stack-state.ts";
 import { loadEnvFile } from "../tools/stack-env.ts";
 
@@ -218,7 +218,9 @@ export async function connect(target: Target): Promise<Connection> {
     LINKS_TABLE: target.table,
     DESKBRIDGE_CONFIG: target.configPath,
   });
-  const config = loadConfigFile(target.configPath);
+  const config = loadDeploymentConfig(target.configPath);
+  // The commands run any integration's code in this process, reading the config as a function would.
+  useEveryIntegration(REGISTRY);
   return {
     target,
     db: DynamoDBDocumentClient.from(new DynamoDBClient({}), {

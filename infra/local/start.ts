@@ -12,10 +12,10 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import * as v from "valibot";
 import { SQS_OPTIONS } from "../../lib/core/aws.ts";
-import { DEFAULT_CONFIG_PATH, loadConfigFile } from "../../lib/core/config.ts";
+import { DEFAULT_CONFIG_PATH } from "../../lib/core/config.ts";
 import { DEFAULT_WORKER_CONCURRENCY } from "../../lib/core/config-schema.ts";
 import { configSecretNames } from "../../lib/core/secrets.ts";
-import { REGISTRY } from "../../lib/sync/registry.ts";
+import { loadDeploymentConfig, REGISTRY } from "../../lib/sync/registry.ts";
 import { loadEnvFile, SANDBOX_ENV } from "../tools/stack-env.ts";
 import { startEmulators } from "./emulators.ts";
 import { freePort } from "./free-port.ts";
@@ -33,7 +33,7 @@ const BatchResponseSchema = v.object({
 async function main(): Promise<void> {
   const sandboxSecrets = loadEnvFile(SANDBOX_ENV);
   const configPath = resolve(process.env.DESKBRIDGE_CONFIG ?? DEFAULT_CONFIG_PATH);
-  const config = loadConfigFile(configPath);
+  const config = loadDeploymentConfig(configPath);
   const stateFile = stackStateFile();
   const ports = {
     dynamo: port("DYNAMODB_PORT", 8000),

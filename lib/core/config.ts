@@ -5,11 +5,10 @@ import {
   type Config,
   type ConfigScope,
   configSchema,
-  INTEGRATION_SYSTEMS,
-  INTEGRATIONS,
   type IntegrationName,
-  integrationSchemas,
+  type IntegrationSettings,
   SYSTEMS,
+  type SystemName,
   systemSchemas,
 } from "./config-schema.ts";
 import { ConfigError, type FieldProblem } from "./errors.ts";
@@ -20,34 +19,39 @@ export { toFieldProblems };
 /** Where the configuration is read from when DESKBRIDGE_CONFIG is not set (the local sandbox). */
 export const DEFAULT_CONFIG_PATH = "config/sandbox.json";
 
-type Integrations = Config["integrations"];
 type Systems = Config["systems"];
 
 /**
- * Validates a parsed configuration object, including the references between its parts. With
- * `integrations`, only those integrations and the systems they name are validated now (with the
- * settings every function uses); every other part is validated when it is first read, and fails then
- * with the same ConfigError, naming the path and the problem.
+ * Validates a parsed configuration object, including the references between its parts. `integrations`
+ * are every integration there is (any other key under `integrations` is an error) or, with `only`, the
+ * ones a function works with: then only they and the systems they name are validated now (with the
+ * settings every function uses); a system outside them is validated when first read, failing then with
+ * the same ConfigError, and another integration's settings are not this function's to read.
  */
 export function parseConfig(
   raw: unknown,
+  integrations: readonly IntegrationSettings[],
   source = "config",
-  integrations?: readonly IntegrationName[],
+  only = false,
+  declaredLater: (key: string) => IntegrationSettings | undefined = () => undefined,
 ): Readonly<Config> {
-  const scope = integrations === undefined ? undefined : scopeOf(integrations);
+  const scope = scopeOf(integrations, only);
   const result = v.safeParse(schemaFor(scope), raw);
   if (!result.success) throw new ConfigError(toFieldProblems(result.issues), source);
-  const config = result.output;
-  if (scope) deferUnchecked(config, raw, scope, source);
-  const problems = INTEGRATIONS.filter((name) => !scope || scope.integrations.has(name)).flatMap((name) =>
-    referenceProblems(name, config.integrations, config.systems),
-  );
+  const config = result.output as Config;
+  deferUnchecked(config, raw, scope, source, declaredLater);
+  const problems = integrations.flatMap((integration) => referenceProblems(integration, config));
   if (problems.length > 0) throw new ConfigError(problems, source);
   return deepFreeze(config);
 }
 
 /** Reads, parses and validates a configuration file; fails with the JSON path and the problem. */
-export function loadConfigFile(path: string, integrations?: readonly IntegrationName[]): Readonly<Config> {
+export function loadConfigFile(
+  path: string,
+  integrations: readonly IntegrationSettings[],
+  only = false,
+  declaredLater?: (key: string) => IntegrationSettings | undefined,
+): Readonly<Config> {
   // Relative to the working directory: the project root locally, /var/task (the bundle) on Lambda.
   const absolute = isAbsolute(path) ? path : resolve(path);
   let text: string;
@@ -65,125 +69,69 @@ export function loadConfigFile(path: string, integrations?: readonly Integration
       path,
     );
   }
-  return parseConfig(raw, path, integrations);
+  return parseConfig(raw, integrations, path, only, declaredLater);
 }
 
 let cached: Readonly<Config> | undefined;
-let used: Set<IntegrationName> | undefined;
+const declared = new Map<IntegrationName, IntegrationSettings>();
+let every = false;
 
 /**
- * Declares the integrations this function works with (a route's, a poller's): from then on getConfig()
- * validates at cold start only those, the systems they name and the settings every function uses, and
- * leaves the rest of the file to be validated if it is ever read. Without a declaration (the worker,
- * which runs every integration's jobs, and tools) the whole file is validated. Declarations add up.
+ * Declares the integrations this function works with (a route's, a poller's, a worker's, by their
+ * descriptors): getConfig() then validates at cold start only those, the systems they name and the
+ * settings every function uses, and leaves the rest of the file to be validated if it is ever read.
+ * Declarations add up. A function that declares none sees no integration's settings.
  */
-export function useIntegrations(...names: IntegrationName[]): void {
-  used ??= new Set();
-  for (const name of names) used.add(name);
+export function useIntegrations(...integrations: IntegrationSettings[]): void {
+  for (const integration of integrations) declared.set(integration.configKey, integration);
+}
+
+/**
+ * Declares that this function works with every integration (the registry's: the status page, the drain
+ * worker, the tools): getConfig() validates the whole file, and a key under `integrations` that is none
+ * of them is an error.
+ */
+export function useEveryIntegration(integrations: readonly IntegrationSettings[]): void {
+  useIntegrations(...integrations);
+  every = true;
 }
 
 /** The deployment's configuration, read once per cold start from DESKBRIDGE_CONFIG. */
 export function getConfig(): Readonly<Config> {
-  cached ??= loadConfigFile(process.env.DESKBRIDGE_CONFIG ?? DEFAULT_CONFIG_PATH, used && [...used]);
+  cached ??= loadConfigFile(
+    process.env.DESKBRIDGE_CONFIG ?? DEFAULT_CONFIG_PATH,
+    [...declared.values()],
+    !every,
+    (key) => declared.get(key as IntegrationName),
+  );
   return cached;
 }
 
-/** Problems with what an integration names (instances, hooks, queues), in the order they are checked. */
-function referenceProblems(
-  name: IntegrationName,
-  integrations: Integrations,
-  systems: Systems,
-): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  if (name === "glpiForms") {
-    const forms = integrations.glpiForms;
-    if (forms && !systems.glpi[forms.glpi]) {
-      problems.push({ path: "integrations.glpiForms.glpi", message: `names no instance under systems.glpi` });
-    }
-  }
-  if (name === "otrsRedmine") {
-    const bridge = integrations.otrsRedmine;
-    if (bridge && !systems.otrs[bridge.otrs]) {
-      problems.push({
-        path: "integrations.otrsRedmine.otrs",
-        message: "names no instance under systems.otrs",
-      });
-    }
-    if (bridge && !systems.redmine[bridge.redmine]) {
-      problems.push({
-        path: "integrations.otrsRedmine.redmine",
-        message: "names no instance under systems.redmine",
-      });
-    }
-  }
-  if (name === "itopPair") {
-    const pair = integrations.itopPair;
-    for (const side of ["external", "internal"] as const) {
-      if (pair && !systems.itop[pair[side]]) {
-        problems.push({
-          path: `integrations.itopPair.${side}`,
-          message: "names no instance under systems.itop",
-        });
-      }
-    }
-    if (pair && pair.external === pair.internal) {
-      problems.push({ path: "integrations.itopPair.internal", message: "must differ from `external`" });
-    }
-  }
-  if (name === "rtKanban") {
-    const board = integrations.rtKanban;
-    if (board && !systems.rt[board.rt]) {
-      problems.push({ path: "integrations.rtKanban.rt", message: "names no instance under systems.rt" });
-    }
-    if (board && !systems.kanboard[board.board.kanboard]) {
-      problems.push({
-        path: "integrations.rtKanban.board.kanboard",
-        message: "names no instance under systems.kanboard",
-      });
-    }
-    for (const queue of board?.queues ?? []) {
-      if (board?.sensitiveQueues.includes(queue)) {
-        problems.push({
-          path: "integrations.rtKanban.sensitiveQueues",
-          message: `lists ${queue}, which integrations.rtKanban.queues exposes`,
-        });
-      }
-    }
-  }
-  if (name === "rocketchatOtrs") {
-    const chat = integrations.rocketchatOtrs;
-    if (chat && !systems.otrs[chat.otrs]) {
-      problems.push({
-        path: "integrations.rocketchatOtrs.otrs",
-        message: "names no instance under systems.otrs",
-      });
-    }
-    for (const [i, rule] of (chat?.notifications?.rules ?? []).entries()) {
-      for (const hook of rule.hooks) {
-        if (!chat?.notifications?.hooks[hook]) {
-          problems.push({
-            path: `integrations.rocketchatOtrs.notifications.rules.${i}.hooks`,
-            message: `names ${hook}, which is not under notifications.hooks`,
-          });
-        }
-      }
-    }
-  }
-  return problems;
+/** Problems with what an integration's settings name (instances, hooks, queues), with their full paths. */
+function referenceProblems(integration: IntegrationSettings, config: Config): FieldProblem[] {
+  const settings = config.integrations[integration.configKey];
+  if (settings === undefined) return [];
+  return integration.check(settings, config.systems).map((problem) => ({
+    path: `integrations.${integration.configKey}.${problem.path}`,
+    message: problem.message,
+  }));
 }
 
-function scopeOf(integrations: readonly IntegrationName[]): ConfigScope {
+function scopeOf(integrations: readonly IntegrationSettings[], only: boolean): ConfigScope {
+  const named = new Set<string>(integrations.flatMap((integration) => integration.systems));
   return {
-    integrations: new Set(integrations),
-    systems: new Set(integrations.flatMap((name) => INTEGRATION_SYSTEMS[name])),
+    integrations,
+    systems: only ? new Set(SYSTEMS.filter((name) => named.has(name))) : undefined,
+    only,
   };
 }
 
 const schemas = new Map<string, ReturnType<typeof configSchema>>();
 
-/** The schema of a scope (the whole config without one), built once per process. */
-function schemaFor(scope: ConfigScope | undefined): ReturnType<typeof configSchema> {
-  const key = scope ? [...scope.integrations].sort().join(",") : "*";
+/** The schema of a scope, built once per process. */
+function schemaFor(scope: ConfigScope): ReturnType<typeof configSchema> {
+  const keys = scope.integrations.map((integration) => integration.configKey).sort();
+  const key = `${scope.only ? "only" : "every"}:${keys.join(",")}`;
   let schema = schemas.get(key);
   if (!schema) {
     schema = configSchema(scope);
@@ -196,14 +144,21 @@ function schemaFor(scope: ConfigScope | undefined): ReturnType<typeof configSche
  * Replaces the parts a scoped parse passed through unchecked with properties that validate them when
  * first read (a system that is absent is `{}`, as the full schema's default makes it).
  */
-function deferUnchecked(config: Config, raw: unknown, scope: ConfigScope, source: string): void {
+function deferUnchecked(
+  config: Config,
+  raw: unknown,
+  scope: ConfigScope,
+  source: string,
+  declaredLater: (key: string) => IntegrationSettings | undefined,
+): void {
   const rawRoot = isRecord(raw) ? raw : {};
   const rawSystems = isRecord(rawRoot.systems) ? rawRoot.systems : {};
   const rawIntegrations = isRecord(rawRoot.integrations) ? rawRoot.integrations : {};
+  const checked: ReadonlySet<SystemName> = scope.systems ?? new Set(SYSTEMS);
   // A new object, for the systems to keep the full schema's order.
   const systems: Record<string, unknown> = {};
   for (const name of SYSTEMS) {
-    if (scope.systems.has(name)) {
+    if (checked.has(name)) {
       systems[name] = config.systems[name];
       continue;
     }
@@ -219,15 +174,27 @@ function deferUnchecked(config: Config, raw: unknown, scope: ConfigScope, source
     });
   }
   config.systems = systems as Systems;
-  const integrations = config.integrations as Record<IntegrationName, unknown>;
-  for (const name of INTEGRATIONS) {
-    if (scope.integrations.has(name) || !Object.hasOwn(integrations, name)) continue;
-    definePart(integrations, name, () => {
-      const schema = v.object({ integrations: v.object({ [name]: integrationSchemas[name]() }) });
-      const result = v.safeParse(schema, { integrations: { [name]: rawIntegrations[name] } });
+  // Another function's integration: validated when first read if it has been declared by then, else
+  // reading it is a mistake (a missing useIntegrations), said loudly rather than seen as an integration
+  // the deployment does not enable.
+  const declared = scope.integrations.map((integration) => integration.configKey);
+  for (const key of Object.keys(rawIntegrations)) {
+    if (Object.hasOwn(config.integrations, key)) continue;
+    definePart(config.integrations, key, () => {
+      const integration = declaredLater(key);
+      if (!integration) {
+        throw new Error(
+          `integrations.${key} is not read by this function, which declares ${declared.join(", ") || "no integration"} (useIntegrations)`,
+        );
+      }
+      const schema = v.object({ integrations: v.object({ [key]: integration.settings() }) });
+      const result = v.safeParse(schema, { integrations: { [key]: rawIntegrations[key] } });
       if (!result.success) throw new ConfigError(toFieldProblems(result.issues), source);
-      const settings = result.output.integrations[name];
-      const problems = referenceProblems(name, { [name]: settings } as Integrations, config.systems);
+      const settings = result.output.integrations[key];
+      const problems = referenceProblems(integration, {
+        ...config,
+        integrations: { [key]: settings },
+      } as Config);
       if (problems.length > 0) throw new ConfigError(problems, source);
       return settings;
     });

@@ -1,6 +1,6 @@
 import { requiredEnv, sqs } from "../core/aws.ts";
-import { useIntegrations } from "../core/config.ts";
-import type { IntegrationName } from "../core/config-schema.ts";
+import { useEveryIntegration, useIntegrations } from "../core/config.ts";
+import type { IntegrationSettings } from "../core/config-schema.ts";
 import { logger } from "../core/logger.ts";
 import type { JobHandler } from "./model.ts";
 import { jobRuntime } from "./runtime.ts";
@@ -14,10 +14,10 @@ import { createWorker } from "./worker.ts";
  * the settings it uses (jobs, http, its integration and that integration's systems).
  */
 export function integrationWorker(
-  integration: { id: string; configKey: IntegrationName },
+  integration: IntegrationSettings & { id: string },
   handlers: readonly JobHandler[],
 ) {
-  useIntegrations(integration.configKey);
+  useIntegrations(integration);
   const runtime = jobRuntime();
   const pair = runtime.jobQueues[integration.id];
   if (!pair) throw new Error(`JOB_QUEUES names no queue for the integration ${integration.id}`);
@@ -40,8 +40,8 @@ export function integrationWorker(
  * deployed before held them; what it puts back on a queue (a deferral, a wait for a system's slot)
  * goes to the job's own integration queue, so the old queue only empties.
  */
-export function drainWorker(handlers: readonly JobHandler[]) {
-  useIntegrations();
+export function drainWorker(integrations: readonly IntegrationSettings[], handlers: readonly JobHandler[]) {
+  useEveryIntegration(integrations);
   const runtime = jobRuntime();
   return createWorker({
     handlers,

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import type { Config, IntegrationName, SystemName } from "../core/config-schema.ts";
+import type { Config, IntegrationName, IntegrationSettings, SystemName } from "../core/config-schema.ts";
 import type { Ref } from "../links/refs.ts";
 
 type Integrations = Config["integrations"];
@@ -28,13 +28,15 @@ export function jobSpec<S extends v.GenericSchema>(spec: JobSpec<S>): JobSpec<S>
 /**
  * Everything the bridge knows about one integration without loading its code: its one id (the prefix
  * of its job types, its row on the status page, its counters), where its settings sit in the config,
- * the systems it works with, the objects it links (what an operator can look up) and its jobs. Kept
- * light (valibot schemas and plain data only), so a function that reads the registry does not bundle
- * any integration's clients or job code.
+ * their schema and cross-checks (settings.ts), the systems it works with, the objects it links (what an
+ * operator can look up), its jobs and its routes (for the OpenAPI document). Kept light (valibot
+ * schemas and plain data only), so a function that reads the registry does not bundle any
+ * integration's clients or job code.
  */
-export interface IntegrationDescriptor<K extends IntegrationName = IntegrationName> {
+export interface IntegrationDescriptor<K extends IntegrationName = IntegrationName>
+  extends IntegrationSettings<K> {
   id: string;
-  /** `integrations.<configKey>` in the config file (camelCase, as existing files spell it). */
+  /** `integrations.<configKey>` in the config file (camelCase of its id). */
   configKey: K;
   /**
    * The external systems it calls (its adapters, lib/systems/<system>/): the instances its settings

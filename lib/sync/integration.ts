@@ -1,19 +1,31 @@
-import { getConfig } from "../core/config.ts";
-import type { Config } from "../core/config-schema.ts";
+import { getConfig, useIntegrations } from "../core/config.ts";
+import type {
+  Config,
+  IntegrationName,
+  IntegrationSettings,
+  IntegrationSettingsMap,
+} from "../core/config-schema.ts";
 import { ConfigError } from "../core/errors.ts";
 
-type Integrations = Config["integrations"];
 type Systems = Config["systems"];
 
-/** One integration's settings; a ConfigError naming it when the deployment's config does not enable it. */
-export function integrationSettings<K extends keyof Integrations>(name: K): NonNullable<Integrations[K]> {
+/**
+ * One integration's settings; a ConfigError naming it when the deployment's config does not enable it.
+ * The code reading them works with that integration, and says so (useIntegrations): a tool or a test
+ * that runs it without a function's declaration reads them all the same.
+ */
+export function integrationSettings<K extends IntegrationName>(
+  integration: IntegrationSettings<K>,
+): IntegrationSettingsMap[K] {
+  useIntegrations(integration);
+  const name = integration.configKey;
   const settings = getConfig().integrations[name];
   if (!settings)
     throw new ConfigError(
       [{ path: `integrations.${name}`, message: "is required for this route" }],
       "config",
     );
-  return settings as NonNullable<Integrations[K]>;
+  return settings as IntegrationSettingsMap[K];
 }
 
 /** The instance an integration names under `systems.<system>`; a ConfigError naming the path otherwise. */

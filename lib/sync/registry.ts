@@ -1,3 +1,5 @@
+import { loadConfigFile, parseConfig } from "../core/config.ts";
+import type { Config } from "../core/config-schema.ts";
 import type { JobSpec } from "./descriptor.ts";
 import { glpiForms } from "./glpi-forms/index.ts";
 import { itopPair } from "./itop-pair/index.ts";
@@ -33,4 +35,17 @@ export function integrationOfJob(jobType: string): Integration | undefined {
 /** The spec of a job type, or undefined for a type no integration declares. */
 export function jobSpecOf(jobType: string): JobSpec | undefined {
   return integrationOfJob(jobType)?.jobs.find((job) => job.type === jobType);
+}
+
+/**
+ * A deployment's whole configuration, checked against every integration in the registry (a key under
+ * `integrations` that names none is an error): what the tools, `npm start` and the tests read.
+ */
+export function parseDeploymentConfig(raw: unknown, source = "config"): Readonly<Config> {
+  return parseConfig(raw, REGISTRY, source);
+}
+
+/** Reads and checks a deployment's whole configuration file (see parseDeploymentConfig). */
+export function loadDeploymentConfig(path: string): Readonly<Config> {
+  return loadConfigFile(path, REGISTRY);
 }

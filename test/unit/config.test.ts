@@ -2,14 +2,17 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfigFile, parseConfig } from "../../lib/core/config.ts";
+import { parseConfig } from "../../lib/core/config.ts";
 import { ConfigError } from "../../lib/core/errors.ts";
+import { glpiForms } from "../../lib/sync/glpi-forms/index.ts";
+import { otrsRedmine } from "../../lib/sync/otrs-redmine/index.ts";
+import { loadDeploymentConfig, parseDeploymentConfig } from "../../lib/sync/registry.ts";
 
 const sandbox = JSON.parse(readFileSync("config/sandbox.json", "utf8"));
 
 function problemsOf(raw: unknown): { path: string; message: string }[] {
   try {
-    parseConfig(raw);
+    parseDeploymentConfig(raw);
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
     throw error;
@@ -19,13 +22,13 @@ function problemsOf(raw: unknown): { path: string; message: string }[] {
 
 describe("configuration", () => {
   it("accepts the sandbox and production examples and fills in defaults", () => {
-    const config = parseConfig(sandbox);
+    const config = parseDeploymentConfig(sandbox);
     expect(config.integrations.glpiForms?.entityLookup.searchOptionId).toBe(76674);
     expect(config.http.maxBodyBytes).toBe(262144);
     expect(config.idempotency.ttlHours).toBe(24);
     expect(Object.isFrozen(config.jobs)).toBe(true);
-    expect(() => loadConfigFile("config/prod.json")).not.toThrow();
-    expect(() => loadConfigFile("config/dev.json")).not.toThrow();
+    expect(() => loadDeploymentConfig("config/prod.json")).not.toThrow();
+    expect(() => loadDeploymentConfig("config/dev.json")).not.toThrow();
   });
 
   it("names the JSON path and the problem of every invalid setting", () => {
@@ -55,10 +58,10 @@ describe("configuration", () => {
   it("takes an optional Redmine webhook signing secret, named like every secret", () => {
     const signed = structuredClone(sandbox);
     signed.integrations.otrsRedmine.redmineWebhookSecret = { secret: "REDMINE_WEBHOOK_SECRET" };
-    expect(parseConfig(signed).integrations.otrsRedmine?.redmineWebhookSecret).toEqual({
+    expect(parseDeploymentConfig(signed).integrations.otrsRedmine?.redmineWebhookSecret).toEqual({
       secret: "REDMINE_WEBHOOK_SECRET",
     });
-    expect(parseConfig(sandbox).integrations.otrsRedmine?.redmineWebhookSecret).toBeUndefined();
+    expect(parseDeploymentConfig(sandbox).integrations.otrsRedmine?.redmineWebhookSecret).toBeUndefined();
     signed.integrations.otrsRedmine.redmineWebhookSecret = { secret: "s3cr3t-value" };
     expect(problemsOf(signed).map((p) => p.path)).toEqual([
       "integrations.otrsRedmine.redmineWebhookSecret.secret",
@@ -70,7 +73,7 @@ describe("configuration", () => {
   it("caps each system instance's concurrent calls at 4 unless it says otherwise, from 1 to 100", () => {
     const capped = structuredClone(sandbox);
     capped.systems.rt.main.maxConcurrentCalls = 2;
-    const config = parseConfig(capped);
+    const config = parseDeploymentConfig(capped);
     expect(config.systems.rt.main?.maxConcurrentCalls).toBe(2);
     expect(config.systems.otrs.main?.maxConcurrentCalls).toBe(4);
     capped.systems.rt.main.maxConcurrentCalls = 0;
@@ -93,7 +96,45 @@ describe("configuration", () => {
     const dir = mkdtempSync(join(tmpdir(), "deskbridge-config-"));
     const file = join(dir, "bad.json");
     writeFileSync(file, "{ not json");
-    expect(() => loadConfigFile(file)).toThrow(/bad\.json[\s\S]*is not valid JSON/);
-    expect(() => loadConfigFile(join(dir, "missing.json"))).toThrow(/missing\.json[\s\S]*cannot be read/);
+    expect(() => loadDeploymentConfig(file)).toThrow(/bad\.json[\s\S]*is not valid JSON/);
+    expect(() => loadDeploymentConfig(join(dir, "missing.json"))).toThrow(
+      /missing\.json[\s\S]*cannot be read/,
+    );
+  });
+
+  it("refuses a key under integrations that no integration has", () => {
+    const typo = structuredClone(sandbox);
+    typo.integrations.otrsRedmin = typo.integrations.otrsRedmine;
+    expect(problemsOf(typo)).toEqual([{ path: "integrations.otrsRedmin", message: "is not a known field" }]);
+  });
+
+  it("checks only the integrations a function declares, and will not let it read another's", () => {
+    const raw = structuredClone(sandbox);
+    // Another integration's broken settings are that integration's functions' problem, not this one's.
+    raw.integrations.rtKanban.rt = 42;
+    raw.systems.rt.main.url = "not a url";
+    const config = parseConfig(raw, [otrsRedmine, glpiForms], "config", true);
+    expect(config.integrations.otrsRedmine?.otrs).toBe("main");
+    expect(config.integrations.glpiForms?.glpi).toBe("main");
+    expect(() => config.integrations.rtKanban).toThrow(
+      "integrations.rtKanban is not read by this function, which declares otrsRedmine, glpiForms (useIntegrations)",
+    );
+    // A system outside its integrations is checked when first read.
+    expect(() => config.systems.rt).toThrow(/systems\.rt\.main\.url/);
+    // A process hosting several functions declares as it loads them: read after that, it is checked then.
+    const later = parseConfig(raw, [otrsRedmine], "config", true, (key) =>
+      key === "glpiForms" ? glpiForms : undefined,
+    );
+    expect(later.integrations.glpiForms?.glpi).toBe("main");
+    raw.integrations.glpiForms.glpi = "other";
+    const wrongLater = parseConfig(raw, [otrsRedmine], "config", true, () => glpiForms);
+    expect(() => wrongLater.integrations.glpiForms).toThrow(
+      /integrations\.glpiForms\.glpi: names no instance under systems\.glpi/,
+    );
+    // What it declares is checked whole, cross-checks included.
+    raw.integrations.otrsRedmine.redmine = "other";
+    expect(() => parseConfig(raw, [otrsRedmine], "config", true)).toThrow(
+      /integrations\.otrsRedmine\.redmine: names no instance under systems\.redmine/,
+    );
   });
 });

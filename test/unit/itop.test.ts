@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../lib/core/config.ts";
 import {
   ConfigError,
   NotFoundError,
@@ -8,6 +7,7 @@ import {
   UpstreamPermanentError,
 } from "../../lib/core/errors.ts";
 import { flowsFrom } from "../../lib/sync/itop-pair/deps.ts";
+import { parseDeploymentConfig } from "../../lib/sync/registry.ts";
 import { oqlString } from "../../lib/systems/itop/client.ts";
 import { ItopCodeError, translateItopError } from "../../lib/systems/itop/errors.ts";
 import { stimulusPath } from "../../lib/systems/itop/lifecycle.ts";
@@ -52,7 +52,7 @@ describe("iTop pair configuration", () => {
   const sandbox = JSON.parse(readFileSync("config/sandbox.json", "utf8"));
 
   it("fills in the documented defaults", () => {
-    const pair = parseConfig(sandbox).integrations.itopPair;
+    const pair = parseDeploymentConfig(sandbox).integrations.itopPair;
     expect(pair?.directions).toEqual({
       form: "external-to-internal",
       state: "internal-to-external",
@@ -72,7 +72,7 @@ describe("iTop pair configuration", () => {
     broken.integrations.itopPair.internal = "nowhere";
     let problems: string[] = [];
     try {
-      parseConfig(broken);
+      parseDeploymentConfig(broken);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       problems = error.problems.map((p) => `${p.path}: ${p.message}`);
@@ -83,7 +83,7 @@ describe("iTop pair configuration", () => {
     const fixed = structuredClone(sandbox);
     fixed.integrations.itopPair.internal = "nowhere";
     try {
-      parseConfig(fixed);
+      parseDeploymentConfig(fixed);
       throw new Error("accepted");
     } catch (error) {
       expect((error as ConfigError).problems).toEqual(

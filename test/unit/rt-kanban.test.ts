@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../lib/core/config.ts";
-import type { RtKanbanConfig } from "../../lib/core/config-schema.ts";
 import { ConfigError } from "../../lib/core/errors.ts";
+import { parseDeploymentConfig } from "../../lib/sync/registry.ts";
 import {
   cardReference,
   columnOf,
@@ -11,6 +10,7 @@ import {
   ticketIdOfReference,
   titleOf,
 } from "../../lib/sync/rt-kanban/projection.ts";
+import type { RtKanbanConfig } from "../../lib/sync/rt-kanban/settings.ts";
 import type { RtTicket } from "../../lib/systems/rt/schemas.ts";
 
 const base = {
@@ -34,7 +34,7 @@ const base = {
     },
   },
 };
-const settings = parseConfig(base).integrations.rtKanban as RtKanbanConfig;
+const settings = parseDeploymentConfig(base).integrations.rtKanban as RtKanbanConfig;
 
 const ticket = (overrides: Partial<RtTicket> = {}): RtTicket => ({
   id: 7,
@@ -104,13 +104,13 @@ describe("the rtKanban configuration", () => {
   it("refuses a queue both exposed and sensitive, naming it", () => {
     const raw = structuredClone(base);
     raw.integrations.rtKanban.sensitiveQueues = ["General"];
-    expect(() => parseConfig(raw)).toThrow(ConfigError);
-    expect(() => parseConfig(raw)).toThrow(/sensitiveQueues: lists General/);
+    expect(() => parseDeploymentConfig(raw)).toThrow(ConfigError);
+    expect(() => parseDeploymentConfig(raw)).toThrow(/sensitiveQueues: lists General/);
   });
 
   it("refuses a filter with an invalid regular expression, naming its path", () => {
     const raw = structuredClone(base);
     raw.integrations.rtKanban.filters = [{ field: "Subject", notMatches: "([" }];
-    expect(() => parseConfig(raw)).toThrow(/integrations\.rtKanban\.filters\.0\.notMatches/);
+    expect(() => parseDeploymentConfig(raw)).toThrow(/integrations\.rtKanban\.filters\.0\.notMatches/);
   });
 });

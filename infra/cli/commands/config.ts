@@ -1,6 +1,5 @@
-import { loadConfigFile } from "../../../lib/core/config.ts";
-import { INTEGRATIONS } from "../../../lib/core/config-schema.ts";
 import { ConfigError } from "../../../lib/core/errors.ts";
+import { loadDeploymentConfig, REGISTRY } from "../../../lib/sync/registry.ts";
 import type { Command } from "../command.ts";
 
 /** `deskbridge config validate <file>`: the whole file, every integration, offline. */
@@ -14,8 +13,10 @@ export const configValidate: Command = {
   positionals: { min: 1, max: 1 },
   async run({ positionals: [file = ""] }) {
     try {
-      const config = loadConfigFile(file);
-      const configured = INTEGRATIONS.filter((name) => config.integrations[name] !== undefined);
+      const config = loadDeploymentConfig(file);
+      const configured = REGISTRY.map((integration) => integration.configKey).filter(
+        (key) => config.integrations[key] !== undefined,
+      );
       console.log(`ok: ${file} (${configured.length > 0 ? configured.join(", ") : "no integrations"})`);
       return 0;
     } catch (error) {

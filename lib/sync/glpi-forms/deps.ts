@@ -1,12 +1,13 @@
 import { dynamo, requiredEnv } from "../../core/aws.ts";
-import type { GlpiFormsConfig } from "../../core/config-schema.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import type { LinkStore } from "../../links/store.ts";
 import type { GlpiClient } from "../../systems/glpi/client.ts";
 import { glpiClientFromConfig } from "../../systems/glpi/from-config.ts";
 import { buildOnce, integrationSettings, systemInstance } from "../integration.ts";
 import { EntityLookup } from "./entity-lookup.ts";
+import { glpiForms } from "./index.ts";
 import { ParkedRequests } from "./parked.ts";
+import type { GlpiFormsConfig } from "./settings.ts";
 
 /** What the GLPI forms integration works with, built once per container. */
 export interface GlpiFormsDeps {
@@ -21,7 +22,7 @@ export interface GlpiFormsDeps {
 }
 
 /** The integration's settings; a ConfigError when the config does not enable it. */
-export const glpiFormsSettings = () => integrationSettings("glpiForms");
+export const glpiFormsSettings = () => integrationSettings(glpiForms);
 
 /** Builds the GLPI client (one session per container) and the entity cache on first use. */
 export const glpiFormsDeps = /* @__PURE__ */ buildOnce(async (): Promise<GlpiFormsDeps> => {

@@ -1,7 +1,7 @@
-import type { GlpiFormsConfig } from "../../core/config-schema.ts";
 import { NotFoundError } from "../../core/errors.ts";
 import type { GlpiClient } from "../../systems/glpi/client.ts";
 import { formatCnpj, normalizeCnpj } from "./cnpj.ts";
+import type { GlpiFormsConfig } from "./settings.ts";
 
 /** GLPI's search option 2 is the item id on every itemtype. */
 const ID_OPTION = 2;

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { MAX_ID } from "../../core/ids.ts";
 import { defineIntegration, jobSpec } from "../descriptor.ts";
+import { checkGlpiForms, glpiFormsSchema } from "./settings.ts";
 import { FormSubmissionSchema } from "./submission.ts";
 
 /** The job type of a form submission's ticket. */
@@ -22,6 +23,8 @@ export const createTicketSpec = jobSpec({
 export const glpiForms = defineIntegration({
   id: "glpi-forms",
   configKey: "glpiForms",
+  settings: glpiFormsSchema,
+  check: checkGlpiForms,
   systems: ["glpi"],
   links: { glpi: ["Ticket"], forms: ["submission"] },
   jobs: [createTicketSpec],

@@ -1,5 +1,5 @@
-import type { GlpiFormsConfig } from "../../core/config-schema.ts";
 import { formatCnpj } from "./cnpj.ts";
+import type { GlpiFormsConfig } from "./settings.ts";
 import type { FormSubmission } from "./submission.ts";
 
 /** GLPI's Ticket.name is a varchar(255). */

@@ -1,4 +1,4 @@
-import type { ItopDirection, ItopInstance, ItopPairConfig } from "../../core/config-schema.ts";
+import type { ItopInstance } from "../../core/config-schema.ts";
 import { loadSecrets } from "../../core/secrets.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import type { Ref } from "../../links/refs.ts";
@@ -6,6 +6,8 @@ import type { LinkStore } from "../../links/store.ts";
 import type { ItopClient } from "../../systems/itop/client.ts";
 import { itopClientFromConfig } from "../../systems/itop/from-config.ts";
 import { buildOnce, integrationSettings, systemInstance } from "../integration.ts";
+import { itopPair } from "./index.ts";
+import type { ItopDirection, ItopPairConfig } from "./settings.ts";
 
 export type Side = "external" | "internal";
 export const SIDES: readonly Side[] = ["external", "internal"];
@@ -33,7 +35,7 @@ export const ticketRef = (instance: string, id: string): Ref => ({
 });
 
 /** The integration's settings; a ConfigError when the config does not enable it. */
-export const itopPairSettings = () => integrationSettings("itopPair");
+export const itopPairSettings = () => integrationSettings(itopPair);
 
 /** Builds both iTop clients on first use. */
 export const itopPairDeps = /* @__PURE__ */ buildOnce(async (): Promise<ItopPairDeps> => {

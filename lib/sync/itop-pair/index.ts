@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { defineIntegration, instanceRef, jobSpec } from "../descriptor.ts";
+import { checkItopPair, itopPairSchema } from "./settings.ts";
 
 export const ITOP_SYNC_JOB = "itop-pair.sync";
 
@@ -19,6 +20,8 @@ export const syncSpec = jobSpec({
 export const itopPair = defineIntegration({
   id: "itop-pair",
   configKey: "itopPair",
+  settings: itopPairSchema,
+  check: checkItopPair,
   systems: ["itop"],
   links: { itop: ["ticket"] },
   jobs: [syncSpec],

@@ -1,4 +1,3 @@
-import type { OtrsRedmineConfig } from "../../core/config-schema.ts";
 import { loadSecrets } from "../../core/secrets.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import type { LinkStore } from "../../links/store.ts";
@@ -7,6 +6,8 @@ import { otrsClientFromConfig } from "../../systems/otrs/from-config.ts";
 import type { RedmineClient } from "../../systems/redmine/client.ts";
 import { redmineClientFromConfig } from "../../systems/redmine/from-config.ts";
 import { buildOnce, integrationSettings, systemInstance } from "../integration.ts";
+import { otrsRedmine } from "./index.ts";
+import type { OtrsRedmineConfig } from "./settings.ts";
 
 /** What the OTRS ↔ Redmine integration works with, built once per container. */
 export interface OtrsRedmineDeps {
@@ -21,7 +22,7 @@ export interface OtrsRedmineDeps {
 }
 
 /** The integration's settings; a ConfigError when the config does not enable it. */
-export const otrsRedmineSettings = () => integrationSettings("otrsRedmine");
+export const otrsRedmineSettings = () => integrationSettings(otrsRedmine);
 
 /** Builds both clients on first use. */
 export const otrsRedmineDeps = /* @__PURE__ */ buildOnce(async (): Promise<OtrsRedmineDeps> => {

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { defineIntegration, instanceRef, jobSpec } from "../descriptor.ts";
+import { checkOtrsRedmine, otrsRedmineSchema } from "./settings.ts";
 
 export const TICKET_JOB = "otrs-redmine.ticket";
 export const ISSUE_JOB = "otrs-redmine.issue";
@@ -24,6 +25,8 @@ export const issueSpec = jobSpec({
 export const otrsRedmine = defineIntegration({
   id: "otrs-redmine",
   configKey: "otrsRedmine",
+  settings: otrsRedmineSchema,
+  check: checkOtrsRedmine,
   systems: ["otrs", "redmine"],
   links: { otrs: ["ticket"], redmine: ["issue"] },
   jobs: [ticketSpec, issueSpec],

@@ -4,6 +4,7 @@ import type { LinkStore } from "../../links/store.ts";
 import type { OtrsClient } from "../../systems/otrs/client.ts";
 import { otrsClientFromConfig } from "../../systems/otrs/from-config.ts";
 import { buildOnce, integrationSettings, systemInstance } from "../integration.ts";
+import { rocketchatOtrs } from "./index.ts";
 
 /** What the Rocket.Chat ↔ OTRS integration works with, built once per container. */
 export interface RocketchatOtrsDeps {
@@ -16,7 +17,7 @@ export interface RocketchatOtrsDeps {
 }
 
 /** The integration's settings; a ConfigError when the config does not enable it. */
-export const rocketchatOtrsSettings = () => integrationSettings("rocketchatOtrs");
+export const rocketchatOtrsSettings = () => integrationSettings(rocketchatOtrs);
 
 /** Builds the OTRS client on first use. */
 export const rocketchatOtrsDeps = /* @__PURE__ */ buildOnce(async (): Promise<RocketchatOtrsDeps> => {

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { defineIntegration, instanceRef, jobSpec } from "../descriptor.ts";
+import { checkRocketchatOtrs, rocketchatOtrsSchema } from "./settings.ts";
 
 export const LIVECHAT_JOB = "rocketchat-otrs.livechat";
 export const NOTIFY_JOB = "rocketchat-otrs.notify";
@@ -46,6 +47,8 @@ export const notifySpec = jobSpec({
 export const rocketchatOtrs = defineIntegration({
   id: "rocketchat-otrs",
   configKey: "rocketchatOtrs",
+  settings: rocketchatOtrsSchema,
+  check: checkRocketchatOtrs,
   systems: ["otrs", "rocketchat"],
   links: { otrs: ["ticket"] },
   jobs: [livechatSpec, notifySpec],

@@ -1,4 +1,3 @@
-import type { RocketchatOtrsConfig } from "../../core/config-schema.ts";
 import { ConfigError, InProgressError } from "../../core/errors.ts";
 import { loadSecrets, secret } from "../../core/secrets.ts";
 import { defineJob } from "../../jobs/model.ts";
@@ -8,6 +7,7 @@ import type { Ticket } from "../../systems/otrs/schemas.ts";
 import { postToHook } from "../../systems/rocketchat/client.ts";
 import { rocketchatOtrsDeps, rocketchatOtrsSettings } from "./deps.ts";
 import { NOTIFY_JOB, notifySpec } from "./index.ts";
+import type { RocketchatOtrsConfig } from "./settings.ts";
 
 export { NOTIFY_JOB };
 

@@ -1,5 +1,4 @@
 import type { BoardPort } from "../../boards/port.ts";
-import type { RtKanbanConfig } from "../../core/config-schema.ts";
 import { loadSecrets } from "../../core/secrets.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import type { Ref } from "../../links/refs.ts";
@@ -9,6 +8,8 @@ import { kanboardClientFromConfig } from "../../systems/kanboard/from-config.ts"
 import type { RtClient } from "../../systems/rt/client.ts";
 import { rtClientFromConfig } from "../../systems/rt/from-config.ts";
 import { buildOnce, integrationSettings, systemInstance } from "../integration.ts";
+import { rtKanban } from "./index.ts";
+import type { RtKanbanConfig } from "./settings.ts";
 
 /** What the RT → Kanban integration works with, built once per container. */
 export interface RtKanbanDeps {
@@ -37,7 +38,7 @@ export const cardRef = (board: BoardPort, id: string): Ref => {
 };
 
 /** The integration's settings; a ConfigError when the config does not enable it. */
-export const rtKanbanSettings = () => integrationSettings("rtKanban");
+export const rtKanbanSettings = () => integrationSettings(rtKanban);
 
 /** Builds the RT client and the board on first use. */
 export const rtKanbanDeps = /* @__PURE__ */ buildOnce(async (): Promise<RtKanbanDeps> => {

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { defineIntegration, instanceRef, jobSpec } from "../descriptor.ts";
+import { checkRtKanban, rtKanbanSchema } from "./settings.ts";
 
 export const RT_TICKET_JOB = "rt-kanban.ticket";
 
@@ -18,6 +19,8 @@ export const ticketSpec = jobSpec({
 export const rtKanban = defineIntegration({
   id: "rt-kanban",
   configKey: "rtKanban",
+  settings: rtKanbanSchema,
+  check: checkRtKanban,
   systems: ["rt", "kanboard"],
   links: { rt: ["ticket"], kanboard: ["card"] },
   jobs: [ticketSpec],

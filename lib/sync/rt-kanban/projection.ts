@@ -1,5 +1,5 @@
-import type { RtFilterRule, RtKanbanConfig } from "../../core/config-schema.ts";
 import type { RtTicket } from "../../systems/rt/schemas.ts";
+import type { RtFilterRule, RtKanbanConfig } from "./settings.ts";
 
 /** The card reference of an RT ticket (Kanboard shows it on the card). */
 export const cardReference = (ticketId: number) => `RT#${ticketId}`;

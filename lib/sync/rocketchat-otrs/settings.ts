@@ -1,0 +1,166 @@
+import * as v from "valibot";
+import {
+  type Config,
+  lazy,
+  maxConcurrency,
+  regexSource,
+  secretRefSchema,
+  sharedSecretAuthSchema,
+  stateName,
+} from "../../core/config-schema.ts";
+import type { FieldProblem } from "../../core/errors.ts";
+
+/**
+ * The time zones Intl lists, and UTC (which every implementation must support): accepted without
+ * building a DateTimeFormat, whose first construction loads ICU's locale data (over 10 ms at cold start).
+ */
+let knownTimeZones: ReadonlySet<string> | undefined;
+
+const timeZone = lazy(() =>
+  v.pipe(
+    v.string(),
+    v.check((zone) => {
+      knownTimeZones ??= new Set(["UTC", ...Intl.supportedValuesOf("timeZone")]);
+      if (knownTimeZones.has(zone)) return true;
+      try {
+        new Intl.DateTimeFormat("en", { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be an IANA time zone such as UTC or America/Sao_Paulo"),
+  ),
+);
+
+/** The rules every ticket the bridge opens in OTRS follows (the old add-on's XSLT mapping, as settings). */
+const otrsNewTicketSchema = lazy(() =>
+  v.strictObject({
+    state: v.optional(stateName(), "new"),
+    priority: v.optional(v.pipe(v.string(), v.minLength(1)), "3 normal"),
+    lock: v.optional(v.picklist(["lock", "unlock"]), "unlock"),
+    /** An agent login, the ticket's owner; OTRS's default owner when absent. */
+    owner: v.optional(v.pipe(v.string(), v.minLength(1))),
+    /** Required when OTRS has ticket types enabled (SysConfig Ticket::Type). */
+    type: v.optional(v.pipe(v.string(), v.minLength(1))),
+  }),
+);
+
+/** `integrations.rocketchatOtrs`: this integration's settings, when the deployment enables it. */
+export const rocketchatOtrsSchema = lazy(() =>
+  v.strictObject({
+    maxConcurrency: maxConcurrency(),
+    /** Key of the OTRS instance under systems.otrs. */
+    otrs: v.string(),
+    /** Rocket.Chat Livechat → OTRS (`POST /rocketchat/livechat`). */
+    livechat: v.optional(
+      v.strictObject({
+        /** The Omnichannel webhook's secret token (sent as `X-RocketChat-Livechat-Token`). */
+        secret: secretRefSchema().entries.secret,
+        /** The title of a new ticket when the chat has no topic; `{visitor}` is the visitor's name. */
+        defaultTitle: v.optional(v.pipe(v.string(), v.minLength(1)), "Livechat with {visitor}"),
+        /** Rocket.Chat department id → OTRS queue; other departments (and none) go to `defaultQueue`. */
+        departments: v.optional(v.record(v.string(), v.pipe(v.string(), v.minLength(1))), {}),
+        defaultQueue: v.pipe(v.string(), v.minLength(1)),
+        ticket: v.optional(otrsNewTicketSchema(), {}),
+        /** The customer of a chat whose visitor left no e-mail address (an existing OTRS customer login). */
+        defaultCustomerUser: v.pipe(v.string(), v.minLength(1)),
+        article: v.optional(
+          v.strictObject({
+            visibleForCustomer: v.optional(v.boolean(), false),
+            /** `Internal`, or `Chat` where OTRS has a chat channel. */
+            communicationChannel: v.optional(v.pipe(v.string(), v.minLength(1)), "Internal"),
+            /** The article's sender; the visitor when absent. */
+            from: v.optional(v.pipe(v.string(), v.minLength(1))),
+          }),
+          {},
+        ),
+        /**
+         * A ticket dynamic field that records the chat's room id: searched (POST /TicketSearch) before
+         * a ticket is created, so an attempt whose answer was lost never makes a second one.
+         */
+        roomDynamicField: v.optional(
+          v.pipe(v.string(), v.regex(/^[A-Za-z0-9]+$/, "must be a dynamic field name")),
+        ),
+        /** How a chat's topic or tags name tickets: a regular expression whose first group is the number. */
+        ticketReference: v.optional(
+          v.pipe(
+            regexSource(),
+            v.check((pattern) => new RegExp(pattern).source.includes("("), "needs a capturing group"),
+          ),
+          "#(\\d+)",
+        ),
+        /** The time zone of the transcript's times. */
+        timeZone: v.optional(timeZone(), "UTC"),
+        /** Offline messages (the widget's form when no agent is online) become tickets too. */
+        offlineMessages: v.optional(v.boolean(), true),
+      }),
+    ),
+    /** OTRS ticket events → Rocket.Chat channels (`POST /otrs/notifications`). */
+    notifications: v.optional(
+      v.strictObject({
+        /** The secret OTRS's requester sends (HTTP Basic's password, a header, or `?token=`). */
+        auth: sharedSecretAuthSchema(),
+        /** Rocket.Chat Incoming WebHook URLs by name; each URL holds its token, so it is a secret. */
+        hooks: v.record(
+          v.pipe(v.string(), v.regex(/^[a-z0-9-]+$/, "must be lower-case letters, digits and -")),
+          secretRefSchema(),
+        ),
+        rules: v.array(
+          v.strictObject({
+            /** OTRS events (TicketCreate, EscalationSolutionTimeNotifyBefore, …). */
+            events: v.pipe(v.array(v.pipe(v.string(), v.minLength(1))), v.minLength(1)),
+            /** Queue names; any queue when absent. */
+            queues: v.optional(v.array(v.string())),
+            /** Priority names (`5 very high`); any when absent. */
+            priorities: v.optional(v.array(v.string())),
+            /** CustomerID values; any when absent. */
+            customers: v.optional(v.array(v.string())),
+            /** Names under `hooks`. */
+            hooks: v.pipe(v.array(v.string()), v.minLength(1)),
+            /** This rule's message; `template` when absent. */
+            template: v.optional(v.pipe(v.string(), v.minLength(1))),
+          }),
+        ),
+        /**
+         * The message (Rocket.Chat Markdown): {event} {number} {id} {title} {queue} {state} {priority}
+         * {customer} {customerId} {body} (the first `bodyLines` lines, quoted) {url} {link}.
+         */
+        template: v.optional(
+          v.pipe(v.string(), v.minLength(1)),
+          "*{event}* {link} {title}\n{customer} ({customerId}) wrote:\n{body}",
+        ),
+        bodyLines: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(50)), 5),
+        /** The name the messages are posted as (Rocket.Chat's `alias`), and an emoji avatar. */
+        alias: v.optional(v.string()),
+        emoji: v.optional(v.string()),
+      }),
+    ),
+  }),
+);
+export type RocketchatOtrsConfig = v.InferOutput<ReturnType<typeof rocketchatOtrsSchema>>;
+
+declare module "../../core/config-schema.ts" {
+  interface IntegrationSettingsMap {
+    rocketchatOtrs: RocketchatOtrsConfig;
+  }
+}
+
+type Systems = Config["systems"];
+
+/** What its settings name must exist under `systems` (paths relative to `integrations.rocketchatOtrs`). */
+export function checkRocketchatOtrs(settings: RocketchatOtrsConfig, systems: Systems): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  if (!systems.otrs[settings.otrs])
+    problems.push({ path: "otrs", message: "names no instance under systems.otrs" });
+  for (const [i, rule] of (settings.notifications?.rules ?? []).entries()) {
+    for (const hook of rule.hooks) {
+      if (!settings.notifications?.hooks[hook]) {
+        problems.push({
+          path: `notifications.rules.${i}.hooks`,
+          message: `names ${hook}, which is not under notifications.hooks`,
+        });
+      }
+    }
+  }
+  return problems;
+}
