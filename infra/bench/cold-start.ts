@@ -23,6 +23,8 @@ import * as esbuild from "esbuild";
 import { parse } from "yaml";
 import { configSecretNames } from "../../lib/core/secrets.ts";
 import { INTEGRATION_IDS, integrationById } from "../../lib/sync/registry.ts";
+import { integrationStack } from "../integrations.cjs";
+import { serviceFunctions } from "../local/routes.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const OUT_DIR = join(ROOT, ".bench");
@@ -151,6 +153,11 @@ function roleServicesOf(iam: Yaml): Record<string, string[]> {
 function readService(): Service {
   const doc = parse(readFileSync(join(ROOT, "serverless.yml"), "utf8"), { logLevel: "silent" }) as Yaml;
   const iam = parse(readFileSync(join(ROOT, "infra/iam.yml"), "utf8"), { logLevel: "silent" }) as Yaml;
+  // Each integration's worker and its role are generated (infra/integrations.cjs).
+  const roles = {
+    ...(isObject(iam.Resources) ? iam.Resources : {}),
+    ...integrationStack().resources.Resources,
+  };
   const custom = isObject(doc.custom) && isObject(doc.custom.esbuild) ? doc.custom.esbuild : {};
   const provider = isObject(doc.provider) ? doc.provider : {};
   const providerEnv: Record<string, string> = {};
@@ -159,7 +166,7 @@ function readService(): Service {
   }
   const defaultMemory = typeof provider.memorySize === "number" ? provider.memorySize : 1024;
   const functions: FunctionSpec[] = [];
-  for (const [name, fn] of Object.entries(isObject(doc.functions) ? doc.functions : {})) {
+  for (const [name, fn] of Object.entries(serviceFunctions(join(ROOT, "serverless.yml")))) {
     if (!isObject(fn) || typeof fn.handler !== "string") continue;
     const dot = fn.handler.lastIndexOf(".");
     const base = fn.handler.slice(0, dot);
@@ -187,7 +194,7 @@ function readService(): Service {
     functions,
     esbuildOptions: esbuildOptionsOf(custom),
     providerEnv,
-    roleServices: roleServicesOf(iam),
+    roleServices: roleServicesOf({ Resources: roles }),
   };
 }
 

@@ -1,9 +1,10 @@
 /**
  * Checks a CloudFormation template against the CloudFormation resource specification (the
- * `@aws-cdk/aws-service-spec` database), so a typo in infra/*.yml or serverless.yml fails a test
- * instead of a deploy: unknown resource types, unknown or missing required properties (nested property
- * types too), and every `Ref`, `Fn::GetAtt`, `Fn::Sub` reference, `DependsOn` and condition name that
- * names nothing in the template or an attribute the resource type does not have.
+ * `@aws-cdk/aws-service-spec` database), so a typo in infra/*.yml, infra/integrations.cjs (each
+ * integration's generated queues, role and worker) or serverless.yml fails a test instead of a deploy:
+ * unknown resource types, unknown or missing required properties (nested property types too), and every
+ * `Ref`, `Fn::GetAtt`, `Fn::Sub` reference, `DependsOn` and condition name that names nothing in the
+ * template or an attribute the resource type does not have.
  * test/unit/cloudformation-template.test.ts runs it on the template `serverless package` compiles.
  *   npm run package -- --stage prod && npx tsx infra/tools/template-check.ts [template.json]
  */

@@ -11,7 +11,8 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { isMap, parseDocument } from "yaml";
+import { isMap, isSeq, parseDocument } from "yaml";
+import { integrationStack } from "../../infra/integrations.cjs";
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -44,14 +45,19 @@ export async function packagedTemplate(stage: string): Promise<unknown> {
     mkdirSync(artifacts, { recursive: true });
     const artifact = join(artifacts, "code.zip");
     writeFileSync(artifact, "not bundled: see test/helpers/packaged-template.ts");
-    // Edited as a YAML document, so tags (`!Ref`, `!GetAtt`) and anchors stay as written.
+    // Edited as a YAML document, so tags (`!Ref`, `!GetAtt`) and anchors stay as written. `functions` is
+    // a list of maps that osls merges: the artifacts go in one more map, naming the functions
+    // infra/integrations.cjs generates too.
     const config = parseDocument(readFileSync(join(ROOT, "serverless.yml"), "utf8"));
     const functions = config.get("functions");
-    if (!isMap(functions)) throw new Error("serverless.yml has no functions");
-    for (const { key } of functions.items) {
-      config.setIn(["functions", key, "package", "artifact"], artifact);
-      config.setIn(["functions", key, "skipEsbuild"], true);
-    }
+    if (!isSeq(functions)) throw new Error("serverless.yml has no list of functions");
+    const names = [
+      ...functions.items.flatMap((item) => (isMap(item) ? item.items.map(({ key }) => String(key)) : [])),
+      ...Object.keys(integrationStack().functions),
+    ];
+    functions.add(
+      Object.fromEntries(names.map((name) => [name, { package: { artifact }, skipEsbuild: true }])),
+    );
     writeFileSync(join(service, "serverless.yml"), config.toString());
     const output = join(work, "package");
     await run(

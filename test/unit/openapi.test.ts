@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
 import { handler } from "../../functions/ops/openapi.ts";
+import { serviceFunctions } from "../../infra/local/routes.ts";
 import { OPENAPI_MODULE, openApiModuleText } from "../../infra/tools/openapi.ts";
 import { openApiDocument } from "../../lib/ops/openapi.ts";
 import { ROUTES } from "../../lib/ops/routes.ts";
@@ -14,7 +14,7 @@ import { FormSubmissionSchema } from "../../lib/sync/glpi-forms/submission.ts";
  * `httpApi` events of serverless.yml name the same routes, and the document is sound.
  */
 type Service = { functions: Record<string, { events?: Record<string, unknown>[] }> };
-const service = parse(readFileSync("serverless.yml", "utf8"), { logLevel: "silent" }) as Service;
+const service: Service = { functions: serviceFunctions() };
 
 interface Route {
   function: string;
