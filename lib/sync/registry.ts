@@ -1,19 +1,15 @@
 import { loadConfigFile, parseConfig } from "../core/config.ts";
 import type { Config } from "../core/config-schema.ts";
 import type { JobSpec } from "./descriptor.ts";
-import { glpiForms } from "./glpi-forms/index.ts";
-import { itopPair } from "./itop-pair/index.ts";
-import { otrsRedmine } from "./otrs-redmine/index.ts";
-import { rocketchatOtrs } from "./rocketchat-otrs/index.ts";
-import { rtKanban } from "./rt-kanban/index.ts";
+import { INTEGRATIONS } from "./integrations.ts";
 
 /**
- * Every integration, by its descriptor (lib/sync/<id>/index.ts), in the order the status page lists
- * them. The workers, the config, the status page, dead letters, the links lookup and the bench read
- * this list instead of keeping their own. Descriptors are light: importing the registry bundles no
- * integration's clients or job code.
+ * Every integration, by its descriptor (lib/sync/<id>/index.ts), in the order of their ids: the folders
+ * `npm run generate` finds (lib/sync/integrations.ts). The workers, the config, the status page, dead
+ * letters, the links lookup, the OpenAPI document and the bench read this list instead of keeping their
+ * own. Descriptors are light: importing the registry bundles no integration's clients or job code.
  */
-export const REGISTRY = [otrsRedmine, itopPair, rtKanban, rocketchatOtrs, glpiForms] as const;
+export const REGISTRY = INTEGRATIONS;
 
 export type Integration = (typeof REGISTRY)[number];
 /** An integration's one id: `otrs-redmine`, the prefix of its job types (`otrs-redmine.ticket`). */

@@ -143,7 +143,7 @@ describe("config validate", () => {
     const { code, stdout } = await cli(["config", "validate", stack.configPath]);
     expect(code).toBe(0);
     expect(stdout.trim()).toBe(
-      `ok: ${stack.configPath} (glpiForms, otrsRedmine, itopPair, rtKanban, rocketchatOtrs)`,
+      `ok: ${stack.configPath} (glpiForms, itopPair, otrsRedmine, rocketchatOtrs, rtKanban)`,
     );
     expect((await cli(["config", "validate", "config/sandbox.json"])).code).toBe(0);
   });

@@ -1,5 +1,12 @@
+import { readFileSync } from "node:fs";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
+import {
+  configKeyOf,
+  INTEGRATIONS_MODULE,
+  integrationFolders,
+  integrationsModuleText,
+} from "../../infra/tools/integrations.ts";
 import { sourceOf } from "../../lib/sync/descriptor.ts";
 import * as glpiForms from "../../lib/sync/glpi-forms/jobs.ts";
 import * as itopPair from "../../lib/sync/itop-pair/jobs.ts";
@@ -14,16 +21,16 @@ import {
 import * as rocketchatOtrs from "../../lib/sync/rocketchat-otrs/jobs.ts";
 import * as rtKanban from "../../lib/sync/rt-kanban/jobs.ts";
 
-const modules = [otrsRedmine, itopPair, rtKanban, rocketchatOtrs, glpiForms];
+const modules = [glpiForms, itopPair, otrsRedmine, rocketchatOtrs, rtKanban];
 
 describe("the integrations registry", () => {
   it("lists each integration once, by one id, with its own config section", () => {
     expect(INTEGRATION_IDS).toEqual([
-      "otrs-redmine",
-      "itop-pair",
-      "rt-kanban",
-      "rocketchat-otrs",
       "glpi-forms",
+      "itop-pair",
+      "otrs-redmine",
+      "rocketchat-otrs",
+      "rt-kanban",
     ]);
     expect(new Set(REGISTRY.map((integration) => integration.configKey)).size).toBe(REGISTRY.length);
     // Its config section is its id in camelCase: what serverless.yml's generated parts read.
@@ -31,6 +38,19 @@ describe("the integrations registry", () => {
       expect(integration.configKey).toBe(
         integration.id.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()),
       );
+  });
+
+  it("is every folder lib/sync/<id>/ with a descriptor, as lib/sync/integrations.ts lists them (npm run generate)", () => {
+    expect(INTEGRATION_IDS).toEqual(integrationFolders());
+    const file = readFileSync(INTEGRATIONS_MODULE, "utf8");
+    expect(file === integrationsModuleText(), `${INTEGRATIONS_MODULE} is stale: run npm run generate`).toBe(
+      true,
+    );
+    // A sixth folder is a sixth descriptor, exported under its config key.
+    expect(integrationsModuleText([...INTEGRATION_IDS, "zammad-jira"])).toContain(
+      'import { zammadJira } from "./zammad-jira/index.ts";',
+    );
+    expect(configKeyOf("zammad-jira")).toBe("zammadJira");
   });
 
   it("names every job type after its integration and finds the integration by it", () => {
