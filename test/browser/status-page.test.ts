@@ -432,11 +432,11 @@ describe("status page: JSON", () => {
     expect(response.headers.get("cache-control")).toBe("no-store");
     const overview = (await response.json()) as StatusOverview;
     expect(overview.integrations.map((i) => i.integration)).toEqual([
-      "otrs-redmine",
-      "itop-pair",
-      "rt-kanban",
-      "rocketchat-otrs",
       "glpi-forms",
+      "itop-pair",
+      "otrs-redmine",
+      "rocketchat-otrs",
+      "rt-kanban",
     ]);
     expect(overview.integrations.find((i) => i.integration === "otrs-redmine")?.lastDay.deadLettered).toBe(2);
     expect(overview.deadLetters).toEqual([]);

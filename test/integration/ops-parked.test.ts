@@ -145,11 +145,11 @@ describe("status overview", () => {
     }
     const overview = await statusOverview(deps);
     expect(overview.integrations.map((i) => i.integration)).toEqual([
-      "otrs-redmine",
-      "itop-pair",
-      "rt-kanban",
-      "rocketchat-otrs",
       "glpi-forms",
+      "itop-pair",
+      "otrs-redmine",
+      "rocketchat-otrs",
+      "rt-kanban",
     ]);
     expect(overview.integrations.every((i) => i.configured)).toBe(true);
     const glpi = overview.integrations.find((i) => i.integration === "glpi-forms");
