@@ -43,6 +43,8 @@ export function drainWorker(handlers: readonly JobHandler[]) {
  * does, so a container whose jobs succeed never builds them (about 2 ms of a cold start).
  */
 function workerDeps(runtime: JobRuntime, handlers: readonly JobHandler[], jobsQueueUrl: string): WorkerDeps {
+  // The queue's settings are still checked at cold start: a missing one fails then, not at a first retry.
+  void [runtime.jobsQueueUrl, runtime.deadLetterQueueUrl, runtime.jobQueues];
   return {
     handlers,
     get queue() {
