@@ -5,6 +5,7 @@
  * (lib/systems/<system>/) and SDK clients each bundle holds.
  *
  *   npx tsx infra/bench/cold-start.ts            (BENCH_COLD_RUNS=15 by default)
+ *   BENCH_COLD_ONLY=worker,glpiFormsWorker npx tsx infra/bench/cold-start.ts   (only these functions)
  *
  * Bundles go to .bench/functions/<name>.mjs and .bench/floors/<kind>.mjs, built with esbuild's JS API
  * and exactly the options of serverless.yml `custom.esbuild` (plus `metafile`). Each run is a fresh
@@ -464,9 +465,27 @@ function pairedRatio(
 
 // ---------------------------------------------------------------------------------------------------
 
-export async function measureColdStart(options: { runs?: number } = {}): Promise<ColdStartRow[]> {
+/** The functions named in BENCH_COLD_ONLY (comma-separated), or every function when it is unset. */
+function selectedFunctions(functions: readonly FunctionSpec[], only: string | undefined): FunctionSpec[] {
+  const names = (only ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
+  if (names.length === 0) return [...functions];
+  const unknown = names.filter((name) => !functions.some((fn) => fn.name === name));
+  if (unknown.length > 0) throw new Error(`BENCH_COLD_ONLY names no function ${unknown.join(", ")}`);
+  return functions.filter((fn) => names.includes(fn.name));
+}
+
+export async function measureColdStart(
+  options: { runs?: number; only?: string } = {},
+): Promise<ColdStartRow[]> {
   const runs = options.runs ?? (Number(process.env.BENCH_COLD_RUNS) || 15);
-  const service = readService();
+  const all = readService();
+  const service = {
+    ...all,
+    functions: selectedFunctions(all.functions, options.only ?? process.env.BENCH_COLD_ONLY),
+  };
   const functionsDir = join(OUT_DIR, "functions");
   const floorsDir = join(OUT_DIR, "floors");
   await mkdir(functionsDir, { recursive: true });
