@@ -5,7 +5,8 @@
  *   BENCH_JOBS (300)       jobs a batch size, for worker throughput
  *   BENCH_COLD_RUNS (15)   fresh processes a function, for cold start
  *   BENCH_SCALE_TICKETS (5000)  RT tickets the scale run's backfill projects (scale.ts: its other knobs)
- *   BENCH_SKIP=cold        skip a part (cold, latency, throughput, scale; comma-separated)
+ *   BENCH_SKIP=cold        skip a part (cold, latency, throughput, scale; comma-separated): the page
+ *                          keeps that part's sections from its last run
  * It starts its own emulators and system fakes on 127.0.0.1; nothing reaches further.
  */
 import "./quiet.ts";
@@ -53,11 +54,34 @@ function table(rows: Row[]): string {
 
 const verdict = (ratio: number, target: number) => (ratio <= target ? "yes" : "**no**");
 
+/** The headings of the sections each part writes. */
+const PART_SECTIONS: Record<string, string[]> = {
+  cold: ["Cold start"],
+  latency: ["Ack latency", "Upstream calls per synced event", "Cost per million events"],
+  throughput: ["Worker throughput"],
+  scale: ["Scale: a backfill beside live traffic"],
+};
+
+/** A skipped part's sections as the page has them now (so a partial run refreshes only its parts). */
+function keptSections(part: string): string[] {
+  let page = "";
+  try {
+    page = readFileSync("docs/performance.md", "utf8");
+  } catch {
+    return [];
+  }
+  const sections = page.split(/^(?=## )/m).map((section) => section.trim());
+  return (PART_SECTIONS[part] ?? []).flatMap((heading) =>
+    sections.filter((section) => section.startsWith(`## ${heading}\n`)),
+  );
+}
+
 async function main(): Promise<void> {
   const started = new Date();
   const sections: string[] = [];
 
-  if (!skip.has("cold")) {
+  if (skip.has("cold")) sections.push(...keptSections("cold"));
+  else {
     const { measureColdStart } = await import("./cold-start.ts");
     const rows = await measureColdStart({ runs: Number(process.env.BENCH_COLD_RUNS ?? 15) });
     const shown: Row[] = rows.map((row) => ({
@@ -87,7 +111,8 @@ async function main(): Promise<void> {
   );
   try {
     let profiles: EventProfile[] = [];
-    if (!skip.has("latency")) {
+    if (skip.has("latency")) sections.push(...keptSections("latency"));
+    else {
       const routes = await benchRoutes(stack);
       const measured = await measureLatency(stack, routes, {
         concurrency: [1, 10, 50],
@@ -148,7 +173,8 @@ async function main(): Promise<void> {
       console.log(`\nCost per million events\n${table(costRows)}`);
     }
 
-    if (!skip.has("throughput")) {
+    if (skip.has("throughput")) sections.push(...keptSections("throughput"));
+    else {
       const { rows, hotSpots, areas } = await measureThroughput(stack, {
         jobs: JOBS,
         batchSizes: [1, 5, 10],
@@ -182,7 +208,8 @@ async function main(): Promise<void> {
     await emulators.stop();
   }
 
-  if (!skip.has("scale")) {
+  if (skip.has("scale")) sections.push(...keptSections("scale"));
+  else {
     const section = scaleSection(await runScale());
     sections.push(section);
     console.log(`\n${section}`);
@@ -191,7 +218,11 @@ async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   const machine = `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}, Node ${process.version}`;
   const changes = readFileSync(new URL("./changes.md", import.meta.url), "utf8");
-  const doc = `# Performance\n\nWritten by \`npm run bench\` (infra/bench/run.ts) on ${started.toISOString().slice(0, 10)}, on ${machine}. Every figure is measured in the same run as its floor, so the ratios hold across machines even where the milliseconds do not. Rerun it to refresh this page.\n\n${sections.join("\n\n")}\n\n${changes.trim()}\n`;
+  const skipped = Object.keys(PART_SECTIONS).filter((part) => skip.has(part));
+  const kept = skipped.length
+    ? ` The parts skipped in that run (${skipped.join(", ")}) are as an earlier run wrote them.`
+    : "";
+  const doc = `# Performance\n\nWritten by \`npm run bench\` (infra/bench/run.ts) on ${started.toISOString().slice(0, 10)}, on ${machine}. Every figure is measured in the same run as its floor, so the ratios hold across machines even where the milliseconds do not. Rerun it to refresh this page.${kept}\n\n${sections.join("\n\n")}\n\n${changes.trim()}\n`;
   writeFileSync("docs/performance.md", doc);
   console.log("\nWrote docs/performance.md");
 }
@@ -256,7 +287,7 @@ function scaleSection(result: ScaleResult): string {
   return [
     "## Scale: a backfill beside live traffic",
     "",
-    `The RT backfill (\`npx deskbridge backfill rt-kanban\`, \`backfillBoard\`: it runs each ticket's job in place, holding RT's and Kanboard's slots, ${o.backfillConcurrency} at a time, the CLI's default) projects ${o.tickets.toLocaleString("en")} open RT tickets onto an empty board, while GLPI forms (\`POST /glpi/tickets\`, inline: the answer is the ticket) arrive at ${o.glpiPerSecond} a second and OTRS events (\`POST /otrs/ticket-events\`, answered 202 once queued, synced by the otrs-redmine worker) at ${o.otrsPerSecond} a second, open loop (each sent at its time, answered or not), interleaved. The same arrivals run first for ${o.baselineSeconds} s without the backfill, then for as long as the backfill runs, on the same stack: a deployment's defaults (\`jobs.webhookAck: "queue"\`, \`inlineBudgetMs\` 3000), a queue per integration, each integration's worker taking batches of ${o.batchSize} with at most ${o.workerConcurrency} batches at once (\`maximumConcurrency\`), and every system capped at its \`maxConcurrentCalls\` (4). An event's sync latency runs from the route's call to its sync done in the target: a form's 201 answer (the GLPI ticket is created), or the \`updatedAt\` of its job's record when the worker recorded it done (the Redmine issue created, its id written back to OTRS, the link saved). "Waits for a slot" counts the jobs the flow's functions put back on its queue with a delay: a system at its cap (1–3 s), or another job's lease (3–6 s). Target: p99 with the backfill ≤ ${SCALE_TARGET}× p99 without, for each flow; and no fake ever sees more calls in flight than its system's cap. The run uses ${where}.`,
+    `The RT backfill (\`npx deskbridge backfill rt-kanban\`, \`backfillBoard\`: it runs each ticket's job in place, holding RT's and Kanboard's slots, ${o.backfillConcurrency} at a time, the CLI's default) projects ${o.tickets.toLocaleString("en")} open RT tickets onto an empty board, while GLPI forms (\`POST /glpi/tickets\`, inline: the answer is the ticket) arrive at ${o.glpiPerSecond} a second and OTRS events (\`POST /otrs/ticket-events\`, answered 202 once queued, synced by the otrs-redmine worker) at ${o.otrsPerSecond} a second, open loop (each sent at its time, answered or not), interleaved. The same arrivals run first for ${o.baselineSeconds} s without the backfill, then for as long as the backfill runs, on the same stack: a deployment's defaults (\`jobs.webhookAck: "queue"\`, \`inlineBudgetMs\` 3000), a queue per integration, each integration's worker taking batches of ${o.batchSize} with at most ${o.workerConcurrency} batches at once (\`maximumConcurrency\`), and every system capped at its \`maxConcurrentCalls\` (4); every fake takes ${o.callMs} ms to answer each call, as a helpdesk takes some time (it is what makes calls overlap, so that the caps bind). An event's sync latency runs from the route's call to its sync done in the target: a form's 201 answer (the GLPI ticket is created), or the \`updatedAt\` of its job's record when the worker recorded it done (the Redmine issue created, its id written back to OTRS, the link saved). "Waits for a slot" counts the jobs the flow's functions put back on its queue with a delay: a system at its cap (1–3 s), or another job's lease (3–6 s). Target: p99 with the backfill ≤ ${SCALE_TARGET}× p99 without, for each flow; and no fake ever sees more calls in flight than its system's cap. The run uses ${where}.`,
     "",
     table(rows),
     "",

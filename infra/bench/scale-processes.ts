@@ -66,8 +66,8 @@ export async function startAwsProcess() {
  * operator's, the helpdesks'), so on a machine with too few cores it gets what the functions leave,
  * rather than taking a Lambda's CPU as it never could deployed.
  */
-export async function startBackfillProcess(tickets: number, niceness: number) {
-  const { child, ready } = await start("backfill", [String(tickets)], BackfillReadySchema);
+export async function startBackfillProcess(tickets: number, niceness: number, callMs: number) {
+  const { child, ready } = await start("backfill", [String(tickets), String(callMs)], BackfillReadySchema);
   if (child.pid !== undefined && niceness > 0) setPriority(child.pid, niceness);
   return {
     rtUrl: ready.rt,
@@ -109,10 +109,11 @@ async function aws(): Promise<void> {
   await send({ dynamo: emulators.dynamoEndpoint, sqs: emulators.sqsEndpoint });
 }
 
-async function backfill(tickets: number): Promise<void> {
+async function backfill(tickets: number, callMs: number): Promise<void> {
   const rt = await startRtFake(RT_FAKE_OPTIONS);
   const kanboard = await startKanboardFake(KANBOARD_FAKE_OPTIONS);
   seedBacklog(rt, tickets);
+  answerIn([rt, kanboard], callMs);
   commands(async (command) => {
     if (command.kind === "stop") {
       await Promise.all([rt.close(), kanboard.close()]);
@@ -139,6 +140,15 @@ async function backfill(tickets: number): Promise<void> {
   await send({ rt: rt.url, kanboard: kanboard.url });
 }
 
+/** Makes every call to these fakes take `ms` before its answer, as a helpdesk's does (0: at once). */
+export function answerIn(
+  fakes: { setChaos(chaos: { seed: number; rate: number; faults: { kind: "delay"; ms: number }[] }): void }[],
+  ms: number,
+): void {
+  if (ms <= 0) return;
+  for (const fake of fakes) fake.setChaos({ seed: 1, rate: 1, faults: [{ kind: "delay", ms }] });
+}
+
 /** Puts `count` open tickets in the exposed RT queues, as they were before the bridge (no Scrip call kept). */
 export function seedBacklog(
   rt: { personCreates(input: { queue: string; subject: string }): unknown; takeScripCalls(): unknown },
@@ -151,8 +161,9 @@ export function seedBacklog(
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.send) {
-  const [role, arg] = process.argv.slice(2);
-  const main = role === "aws" ? aws() : role === "backfill" ? backfill(Number(arg)) : undefined;
+  const [role, tickets, callMs] = process.argv.slice(2);
+  const main =
+    role === "aws" ? aws() : role === "backfill" ? backfill(Number(tickets), Number(callMs)) : undefined;
   if (!main) throw new Error(`unknown role ${role}`);
   main.catch((error: unknown) => {
     console.error(error instanceof Error ? (error.stack ?? error.message) : error);

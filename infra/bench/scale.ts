@@ -7,7 +7,8 @@
  * a queue and worker per integration, which the other parts do not use, and a runtime of its own), and
  * writes its figures as JSON to the path it is given. Knobs (defaults in scaleOptions):
  *   BENCH_SCALE_TICKETS (5000), BENCH_SCALE_GLPI_RATE and BENCH_SCALE_OTRS_RATE (2 a second each),
- *   BENCH_SCALE_BASELINE_SECONDS (60), BENCH_SCALE_PROCESSES (split | one), BENCH_SCALE_BACKFILL_NICE (10).
+ *   BENCH_SCALE_BASELINE_SECONDS (60), BENCH_SCALE_PROCESSES (split | one), BENCH_SCALE_BACKFILL_NICE (10),
+ *   BENCH_SCALE_CALL_MS (30: every fake's answer time).
  * `npx tsx infra/bench/scale.ts` alone prints the JSON.
  */
 import "./quiet.ts";
@@ -29,7 +30,13 @@ import { startEmulators } from "../local/emulators.ts";
 import { httpEvent, lambdaContext } from "../local/events.ts";
 import { SqsEventSource } from "../local/sqs-event-source.ts";
 import { buildStack, depthOf, SECRETS, type Stack } from "../sandbox/stack.ts";
-import { type BackfillDone, seedBacklog, startAwsProcess, startBackfillProcess } from "./scale-processes.ts";
+import {
+  answerIn,
+  type BackfillDone,
+  seedBacklog,
+  startAwsProcess,
+  startBackfillProcess,
+} from "./scale-processes.ts";
 
 export interface ScaleOptions {
   /** RT tickets the backfill projects onto the board. */
@@ -52,6 +59,8 @@ export interface ScaleOptions {
   processes: "split" | "one";
   /** The backfill's process's niceness when split (0: the same priority as the functions'). */
   backfillNice: number;
+  /** How long every fake takes to answer a call, as a helpdesk does (ms). */
+  callMs: number;
 }
 
 export interface FlowLatency {
@@ -340,7 +349,9 @@ async function phase<T extends { sent: Sent[] }>(
 export async function measureScale(options: ScaleOptions): Promise<ScaleResult> {
   const split = options.processes === "split";
   const aws = split ? await startAwsProcess() : await startEmulators({ dynamo: 0, sqs: 0 });
-  const apart = split ? await startBackfillProcess(options.tickets, options.backfillNice) : undefined;
+  const apart = split
+    ? await startBackfillProcess(options.tickets, options.backfillNice, options.callMs)
+    : undefined;
   const stack = await buildStack(
     { dynamo: aws.dynamoEndpoint, sqs: aws.sqsEndpoint },
     {
@@ -380,6 +391,12 @@ export async function measureScale(options: ScaleOptions): Promise<ScaleResult> 
     for (let i = 0; i < 5; i++) await Promise.all([send.glpi(), send.otrs()]);
     await settle(stack, []);
     if (!apart) seedBacklog(stack.rt, options.tickets);
+    answerIn(
+      apart
+        ? [stack.glpi, stack.otrs, stack.redmine]
+        : [stack.glpi, stack.otrs, stack.redmine, stack.rt, stack.kanboard],
+      options.callMs,
+    );
     for (const { fake } of fakes(stack)) fake.resetInFlight();
 
     const waits = countDelayedSends(stack);
@@ -470,6 +487,7 @@ export function scaleOptions(env: NodeJS.ProcessEnv = process.env): ScaleOptions
     workerConcurrency: DEFAULT_WORKER_CONCURRENCY,
     processes: env.BENCH_SCALE_PROCESSES === "one" ? "one" : "split",
     backfillNice: Number(env.BENCH_SCALE_BACKFILL_NICE ?? 10),
+    callMs: Number(env.BENCH_SCALE_CALL_MS ?? 30),
   };
 }
 
