@@ -4,18 +4,24 @@
  *   BENCH_REQUESTS (100)   events a route and concurrency level, for ack latency
  *   BENCH_JOBS (300)       jobs a batch size, for worker throughput
  *   BENCH_COLD_RUNS (15)   fresh processes a function, for cold start
- *   BENCH_SKIP=cold        skip a part (cold, latency, throughput; comma-separated)
+ *   BENCH_SCALE_TICKETS (5000)  RT tickets the scale run's backfill projects (scale.ts: its other knobs)
+ *   BENCH_SKIP=cold        skip a part (cold, latency, throughput, scale; comma-separated): the page
+ *                          keeps that part's sections from its last run
  * It starts its own emulators and system fakes on 127.0.0.1; nothing reaches further.
  */
 import "./quiet.ts";
-import { readFileSync, writeFileSync } from "node:fs";
-import { cpus, platform, release, totalmem } from "node:os";
+import { fork } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, platform, release, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { startEmulators } from "../local/emulators.ts";
 import { buildStack } from "../sandbox/stack.ts";
 import { type CostRow, costPerMillion, PRICES } from "./cost.ts";
 import { UPSTREAM_FLOORS } from "./floors.ts";
 import { type EventProfile, type LatencyRow, measureLatency } from "./latency.ts";
 import { benchRoutes } from "./routes.ts";
+import type { ScaleResult } from "./scale.ts";
 import { type HotSpot, measureThroughput, type ThroughputRow } from "./throughput.ts";
 
 const skip = new Set((process.env.BENCH_SKIP ?? "").split(",").filter(Boolean));
@@ -23,6 +29,7 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100);
 const JOBS = Number(process.env.BENCH_JOBS ?? 300);
 const COLD_TARGET = 1.15;
 const LATENCY_TARGET = 1.3;
+const SCALE_TARGET = 1.2;
 
 type Row = Record<string, string | number>;
 
@@ -47,11 +54,34 @@ function table(rows: Row[]): string {
 
 const verdict = (ratio: number, target: number) => (ratio <= target ? "yes" : "**no**");
 
+/** The headings of the sections each part writes. */
+const PART_SECTIONS: Record<string, string[]> = {
+  cold: ["Cold start"],
+  latency: ["Ack latency", "Upstream calls per synced event", "Cost per million events"],
+  throughput: ["Worker throughput"],
+  scale: ["Scale: a backfill beside live traffic"],
+};
+
+/** A skipped part's sections as the page has them now (so a partial run refreshes only its parts). */
+function keptSections(part: string): string[] {
+  let page = "";
+  try {
+    page = readFileSync("docs/performance.md", "utf8");
+  } catch {
+    return [];
+  }
+  const sections = page.split(/^(?=## )/m).map((section) => section.trim());
+  return (PART_SECTIONS[part] ?? []).flatMap((heading) =>
+    sections.filter((section) => section.startsWith(`## ${heading}\n`)),
+  );
+}
+
 async function main(): Promise<void> {
   const started = new Date();
   const sections: string[] = [];
 
-  if (!skip.has("cold")) {
+  if (skip.has("cold")) sections.push(...keptSections("cold"));
+  else {
     const { measureColdStart } = await import("./cold-start.ts");
     const rows = await measureColdStart({ runs: Number(process.env.BENCH_COLD_RUNS ?? 15) });
     const shown: Row[] = rows.map((row) => ({
@@ -81,7 +111,8 @@ async function main(): Promise<void> {
   );
   try {
     let profiles: EventProfile[] = [];
-    if (!skip.has("latency")) {
+    if (skip.has("latency")) sections.push(...keptSections("latency"));
+    else {
       const routes = await benchRoutes(stack);
       const measured = await measureLatency(stack, routes, {
         concurrency: [1, 10, 50],
@@ -142,7 +173,8 @@ async function main(): Promise<void> {
       console.log(`\nCost per million events\n${table(costRows)}`);
     }
 
-    if (!skip.has("throughput")) {
+    if (skip.has("throughput")) sections.push(...keptSections("throughput"));
+    else {
       const { rows, hotSpots, areas } = await measureThroughput(stack, {
         jobs: JOBS,
         batchSizes: [1, 5, 10],
@@ -176,12 +208,101 @@ async function main(): Promise<void> {
     await emulators.stop();
   }
 
+  if (skip.has("scale")) sections.push(...keptSections("scale"));
+  else {
+    const section = scaleSection(await runScale());
+    sections.push(section);
+    console.log(`\n${section}`);
+  }
+
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   const machine = `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}, Node ${process.version}`;
   const changes = readFileSync(new URL("./changes.md", import.meta.url), "utf8");
-  const doc = `# Performance\n\nWritten by \`npm run bench\` (infra/bench/run.ts) on ${started.toISOString().slice(0, 10)}, on ${machine}. Every figure is measured in the same run as its floor, so the ratios hold across machines even where the milliseconds do not. Rerun it to refresh this page.\n\n${sections.join("\n\n")}\n\n${changes.trim()}\n`;
+  const skipped = Object.keys(PART_SECTIONS).filter((part) => skip.has(part));
+  const kept = skipped.length
+    ? ` The parts skipped in that run (${skipped.join(", ")}) are as an earlier run wrote them.`
+    : "";
+  const doc = `# Performance\n\nWritten by \`npm run bench\` (infra/bench/run.ts) on ${started.toISOString().slice(0, 10)}, on ${machine}. Every figure is measured in the same run as its floor, so the ratios hold across machines even where the milliseconds do not. Rerun it to refresh this page.${kept}\n\n${sections.join("\n\n")}\n\n${changes.trim()}\n`;
   writeFileSync("docs/performance.md", doc);
   console.log("\nWrote docs/performance.md");
+}
+
+/** The scale run, in a process of its own (scale.ts says why); its figures come back as JSON. */
+async function runScale(): Promise<ScaleResult> {
+  const out = join(mkdtempSync(join(tmpdir(), "deskbridge-scale-")), "scale.json");
+  const child = fork(fileURLToPath(new URL("./scale.ts", import.meta.url)), [out], { stdio: "inherit" });
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  if (code !== 0) throw new Error(`the scale run failed (exit ${code})`);
+  return JSON.parse(readFileSync(out, "utf8")) as ScaleResult;
+}
+
+function scaleSection(result: ScaleResult): string {
+  const { options: o, backfill } = result;
+  const rows: Row[] = result.rows.map((row) => ({
+    flow: row.flow,
+    phase: row.phase,
+    events: row.events,
+    "answered 201": row.inline,
+    "answered 202": row.queued,
+    "waits for a slot": row.waits,
+    "not done": row.notDone,
+    "p50 ms": row.p50,
+    "p99 ms": row.p99,
+    "max ms": row.max,
+  }));
+  const flows = [...new Set(result.rows.map((row) => row.flow))];
+  const ratios: Row[] = flows.map((flow) => {
+    const without = result.rows.find((row) => row.flow === flow && row.phase === "without backfill");
+    const during = result.rows.find((row) => row.flow === flow && row.phase === "with backfill");
+    const ratio = without && during && without.p99 > 0 ? during.p99 / without.p99 : Number.NaN;
+    return {
+      flow,
+      "p99 without ms": without?.p99 ?? 0,
+      "p99 with ms": during?.p99 ?? 0,
+      ratio,
+      [`≤ ${SCALE_TARGET}`]:
+        (during?.notDone ?? 1) > 0 || (without?.notDone ?? 1) > 0
+          ? "**no** (events not synced)"
+          : verdict(ratio, SCALE_TARGET),
+    };
+  });
+  const load: Row[] = result.load.map((phase) => ({
+    phase: phase.phase,
+    seconds: phase.seconds,
+    "functions' process, cores": phase.processCores,
+    "machine busy": `${(phase.machineBusy * 100).toFixed(0)}%`,
+    "event loop delay p99 ms": phase.loopDelayP99,
+  }));
+  const caps: Row[] = result.inFlight.map((fake) => ({
+    system: fake.system,
+    "most calls in flight": fake.max,
+    cap: fake.cap,
+    "≤ cap": fake.max <= fake.cap ? "yes" : "**NO: over the cap**",
+  }));
+  const over = result.inFlight.filter((fake) => fake.max > fake.cap);
+  const where =
+    o.processes === "split"
+      ? `three processes: this one runs the functions (the routes' handlers and the two integrations' workers, over their own queues through the local SQS event source) and the GLPI, OTRS and Redmine fakes; dynalite and fauxqs run in a second (DynamoDB and SQS); the backfill runs in a third with the RT and Kanboard fakes it calls, at nice ${o.backfillNice}: it stands for machines apart from the functions' (the operator's and the helpdesks'), so on a machine short of cores it gets the CPU the functions leave rather than taking a Lambda's, as it never could deployed`
+      : "one process: the functions, their workers, the backfill, the emulators and every fake share its one thread, so the figures measure that thread's queueing as much as the bridge";
+  return [
+    "## Scale: a backfill beside live traffic",
+    "",
+    `The RT backfill (\`npx deskbridge backfill rt-kanban\`, \`backfillBoard\`: it runs each ticket's job in place, holding RT's and Kanboard's slots, ${o.backfillConcurrency} at a time, the CLI's default) projects ${o.tickets.toLocaleString("en")} open RT tickets onto an empty board, while GLPI forms (\`POST /glpi/tickets\`, inline: the answer is the ticket) arrive at ${o.glpiPerSecond} a second and OTRS events (\`POST /otrs/ticket-events\`, answered 202 once queued, synced by the otrs-redmine worker) at ${o.otrsPerSecond} a second, open loop (each sent at its time, answered or not), interleaved. The same arrivals run first for ${o.baselineSeconds} s without the backfill, then for as long as the backfill runs, on the same stack: a deployment's defaults (\`jobs.webhookAck: "queue"\`, \`inlineBudgetMs\` 3000), a queue per integration, each integration's worker taking batches of ${o.batchSize} with at most ${o.workerConcurrency} batches at once (\`maximumConcurrency\`), and every system capped at its \`maxConcurrentCalls\` (4); every fake takes ${o.callMs} ms to answer each call, as a helpdesk takes some time (it is what makes calls overlap, so that the caps bind). An event's sync latency runs from the route's call to its sync done in the target: a form's 201 answer (the GLPI ticket is created), or the \`updatedAt\` of its job's record when the worker recorded it done (the Redmine issue created, its id written back to OTRS, the link saved). "Waits for a slot" counts the jobs the flow's functions put back on its queue with a delay: a system at its cap (1–3 s), or another job's lease (3–6 s). Target: p99 with the backfill ≤ ${SCALE_TARGET}× p99 without, for each flow; and no fake ever sees more calls in flight than its system's cap. The run uses ${where}.`,
+    "",
+    table(rows),
+    "",
+    table(ratios),
+    "",
+    `The backfill: ${backfill.tickets} tickets, ${backfill.created} cards created, ${backfill.failed} failed, in ${backfill.seconds.toFixed(1)} s (${backfill.ticketsPerSecond.toFixed(1)} tickets/s). What each phase cost the machine (${cpus().length} cores, shared with whatever else runs on it):`,
+    "",
+    table(load),
+    "",
+    over.length > 0
+      ? `**Cap missed**: ${over.map((fake) => `${fake.system} had ${fake.max} calls in flight (cap ${fake.cap})`).join("; ")}.`
+      : "Most calls each fake had in flight at once, over both phases (the RT and Kanboard fakes: the backfill's):",
+    "",
+    table(caps),
+  ].join("\n");
 }
 
 main().catch((error: unknown) => {

@@ -18,11 +18,11 @@ import { SqsEventSource } from "../local/sqs-event-source.ts";
 import { demoEntities, type GlpiFake, startGlpiFake } from "./glpi.ts";
 import { type ItopFake, startItopFake } from "./itop.ts";
 import { ITOP_SEEDS } from "./itop-seeds.ts";
-import { type KanboardFake, startKanboardFake } from "./kanboard.ts";
+import { type KanboardFake, type KanboardFakeOptions, startKanboardFake } from "./kanboard.ts";
 import { type OtrsFake, startOtrsFake } from "./otrs.ts";
 import { type RedmineFake, startRedmineFake } from "./redmine.ts";
 import { type RocketChatFake, startRocketChatFake } from "./rocketchat.ts";
-import { type RtFake, startRtFake } from "./rt.ts";
+import { type RtFake, type RtFakeOptions, startRtFake } from "./rt.ts";
 import { KANBOARD_SEEDS, RT_SEEDS } from "./rt-kanban-seeds.ts";
 
 export const SECRETS = {
@@ -43,6 +43,17 @@ export const SECRETS = {
   OPERATOR_TOKEN: "test-operator-token",
   REDMINE_WEBHOOK_SECRET: "test-redmine-webhook-secret",
 } as const;
+/** The RT and Kanboard fakes of every stack (the bench's scale run starts them in a process of their own). */
+export const RT_FAKE_OPTIONS = {
+  users: [{ name: "deskbridge", token: SECRETS.RT_TOKEN, ...RT_SEEDS.bridge }, ...RT_SEEDS.people],
+  queues: RT_SEEDS.queues,
+  customFields: RT_SEEDS.customFields,
+} satisfies RtFakeOptions;
+export const KANBOARD_FAKE_OPTIONS = {
+  apiToken: SECRETS.KANBOARD_TOKEN,
+  users: KANBOARD_SEEDS.users,
+  projects: KANBOARD_SEEDS.projects,
+} satisfies KanboardFakeOptions;
 /** The sandbox Rocket.Chat's department that maps to the OTRS queue "Suporte". */
 export const SUPPORT_DEPARTMENT = "SupportDept000001";
 /** A developer's API key on the Redmine fake (a person, not the bridge). */
@@ -183,16 +194,8 @@ export async function buildStack(
       },
     }),
   };
-  const rt = await startRtFake({
-    users: [{ name: "deskbridge", token: SECRETS.RT_TOKEN, ...RT_SEEDS.bridge }, ...RT_SEEDS.people],
-    queues: RT_SEEDS.queues,
-    customFields: RT_SEEDS.customFields,
-  });
-  const kanboard = await startKanboardFake({
-    apiToken: SECRETS.KANBOARD_TOKEN,
-    users: KANBOARD_SEEDS.users,
-    projects: KANBOARD_SEEDS.projects,
-  });
+  const rt = await startRtFake(RT_FAKE_OPTIONS);
+  const kanboard = await startKanboardFake(KANBOARD_FAKE_OPTIONS);
   const rocketchat = await startRocketChatFake({
     integrations: [
       { id: "ServiceDeskHook01", token: "servicedesk-hook-token", channel: "#servicedesk" },
