@@ -223,6 +223,19 @@ export interface IntegrationSettings<K extends IntegrationName = IntegrationName
 }
 
 /**
+ * The problems of settings that name instances: each `[path, system, name]` whose instance is not under
+ * `systems.<system>` (what every integration's check starts with).
+ */
+export function missingInstances(
+  systems: Config["systems"],
+  named: readonly (readonly [path: string, system: SystemName, name: string])[],
+): FieldProblem[] {
+  return named
+    .filter(([, system, name]) => !systems[system][name])
+    .map(([path, system]) => ({ path, message: `names no instance under systems.${system}` }));
+}
+
+/**
  * The parts of the config a schema checks: the settings every function uses, these integrations, and
  * the instances of `systems` (all systems when absent; the others pass through unchecked, and config.ts
  * validates them when first read). With `only`, a key under `integrations` that is none of these is

@@ -3,6 +3,7 @@ import {
   type Config,
   lazy,
   maxConcurrency,
+  missingInstances,
   nonNegativeInt,
   positiveInt,
   sharedSecretAuthSchema,
@@ -49,8 +50,5 @@ type Systems = Config["systems"];
 
 /** What its settings name must exist under `systems` (paths relative to `integrations.glpiForms`). */
 export function checkGlpiForms(settings: GlpiFormsConfig, systems: Systems): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  if (!systems.glpi[settings.glpi])
-    problems.push({ path: "glpi", message: "names no instance under systems.glpi" });
-  return problems;
+  return missingInstances(systems, [["glpi", "glpi", settings.glpi]]);
 }

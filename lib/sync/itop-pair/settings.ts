@@ -3,6 +3,7 @@ import {
   type Config,
   lazy,
   maxConcurrency,
+  missingInstances,
   positiveInt,
   sharedSecretAuthSchema,
 } from "../../core/config-schema.ts";
@@ -96,11 +97,10 @@ type Systems = Config["systems"];
 
 /** What its settings name must exist under `systems` (paths relative to `integrations.itopPair`). */
 export function checkItopPair(settings: ItopPairConfig, systems: Systems): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  for (const side of ["external", "internal"] as const) {
-    if (!systems.itop[settings[side]])
-      problems.push({ path: side, message: "names no instance under systems.itop" });
-  }
+  const problems = missingInstances(systems, [
+    ["external", "itop", settings.external],
+    ["internal", "itop", settings.internal],
+  ]);
   if (settings.external === settings.internal)
     problems.push({ path: "internal", message: "must differ from `external`" });
   return problems;

@@ -3,6 +3,7 @@ import {
   type Config,
   lazy,
   maxConcurrency,
+  missingInstances,
   nonNegativeInt,
   secretRefSchema,
   sharedSecretAuthSchema,
@@ -83,11 +84,8 @@ type Systems = Config["systems"];
 
 /** What its settings name must exist under `systems` (paths relative to `integrations.otrsRedmine`). */
 export function checkOtrsRedmine(settings: OtrsRedmineConfig, systems: Systems): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  if (!systems.otrs[settings.otrs])
-    problems.push({ path: "otrs", message: "names no instance under systems.otrs" });
-  if (!systems.redmine[settings.redmine]) {
-    problems.push({ path: "redmine", message: "names no instance under systems.redmine" });
-  }
-  return problems;
+  return missingInstances(systems, [
+    ["otrs", "otrs", settings.otrs],
+    ["redmine", "redmine", settings.redmine],
+  ]);
 }

@@ -3,6 +3,7 @@ import {
   type Config,
   lazy,
   maxConcurrency,
+  missingInstances,
   regexSource,
   secretRefSchema,
   sharedSecretAuthSchema,
@@ -151,9 +152,7 @@ type Systems = Config["systems"];
 
 /** What its settings name must exist under `systems` (paths relative to `integrations.rocketchatOtrs`). */
 export function checkRocketchatOtrs(settings: RocketchatOtrsConfig, systems: Systems): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  if (!systems.otrs[settings.otrs])
-    problems.push({ path: "otrs", message: "names no instance under systems.otrs" });
+  const problems = missingInstances(systems, [["otrs", "otrs", settings.otrs]]);
   for (const [i, rule] of (settings.notifications?.rules ?? []).entries()) {
     for (const hook of rule.hooks) {
       if (!settings.notifications?.hooks[hook]) {

@@ -3,6 +3,7 @@ import {
   type Config,
   lazy,
   maxConcurrency,
+  missingInstances,
   nonNegativeInt,
   positiveInt,
   regexSource,
@@ -118,11 +119,10 @@ type Systems = Config["systems"];
 
 /** What its settings name must exist under `systems` (paths relative to `integrations.rtKanban`). */
 export function checkRtKanban(settings: RtKanbanConfig, systems: Systems): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  if (!systems.rt[settings.rt]) problems.push({ path: "rt", message: "names no instance under systems.rt" });
-  if (!systems.kanboard[settings.board.kanboard]) {
-    problems.push({ path: "board.kanboard", message: "names no instance under systems.kanboard" });
-  }
+  const problems = missingInstances(systems, [
+    ["rt", "rt", settings.rt],
+    ["board.kanboard", "kanboard", settings.board.kanboard],
+  ]);
   for (const queue of settings.queues ?? []) {
     if (settings.sensitiveQueues.includes(queue)) {
       problems.push({
