@@ -5,7 +5,7 @@ import * as v from "valibot";
 import { getConfig } from "../core/config.ts";
 import { DEFAULT_MAX_CONCURRENT_CALLS } from "../core/config-schema.ts";
 import { UpstreamRetryableError } from "../core/errors.ts";
-import type { SlotHold, SystemCap, SystemSlots } from "../links/system-slots.ts";
+import { type SlotHold, type SystemCap, type SystemSlots, slotCount } from "../links/system-slots.ts";
 import type { JobHandler, JobMessage, SystemUse } from "./model.ts";
 import { jobRuntime } from "./runtime.ts";
 
@@ -16,13 +16,22 @@ import { jobRuntime } from "./runtime.ts";
 export const LEASE_MARGIN_MS = 10_000;
 
 /**
+ * How long a worker's job waits in place for a slot that another function holds, at most, before it
+ * goes back on the queue: about as long as the queue's wait would have been (1–3 s).
+ */
+export const SLOT_WAIT_MS = 3000;
+
+/**
  * Caps on the external systems the worker and the routes call (createWorker's and runInline's
  * `systemCaps`). A job holds one slot of each system its handler names (`JobHandler.systems`) for its
- * whole run; when one has no free slot, the job waits on the queue, which is no failed attempt.
+ * whole run. In the worker, the jobs of one batch take turns at each system first (`BatchTurns`: no
+ * more of them try a system than its cap at once), then wait in place a little for a slot another
+ * function holds (`waitForSlots`); only then does a job wait on the queue, which is no failed attempt.
  *
  * Cost: 2 extra DynamoDB writes per capped system per run (a conditional put to take the slot, a
  * delete to give it back): a job that calls RT and Kanboard pays 4. A job that finds a system at its
- * cap pays one failed put, one BatchGetItem of that system's slots and one SQS message per wait.
+ * cap pays one failed put and one BatchGetItem of that system's slots per try, and one SQS message when
+ * it goes back on the queue.
  */
 export interface SystemCapsDeps {
   slots: SystemSlots;
@@ -30,6 +39,8 @@ export interface SystemCapsDeps {
   capFor(job: JobMessage): readonly SystemCap[];
   /** The delay before a job that found no free slot runs again (default: 1–3 s, jittered). */
   waitSeconds?: () => number;
+  /** How long a worker's job waits in place for a slot other functions hold (default SLOT_WAIT_MS). */
+  slotWaitMs?: number;
 }
 
 /** The wait of a job that found its system at its cap: short and jittered, so waiting jobs spread out. */
@@ -97,6 +108,116 @@ export async function releaseSlots(
       reason: (error as Error).message,
     });
   });
+}
+
+/**
+ * One worker invocation's turns at each capped system: at most a system's cap of the batch's jobs try
+ * it at once; the others wait in this process for a turn, which costs nothing (no DynamoDB read, no
+ * SQS message, no attempt). Without turns, a batch of 10 against a cap of 4 would race itself for the
+ * slots and send 6 jobs back to the queue every time. A job takes its turns at all its systems at once
+ * or waits for all of them, so two jobs never each hold a turn the other needs; a turn given back goes
+ * to the first waiting jobs that fit. Turns only keep the batch from racing itself: the slots
+ * (SystemSlots) still hold the cap across functions and containers.
+ */
+export class BatchTurns {
+  private readonly inUse = new Map<string, number>();
+  private readonly waiting: Array<{ caps: readonly SystemCap[]; grant: () => void }> = [];
+
+  /**
+   * Takes a turn at each of `caps`, waiting for them until `until` (epoch ms): undefined once taken,
+   * or the system that still had no free turn when the wait ended.
+   */
+  take(caps: readonly SystemCap[], until: number): Promise<string | undefined> {
+    if (this.fits(caps)) {
+      this.use(caps, 1);
+      return Promise.resolve(undefined);
+    }
+    return new Promise((resolve) => {
+      const entry = {
+        caps,
+        grant: () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        },
+      };
+      const timer = setTimeout(
+        () => {
+          this.waiting.splice(this.waiting.indexOf(entry), 1);
+          resolve(caps.find((cap) => !this.fits([cap]))?.system ?? caps[0]?.system);
+        },
+        Math.max(0, until - Date.now()),
+      );
+      this.waiting.push(entry);
+    });
+  }
+
+  /** Gives back the turns taken at `caps`, and hands them on to the waiting jobs that now fit. */
+  give(caps: readonly SystemCap[]): void {
+    this.use(caps, -1);
+    for (let index = 0; index < this.waiting.length; ) {
+      const entry = this.waiting[index];
+      if (entry && this.fits(entry.caps)) {
+        this.waiting.splice(index, 1);
+        this.use(entry.caps, 1);
+        entry.grant();
+      } else {
+        index += 1;
+      }
+    }
+  }
+
+  private fits(caps: readonly SystemCap[]): boolean {
+    return caps.every((cap) => (this.inUse.get(cap.system) ?? 0) < slotCount(cap));
+  }
+
+  private use(caps: readonly SystemCap[], step: 1 | -1): void {
+    for (const cap of caps) this.inUse.set(cap.system, (this.inUse.get(cap.system) ?? 0) + step);
+  }
+}
+
+/** A worker job's slots, given back by `release`, or the system it found full until it stopped waiting. */
+export type SlotsTaken = { kind: "held"; release: () => Promise<void> } | { kind: "busy"; system: string };
+
+/**
+ * Takes a worker job's slots: its turns in the batch first (BatchTurns), then the slots. While other
+ * functions hold every slot of a system, the job tries again in place, 100 ms apart doubling to 1 s,
+ * jittered (so waiting jobs of several containers spread out), for up to `slotWaitMs`: a slot held by
+ * a job that is about to finish is then taken without the 1–3 s round trip through the queue. The
+ * wait never runs past `until` (epoch ms), so the job keeps time to run; past it the job is `busy`
+ * and goes back on the queue. Each try's lease is `leaseMs()`, measured when it is taken.
+ */
+export async function waitForSlots(
+  caps: SystemCapsDeps | undefined,
+  turns: BatchTurns,
+  job: JobMessage,
+  options: { leaseMs: () => number; until: number; log: Logger },
+): Promise<SlotsTaken> {
+  const wanted = caps?.capFor(job) ?? [];
+  if (!caps || wanted.length === 0) return { kind: "held", release: async () => {} };
+  const full = await turns.take(wanted, options.until);
+  if (full !== undefined) return { kind: "busy", system: full };
+  try {
+    const giveUpAt = Math.min(options.until, Date.now() + (caps.slotWaitMs ?? SLOT_WAIT_MS));
+    for (let pause = 100; ; pause = Math.min(1000, pause * 2)) {
+      const outcome = await caps.slots.acquire(wanted, job.id, options.leaseMs());
+      if (outcome.kind === "held") {
+        return {
+          kind: "held",
+          // The slots first: the next job of the batch must not find them still held by this one.
+          release: () => releaseSlots(caps, outcome.hold, options.log).finally(() => turns.give(wanted)),
+        };
+      }
+      const nap = Math.round(pause * (0.5 + Math.random()));
+      if (Date.now() + nap > giveUpAt) {
+        turns.give(wanted);
+        return { kind: "busy", system: outcome.system };
+      }
+      await sleep(nap);
+    }
+  } catch (error) {
+    turns.give(wanted);
+    throw error;
+  }
 }
 
 /**

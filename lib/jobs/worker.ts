@@ -19,11 +19,11 @@ import type { JobQueue } from "./queue.ts";
 import type { JobRecords } from "./records.ts";
 import type { JobStats } from "./stats.ts";
 import {
+  BatchTurns,
   capWaitSeconds,
-  holdSlots,
   LEASE_MARGIN_MS,
-  releaseSlots,
   type SystemCapsDeps,
+  waitForSlots,
 } from "./system-caps.ts";
 
 export interface WorkerDeps {
@@ -51,8 +51,10 @@ const DEADLINE_MARGIN_MS = 3000;
  * Two refinements keep concurrent deliveries of one event from wasting attempts: records of a batch
  * with the same business key (`JobHandler.key`) run once, and a job that finds another job holding
  * its work (InProgressError) is deferred without counting an attempt (`deferIfInProgress`).
- * With `systemCaps`, a job holds one slot of each external system it calls while it runs; a job that
- * finds a system at its cap goes back on the queue for a few seconds, neither an attempt nor a deferral.
+ * With `systemCaps`, a job holds one slot of each external system it calls while it runs. The jobs of
+ * a batch take turns at each system (no more of them try it than its cap at once), and a job whose
+ * system other functions hold waits in place a little (`waitForSlots`); one that still finds it at its
+ * cap goes back on the queue for a few seconds, neither an attempt nor a deferral.
  */
 export function createWorker(
   deps: WorkerDeps,
@@ -60,7 +62,12 @@ export function createWorker(
   const handlers = new Map(deps.handlers.map((handler) => [handler.type, handler]));
   const processor = new BatchProcessor(EventType.SQS);
 
-  async function processRecord(record: SQSRecord, context: Context, coveredBy?: string): Promise<void> {
+  async function processRecord(
+    record: SQSRecord,
+    context: Context,
+    turns: BatchTurns,
+    coveredBy?: string,
+  ): Promise<void> {
     const job = validate(JobMessageSchema, parseJson(record.body));
     const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? "1");
     const attempt = job.priorAttempts + receiveCount;
@@ -89,15 +96,22 @@ export function createWorker(
       log.info("job coalesced", { into: coveredBy });
       return;
     }
-    const remaining =
-      typeof context.getRemainingTimeInMillis === "function" ? context.getRemainingTimeInMillis() : 60_000;
-    const signal = AbortSignal.timeout(Math.max(1000, remaining - DEADLINE_MARGIN_MS));
+    const fallback = Date.now() + 60_000;
+    const remaining = () =>
+      typeof context.getRemainingTimeInMillis === "function"
+        ? context.getRemainingTimeInMillis()
+        : fallback - Date.now();
     try {
       const input = validate(handler.input, job.input);
-      // The slots' lease outlives this invocation: a worker that dies holding them frees them then.
-      const { hold, busy } = await holdSlots(deps.systemCaps, job, remaining + LEASE_MARGIN_MS);
-      if (busy) {
-        await waitForSlot(job, attempt, busy, log);
+      const slots = await waitForSlots(deps.systemCaps, turns, job, {
+        // The slots' lease outlives this invocation: a worker that dies holding them frees them then.
+        leaseMs: () => remaining() + LEASE_MARGIN_MS,
+        // A job waits in place at most half the time left, so that it still has time to run.
+        until: Date.now() + (remaining() - DEADLINE_MARGIN_MS) / 2,
+        log,
+      });
+      if (slots.kind === "busy") {
+        await waitForSlot(job, attempt, slots.system, log);
         return;
       }
       let result: Record<string, unknown>;
@@ -106,11 +120,11 @@ export function createWorker(
           jobId: job.id,
           attempt,
           maybeRan: job.maybeRan || attempt > 1,
-          signal,
+          signal: AbortSignal.timeout(Math.max(1000, remaining() - DEADLINE_MARGIN_MS)),
           logger: log,
         });
       } finally {
-        await releaseSlots(deps.systemCaps, hold, log);
+        await slots.release();
       }
       await deps.records.done(job.id, job.type, attempt, result);
       await deps.stats?.record(counted("succeeded"), job);
@@ -197,9 +211,10 @@ export function createWorker(
 
   return (event, context) => {
     const covered = coalesce(event.Records);
+    const turns = new BatchTurns();
     return processPartialResponse(
       event,
-      (record: SQSRecord) => processRecord(record, context, covered.get(record.messageId)),
+      (record: SQSRecord) => processRecord(record, context, turns, covered.get(record.messageId)),
       processor,
       { context },
     );

@@ -27,6 +27,11 @@ export const MAX_SLOTS = 100;
 
 const slotKey = (system: string, index: number) => `cap#${system}#${index}`;
 
+/** How many slots a cap has: its `max`, a whole number from 1 to MAX_SLOTS. */
+export function slotCount(cap: SystemCap): number {
+  return Math.max(1, Math.min(MAX_SLOTS, Math.floor(cap.max)));
+}
+
 /**
  * A counting semaphore per external system in the links table: `max` slot items (`cap#rt:main#0` …
  * `cap#rt:main#<max-1>`), each taken by a conditional put (the slot is absent, or its lease ran out)
@@ -103,7 +108,7 @@ export class SystemSlots {
     holder: string,
     leaseMs: number,
   ): Promise<number | undefined> {
-    const max = Math.max(1, Math.min(MAX_SLOTS, Math.floor(cap.max)));
+    const max = slotCount(cap);
     // A random first slot, so that jobs starting together do not all race for slot 0.
     const first = Math.floor(this.random() * max) % max;
     if (await this.put(cap.system, first, owner, holder, leaseMs)) return first;

@@ -184,6 +184,33 @@ function caps(
   return { slots, capFor: capsFromHandlers(handlers, () => systems), waitSeconds: () => 0 };
 }
 
+/**
+ * Counts the SQS calls that put a job back (SendMessage, ChangeMessageVisibility) while `run` runs:
+ * a job sent back to wait for a slot makes one.
+ */
+async function countPutBacks(run: () => Promise<unknown>): Promise<number> {
+  let count = 0;
+  type Step = (args: { input: unknown }) => Promise<unknown>;
+  const name = `countPutBacks-${randomUUID()}`;
+  const middleware = (next: Step, context: { commandName?: string }): Step => {
+    return (args) => {
+      if (
+        context.commandName === "SendMessageCommand" ||
+        context.commandName === "ChangeMessageVisibilityCommand"
+      )
+        count += 1;
+      return next(args);
+    };
+  };
+  stack.sqs.middlewareStack.add(middleware as never, { step: "initialize", name });
+  try {
+    await run();
+  } finally {
+    stack.sqs.middlewareStack.remove(name);
+  }
+  return count;
+}
+
 async function expectDoneInOneAttempt(jobs: JobMessage[]): Promise<void> {
   for (const job of jobs) {
     expect(await records.get(job.id), job.id).toMatchObject({ status: "done", attempts: 1 });
@@ -241,6 +268,51 @@ describe("the worker with system caps", () => {
     expect(stack.rt.maxInFlight).toBe(1);
     expect(stack.kanboard.maxInFlight).toBeLessThanOrEqual(3);
     await expectDoneInOneAttempt(jobs);
+  });
+
+  it("runs a batch of 10 against a cap of 2 two at a time, sending no job back to the queue", async () => {
+    const ran = new Set<number>();
+    const instance = randomUUID().slice(0, 8);
+    const job = callingJob("test.rt-batch", "rt", ran, instance);
+    const jobs = Array.from({ length: 10 }, (_, n) => newJob(job.type, { n }));
+    stack.rt.failNext(jobs.length, { kind: "delay", ms: 100 });
+    const batch = jobs.map((j) => sqsRecord({ messageId: `m-${j.id}`, body: JSON.stringify(j) }));
+    const run = worker([job], caps([job], instance, { rt: 2 }));
+
+    let response: Awaited<ReturnType<typeof run>> | undefined;
+    const putBacks = await countPutBacks(async () => {
+      response = await run({ Records: batch }, lambdaContext());
+    });
+
+    expect(response?.batchItemFailures).toEqual([]);
+    expect(putBacks).toBe(0);
+    expect(ran.size).toBe(10);
+    expect(stack.rt.maxInFlight).toBe(2);
+    await expectDoneInOneAttempt(jobs);
+  });
+
+  it("waits in place for a slot another function holds, and runs the job once it is given back", async () => {
+    const slots = new SystemSlots(doc, stack.resources.table);
+    const ran = new Set<number>();
+    const instance = randomUUID().slice(0, 8);
+    const job = callingJob("test.rt-wait-in-place", "rt", ran, instance);
+    const run = worker([job], caps([job], instance, { rt: 1 }, slots));
+    const other = await slots.acquire([{ system: `rt:${instance}`, max: 1 }], "other-function", 60_000);
+    if (other.kind !== "held") throw new Error("expected the other function to take the slot");
+
+    const message = newJob(job.type, { n: 1 });
+    const record = sqsRecord({ messageId: `m-${message.id}`, body: JSON.stringify(message) });
+    const putBacks = await countPutBacks(async () => {
+      const running = run({ Records: [record] }, lambdaContext());
+      await sleep(400);
+      expect(ran.size).toBe(0);
+      await slots.release(other.hold);
+      expect((await running).batchItemFailures).toEqual([]);
+    });
+
+    expect(putBacks).toBe(0);
+    expect([...ran]).toEqual([1]);
+    await expectDoneInOneAttempt([message]);
   });
 
   it("puts back a job whose system is full without an attempt, and runs it once a crashed holder's lease is out", async () => {
