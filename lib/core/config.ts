@@ -7,6 +7,7 @@ import {
   configSchema,
   type IntegrationName,
   type IntegrationSettings,
+  type IntegrationSettingsMap,
   SYSTEMS,
   type SystemName,
   systemSchemas,
@@ -40,7 +41,9 @@ export function parseConfig(
   if (!result.success) throw new ConfigError(toFieldProblems(result.issues), source);
   const config = result.output as Config;
   deferUnchecked(config, raw, scope, source, declaredLater);
-  const problems = integrations.flatMap((integration) => referenceProblems(integration, config));
+  const problems = integrations.flatMap((integration) =>
+    referenceProblems(integration, config.integrations[integration.configKey], config.systems),
+  );
   if (problems.length > 0) throw new ConfigError(problems, source);
   return deepFreeze(config);
 }
@@ -108,10 +111,14 @@ export function getConfig(): Readonly<Config> {
 }
 
 /** Problems with what an integration's settings name (instances, hooks, queues), with their full paths. */
-function referenceProblems(integration: IntegrationSettings, config: Config): FieldProblem[] {
-  const settings = config.integrations[integration.configKey];
+function referenceProblems(
+  integration: IntegrationSettings,
+  settings: unknown,
+  systems: Systems,
+): FieldProblem[] {
   if (settings === undefined) return [];
-  return integration.check(settings, config.systems).map((problem) => ({
+  // The settings passed the integration's own schema: they are what its check takes.
+  return integration.check(settings as IntegrationSettingsMap[IntegrationName], systems).map((problem) => ({
     path: `integrations.${integration.configKey}.${problem.path}`,
     message: problem.message,
   }));
@@ -191,10 +198,7 @@ function deferUnchecked(
       const result = v.safeParse(schema, { integrations: { [key]: rawIntegrations[key] } });
       if (!result.success) throw new ConfigError(toFieldProblems(result.issues), source);
       const settings = result.output.integrations[key];
-      const problems = referenceProblems(integration, {
-        ...config,
-        integrations: { [key]: settings },
-      } as Config);
+      const problems = referenceProblems(integration, settings, config.systems);
       if (problems.length > 0) throw new ConfigError(problems, source);
       return settings;
     });

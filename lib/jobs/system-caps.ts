@@ -98,7 +98,7 @@ export async function holdSlots(
 
 /** Gives the slots back; a failure is only logged: the leases run out by themselves. */
 export async function releaseSlots(
-  caps: SystemCapsDeps | undefined,
+  caps: Pick<SystemCapsDeps, "slots"> | undefined,
   hold: SlotHold | undefined,
   log: Logger,
 ): Promise<void> {
@@ -241,11 +241,7 @@ export async function runHoldingSlots<T>(
       try {
         return await run();
       } finally {
-        await slots.release(outcome.hold).catch((error: unknown) => {
-          log.warn("could not give back the system slots; their leases will run out", {
-            reason: (error as Error).message,
-          });
-        });
+        await releaseSlots({ slots }, outcome.hold, log);
       }
     }
     if (Date.now() >= giveUpAt) {
