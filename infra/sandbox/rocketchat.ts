@@ -28,6 +28,19 @@ import {
  * Every quirk below names the Rocket.Chat file it comes from (paths below apps/meteor unless told).
  */
 
+/**
+ * The rooms and people of the sandbox's and the tests' Rocket.Chat for the notifications: the public
+ * #servicedesk, the private group #vip (the bot and carla are members), and carla, the VIP accounts'
+ * manager (`@carla`). The bot user is `deskbridge.bot`.
+ */
+export const ROCKETCHAT_SEEDS = {
+  rooms: [
+    { _id: "ServiceDeskRoom01", name: "servicedesk", t: "c" as const },
+    { _id: "VipRoom0000000001", name: "vip", t: "p" as const, members: ["deskbridge.bot", "carla"] },
+  ],
+  users: [{ _id: "CarlaGerente00001", username: "carla", name: "Carla Gerente" }],
+};
+
 /** Which generation of the `/hooks` HTTP layer answers (api.ts moved from Restivus to a Hono router in 7.x). */
 export type RocketChatHooksApi = "hono" | "restivus";
 
@@ -150,6 +163,8 @@ export interface RocketChatFake {
   port: number;
   hookUrl(integrationId: string): string; // full Incoming WebHook URL with the token
   messages: PostedMessage[]; // accepted channel posts (Incoming WebHooks and the bot)
+  /** The `_id` of every chat.sendMessage refused because a message of that id existed (a re-post). */
+  reusedIds: string[];
   calls: RocketChatCall[]; // incoming HTTP requests (path with the token masked as "***")
   /** The Livechat simulator: what visitors and agents do in the widget and the agent UI. */
   openRoom(input: {
@@ -351,6 +366,7 @@ export async function startRocketChatFake(options: RocketChatFakeOptions = {}): 
     ]),
   );
   const apiMessages = new Map<string, Json>(); // the bot's posts by _id
+  const reusedIds: string[] = [];
   let last = 0;
 
   const server = await listen(options.port, handle, (res) =>
@@ -605,7 +621,10 @@ export async function startRocketChatFake(options: RocketChatFakeOptions = {}): 
     if (!room) return failure("error-invalid-room");
     if (!canAccess(room)) return failure("error-not-allowed");
     const id = typeof message._id === "string" && message._id !== "" ? message._id : randomId();
-    if (apiMessages.has(id)) return failure("Cannot read properties of undefined (reading 'starred')");
+    if (apiMessages.has(id)) {
+      reusedIds.push(id);
+      return failure("Cannot read properties of undefined (reading 'starred')");
+    }
     const me = botUser as ApiUser;
     const at = now();
     const stored: Json = clean({
@@ -1260,6 +1279,7 @@ export async function startRocketChatFake(options: RocketChatFakeOptions = {}): 
       return `${url}/hooks/${integration.id}/${encodeURIComponent(integration.token)}`;
     },
     messages,
+    reusedIds,
     calls,
     openRoom,
     visitorSays,
@@ -1297,6 +1317,7 @@ export async function startRocketChatFake(options: RocketChatFakeOptions = {}): 
       rooms.clear();
       messages.length = 0;
       apiMessages.clear(); // rooms (direct messages too) stay, like the bridge's resolutions of them
+      reusedIds.length = 0;
       calls.length = 0;
       plans.clear();
       outbox = [];

@@ -21,7 +21,7 @@ import { ITOP_SEEDS } from "./itop-seeds.ts";
 import { type KanboardFake, type KanboardFakeOptions, startKanboardFake } from "./kanboard.ts";
 import { type OtrsFake, startOtrsFake } from "./otrs.ts";
 import { type RedmineFake, startRedmineFake } from "./redmine.ts";
-import { type RocketChatFake, startRocketChatFake } from "./rocketchat.ts";
+import { ROCKETCHAT_SEEDS, type RocketChatFake, startRocketChatFake } from "./rocketchat.ts";
 import { type RtFake, type RtFakeOptions, startRtFake } from "./rt.ts";
 import { KANBOARD_SEEDS, RT_SEEDS } from "./rt-kanban-seeds.ts";
 
@@ -82,14 +82,6 @@ export const SANDBOX_NOTIFICATION_RULES = [
 ];
 /** The bot user the stack's notifications post as (its personal access token is ROCKETCHAT_BOT_TOKEN). */
 export const ROCKETCHAT_BOT_USER = "DeskbridgeBot0001";
-/** The Rocket.Chat people and rooms of every stack: #servicedesk, #vip (a private group), and carla's DMs. */
-export const ROCKETCHAT_SEEDS = {
-  rooms: [
-    { _id: "ServiceDeskRoom01", name: "servicedesk", t: "c" as const },
-    { _id: "VipRoom0000000001", name: "vip", t: "p" as const, members: ["deskbridge.bot", "carla"] },
-  ],
-  users: [{ _id: "CarlaGerente00001", username: "carla", name: "Carla Gerente" }],
-};
 /** The sandbox Rocket.Chat's department that maps to the OTRS queue "Suporte". */
 export const SUPPORT_DEPARTMENT = "SupportDept000001";
 /** A developer's API key on the Redmine fake (a person, not the bridge). */

@@ -862,6 +862,7 @@ describe("the REST API as a bot user", () => {
     expect(chat.messages.map((m) => [m.via, m.id, m.channel, m.text])).toEqual([
       ["bot", message._id, "#servicedesk", "*New ticket*"],
     ]);
+    expect(chat.reusedIds).toEqual([message._id]);
     const read = await api(chat, "GET", `chat.getMessage?msgId=${message._id}`);
     expect(read.body).toMatchObject({ success: true, message: { _id: message._id, rid: message.rid } });
   });

@@ -364,6 +364,7 @@ describe("OTRS → Rocket.Chat", () => {
     const calls = chat.calls.map((c) => `${c.method} ${c.path}`);
     expect(calls.filter((c) => c === "POST /api/v1/chat.sendMessage")).toHaveLength(1);
     expect(calls).toContain("GET /api/v1/chat.getMessage");
+    expect(chat.reusedIds).toEqual([]);
   }, 90_000);
 
   it("after a lost answer of an Incoming WebHook, the retry posts again: at least once, as documented", async () => {
