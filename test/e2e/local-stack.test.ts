@@ -330,6 +330,25 @@ describe("npm start", () => {
     expect(output.split("Rocket.Chat #servicedesk ←").length).toBe(posted + 1);
   });
 
+  it("posts the write-up's VIP and escalation notifications to #vip, @carla and #servicedesk, as printed", async () => {
+    const printed = (title: string) => {
+      const lines = output.split("\n");
+      const command = lines[lines.findIndex((line) => line.trim().startsWith(title)) + 1]?.trim() ?? "";
+      expect(command.startsWith("curl ")).toBe(true);
+      return command;
+    };
+    const waitFor = async (pattern: RegExp) => {
+      for (let i = 0; i < 40 && !pattern.test(output); i++)
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(output).toMatch(pattern);
+    };
+    expect(JSON.parse(await sh(printed("New VIP ticket")))).toEqual(QUEUED);
+    await waitFor(/Rocket\.Chat #vip ← \*New VIP ticket\* \[Ticket#\d+\]/);
+    await waitFor(/Rocket\.Chat @carla ← \*New VIP ticket\* \[Ticket#\d+\]/);
+    expect(JSON.parse(await sh(printed("Solution time about to expire")))).toEqual(QUEUED);
+    await waitFor(/Rocket\.Chat #servicedesk ← :warning: \*Solution time about to expire\* \[Ticket#\d+\]/);
+  });
+
   it("answers 400 naming the fields over HTTP, through serverless-offline", async () => {
     const response = await fetch(`http://127.0.0.1:${httpPort}/glpi/tickets`, {
       method: "POST",
