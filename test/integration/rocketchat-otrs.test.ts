@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { OtrsFake } from "../../infra/sandbox/otrs.ts";
-import type { RocketChatFake } from "../../infra/sandbox/rocketchat.ts";
+import { type RocketChatFake, startRocketChatFake } from "../../infra/sandbox/rocketchat.ts";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
+import { RocketChatBot } from "../../lib/systems/rocketchat/bot.ts";
+import { postToHook } from "../../lib/systems/rocketchat/client.ts";
 import { serveLambda } from "../helpers/serve-lambda.ts";
 import { httpEvent, SECRETS, type Stack, SUPPORT_DEPARTMENT, setupStack } from "../helpers/stack.ts";
 
@@ -488,5 +490,63 @@ describe("OTRS → Rocket.Chat", () => {
     );
     expect(anonymous.statusCode).toBe(401);
     expect(chat.messages).toHaveLength(0);
+  });
+});
+
+describe("Rocket.Chat's two transports, on their own", () => {
+  it("sends an Incoming WebHook's post to #channel, @username or a room id where the integration allows overriding", async () => {
+    const own = await startRocketChatFake({
+      integrations: [
+        { id: "Open0000000000001", token: "open-token", channel: "#general", overrideDestination: true },
+        { id: "Fixed000000000001", token: "fixed-token", channel: "#general" },
+      ],
+    });
+    try {
+      const options = { timeoutMs: 2000 };
+      for (const channel of ["#servicedesk", "@carla", "ServiceDeskRoom01"])
+        await postToHook(own.hookUrl("Open0000000000001"), "open", { text: "t", channel }, options);
+      expect(own.messages.map((m) => m.channel)).toEqual(["#servicedesk", "@carla", "ServiceDeskRoom01"]);
+      await expect(
+        postToHook(own.hookUrl("Fixed000000000001"), "fixed", { text: "t", channel: "@carla" }, options),
+      ).rejects.toThrow("overriding destination channel is disabled for this integration");
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("resolves each room once per container, and names a refused token without showing it", async () => {
+    const own = await startRocketChatFake({
+      bot: { userId: "Bot00000000000001", authToken: "right-token" },
+      rooms: [{ _id: "ServiceDeskRoom01", name: "servicedesk" }],
+      users: [{ _id: "Carla000000000001", username: "carla" }],
+    });
+    try {
+      const bot = new RocketChatBot({
+        url: own.url,
+        userId: "Bot00000000000001",
+        authToken: "right-token",
+        timeoutMs: 2000,
+      });
+      expect(await bot.roomOf("#servicedesk")).toBe("ServiceDeskRoom01");
+      expect(await bot.roomOf("#servicedesk")).toBe("ServiceDeskRoom01");
+      expect(await bot.roomOf("@carla")).toBe("Bot00000000000001Carla000000000001");
+      expect(await bot.roomOf("GENERAL")).toBe("GENERAL");
+      expect(own.calls.map((c) => `${c.method} ${c.path}`)).toEqual([
+        "GET /api/v1/rooms.info",
+        "POST /api/v1/im.create",
+      ]);
+      await expect(bot.roomOf("#nope")).rejects.toThrow("error-room-not-found");
+      const wrong = new RocketChatBot({
+        url: own.url,
+        userId: "Bot00000000000001",
+        authToken: "wrong-token",
+        timeoutMs: 2000,
+      });
+      const refused = await wrong.getMessage("Any00000000000001").catch((error: Error) => error);
+      expect(refused).toMatchObject({ name: "UpstreamAuthError" });
+      expect(String((refused as Error).message)).not.toContain("wrong-token");
+    } finally {
+      await own.close();
+    }
   });
 });
