@@ -288,6 +288,38 @@ export function configSchema(scope: ConfigScope) {
         backoffMaxSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(43200)), 900),
         /** How long job status records (GET …/jobs/{id}) are kept. */
         recordTtlDays: v.optional(positiveInt(), 14),
+        /**
+         * How long a job is retried while its system is out (no answer, 429, 502/503/504), measured
+         * from its first outage; those retries use no attempt. 72 h by default; at most 13 days, within
+         * SQS's 14-day retention (each retry is a new message, which restarts it).
+         */
+        outageHorizonHours: v.optional(v.pipe(v.number(), v.minValue(1), v.maxValue(312)), 72),
+        /** The cap of an outage retry's backoff (from backoffBaseSeconds, doubling); at most SQS's 900 s delay. */
+        outageBackoffMaxSeconds: v.optional(
+          v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(900)),
+          900,
+        ),
+        /** The breaker per external system instance (lib/links/system-breakers.ts). */
+        breaker: v.optional(
+          v.strictObject({
+            /** Outage failures in a row (no success between) that open a system's breaker. */
+            failureThreshold: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)), 5),
+            /** While open, one probe job tries the system at most this often. */
+            probeIntervalSeconds: v.optional(
+              v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3600)),
+              60,
+            ),
+            /** While open, how long a waiting job sleeps on the queue before it looks again (SQS: ≤ 900). */
+            waitSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(900)), 300),
+          }),
+          {},
+        ),
+        /**
+         * Tests only: every delay of the jobs' clocks (backoff, outage horizon, breaker) is divided by
+         * this, so a test lives through a 72-hour outage in seconds. A deployed stage (one with
+         * DESKBRIDGE_SSM_PREFIX) refuses any value but 1 at cold start.
+         */
+        timeScale: v.optional(v.pipe(v.number(), v.minValue(1), v.maxValue(1_000_000)), 1),
       }),
       {},
     ),

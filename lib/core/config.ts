@@ -101,13 +101,25 @@ export function useEveryIntegration(integrations: readonly IntegrationSettings[]
 
 /** The deployment's configuration, read once per cold start from DESKBRIDGE_CONFIG. */
 export function getConfig(): Readonly<Config> {
-  cached ??= loadConfigFile(
-    process.env.DESKBRIDGE_CONFIG ?? DEFAULT_CONFIG_PATH,
-    [...declared.values()],
-    !every,
-    (key) => declared.get(key as IntegrationName),
+  if (cached) return cached;
+  const path = process.env.DESKBRIDGE_CONFIG ?? DEFAULT_CONFIG_PATH;
+  const config = loadConfigFile(path, [...declared.values()], !every, (key) =>
+    declared.get(key as IntegrationName),
   );
+  const problems = deployedProblems(config, process.env);
+  if (problems.length > 0) throw new ConfigError(problems, path);
+  cached = config;
   return cached;
+}
+
+/**
+ * Settings a deployed stage (one that reads its secrets from SSM: DESKBRIDGE_SSM_PREFIX set) must not
+ * have: `jobs.timeScale` compresses the jobs' clocks for tests, and in production it would dead-letter
+ * an outage within minutes.
+ */
+export function deployedProblems(config: Pick<Config, "jobs">, env: NodeJS.ProcessEnv): FieldProblem[] {
+  if (!env.DESKBRIDGE_SSM_PREFIX || config.jobs.timeScale === 1) return [];
+  return [{ path: "jobs.timeScale", message: "is for tests only: a deployed stage must leave it at 1" }];
 }
 
 /** Problems with what an integration's settings name (instances, hooks, queues), with their full paths. */

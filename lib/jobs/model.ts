@@ -23,6 +23,15 @@ export const JobMessageSchema = v.object({
    * those waits are not attempts, but they are bounded (see MAX_DEFERRALS in the worker).
    */
   deferrals: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  /**
+   * When the job first met its system out (no answer, 429, 5xx) or waiting behind its open breaker:
+   * from then on it is retried for `jobs.outageHorizonHours` without using attempts (lib/jobs/outage.ts).
+   */
+  outageSince: v.optional(v.pipe(v.string(), v.isoTimestamp())),
+  /** Outage retries made since `outageSince`: the exponent of their backoff. */
+  outages: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  /** The opening (epoch ms) of the breaker the job counted itself waiting behind: it counts once per opening. */
+  heldBy: v.optional(v.number()),
 });
 export type JobMessage = v.InferOutput<typeof JobMessageSchema>;
 

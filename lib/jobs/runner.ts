@@ -8,9 +8,11 @@ import {
   UpstreamRetryableError,
 } from "../core/errors.ts";
 import { validate } from "../core/http.ts";
+import { type BreakersPassed, checkBreakers } from "./breakers.ts";
 import { deadLetterJob, releaseOf } from "./dead-letter.ts";
 import { deferralSeconds } from "./defer.ts";
 import type { JobHandler, JobMessage } from "./model.ts";
+import { isOutage } from "./outage.ts";
 import type { JobQueue } from "./queue.ts";
 import type { JobRecords } from "./records.ts";
 import type { JobStats } from "./stats.ts";
@@ -62,8 +64,27 @@ export async function runInline<R extends Record<string, unknown>>(
 ): Promise<InlineOutcome<R>> {
   const signal = AbortSignal.timeout(deps.budgetMs);
   const log = deps.logger.createChild({ persistentKeys: { job_id: job.id, job_type: job.type } });
+  let breakers: BreakersPassed | undefined;
   try {
     const input = validate(handler.input, job.input);
+    const gate = await checkBreakers(deps.systemCaps, job, deps.budgetMs + LEASE_MARGIN_MS, log);
+    if (gate.kind === "wait") {
+      // The system is down: no attempt, no wait for the budget. The worker holds the job until a
+      // probe finds the system back; the caller has its 202 and job id now.
+      log.info("inline attempt skipped: its system's breaker is open, queueing the job", {
+        system: gate.system,
+      });
+      const since = new Date().toISOString();
+      await sendToWorker(
+        { ...job, maybeRan: options.maybeRan ?? job.maybeRan, outageSince: job.outageSince ?? since },
+        deps,
+        log,
+        0,
+      );
+      await deps.stats?.record("received", job);
+      return { kind: "queued", jobId: job.id };
+    }
+    breakers = gate;
     const { hold, busy } = await holdSlots(deps.systemCaps, job, deps.budgetMs + LEASE_MARGIN_MS);
     if (busy) {
       // No attempt was made: queued as the queue acknowledgement queues (the worker counts the event).
@@ -84,10 +105,13 @@ export async function runInline<R extends Record<string, unknown>>(
     } finally {
       await releaseSlots(deps.systemCaps, hold, log);
     }
+    await breakers.report(undefined);
     await deps.stats?.record(["received", "succeeded"], job);
     return { kind: "done", result };
   } catch (thrown) {
     const error = asBridgeError(thrown);
+    // A run cut short by the route's own budget says nothing of the system's health.
+    if (!signal.aborted) await breakers?.report(error);
     if (isPermanent(error) && !signal.aborted) {
       if (deps.onPermanent !== "dead-letter") {
         // Answered to the caller, neither retried nor dead-lettered: counted received, kept as the last failure.
@@ -103,9 +127,13 @@ export async function runInline<R extends Record<string, unknown>>(
     log.warn("inline attempt failed, queueing the job", { code: error.code, reason: error.message });
     // Another job holding the work is no failure of this one: it waits without using an attempt.
     const conflict = error instanceof InProgressError;
+    // An outage (not the route's budget running out) uses no attempt: the worker's outage clock starts now.
+    const outage = isOutage(error) && !signal.aborted;
     const queued: JobMessage = conflict
       ? { ...job, maybeRan: true, deferrals: (job.deferrals ?? 0) + 1 }
-      : { ...job, priorAttempts: job.priorAttempts + 1, maybeRan: true };
+      : outage
+        ? { ...job, maybeRan: true, outageSince: job.outageSince ?? new Date().toISOString() }
+        : { ...job, priorAttempts: job.priorAttempts + 1, maybeRan: true };
     await sendToWorker(queued, deps, log, conflict ? deferralSeconds() : 0);
     if (conflict) await deps.stats?.record("received", job);
     else await deps.stats?.record(["received", "retrying"], job, error);

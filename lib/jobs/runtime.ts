@@ -7,7 +7,9 @@ import { logger } from "../core/logger.ts";
 import { CursorStore } from "../links/cursors.ts";
 import { IdempotencyStore } from "../links/idempotency.ts";
 import { LinkStore } from "../links/store.ts";
+import { SystemBreakers } from "../links/system-breakers.ts";
 import { SystemSlots } from "../links/system-slots.ts";
+import { breakerSettings } from "./breakers.ts";
 import { type IntegrationQueues, JobQueue, parseIntegrationQueues } from "./queue.ts";
 import { JobRecords } from "./records.ts";
 import { JobStats } from "./stats.ts";
@@ -38,6 +40,8 @@ export interface JobRuntime extends RuntimeBase {
   records: JobRecords;
   /** The slots that cap concurrent calls per external system (lib/jobs/system-caps.ts). */
   slots: SystemSlots;
+  /** The breaker of each external system, beside its slots (lib/jobs/breakers.ts). */
+  breakers: SystemBreakers;
   /** Built on first use: a route that only reads (a job's status) never creates the SQS client. */
   readonly queue: JobQueue;
   /** The operators' counters (lib/jobs/stats.ts); built on first use, like the queue. */
@@ -104,6 +108,7 @@ export function jobRuntime(): JobRuntime {
     cursors: new CursorStore(db, table),
     records: jobRecords(),
     slots: new SystemSlots(dynamo(), table),
+    breakers: new SystemBreakers(dynamo(), table, () => breakerSettings(shared.config.jobs)),
     get queue() {
       queue ??= new JobQueue(shared.sqs, shared.jobsQueueUrl, shared.deadLetterQueueUrl, shared.jobQueues);
       return queue;

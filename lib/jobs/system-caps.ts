@@ -5,6 +5,7 @@ import * as v from "valibot";
 import { getConfig } from "../core/config.ts";
 import { DEFAULT_MAX_CONCURRENT_CALLS } from "../core/config-schema.ts";
 import { UpstreamRetryableError } from "../core/errors.ts";
+import type { SystemBreakers } from "../links/system-breakers.ts";
 import { type SlotHold, type SystemCap, type SystemSlots, slotCount } from "../links/system-slots.ts";
 import type { JobHandler, JobMessage, SystemUse } from "./model.ts";
 import { jobRuntime } from "./runtime.ts";
@@ -41,6 +42,11 @@ export interface SystemCapsDeps {
   waitSeconds?: () => number;
   /** How long a worker's job waits in place for a slot other functions hold (default SLOT_WAIT_MS). */
   slotWaitMs?: number;
+  /**
+   * The breakers of the same systems (lib/jobs/breakers.ts): a job whose system's breaker is open waits
+   * on the queue before it takes any slot; left out, jobs never wait for a breaker.
+   */
+  breakers?: SystemBreakers | undefined;
 }
 
 /** The wait of a job that found its system at its cap: short and jittered, so waiting jobs spread out. */

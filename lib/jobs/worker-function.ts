@@ -58,6 +58,6 @@ function workerDeps(runtime: JobRuntime, handlers: readonly JobHandler[], jobsQu
     logger,
     jobs: runtime.config.jobs,
     stats: runtime.stats,
-    systemCaps: { slots: runtime.slots, capFor: capsFromHandlers(handlers) },
+    systemCaps: { slots: runtime.slots, breakers: runtime.breakers, capFor: capsFromHandlers(handlers) },
   };
 }

@@ -3,6 +3,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import * as v from "valibot";
+import type { Config } from "../core/config-schema.ts";
 import {
   asBridgeError,
   type BridgeError,
@@ -12,9 +13,18 @@ import {
 } from "../core/errors.ts";
 import { validate } from "../core/http.ts";
 import { backoffSeconds } from "./backoff.ts";
+import { type BreakerHeld, type BreakersPassed, breakerWaitSeconds, checkBreakers } from "./breakers.ts";
 import { deadLetterJob, releaseOf } from "./dead-letter.ts";
 import { deferIfInProgress } from "./defer.ts";
 import { type JobHandler, type JobMessage, JobMessageSchema } from "./model.ts";
+import {
+  DEFAULT_OUTAGE_SETTINGS,
+  isOutage,
+  type OutageSettings,
+  outageStep,
+  scaledDelaySeconds,
+  scaledMs,
+} from "./outage.ts";
 import type { JobQueue } from "./queue.ts";
 import type { JobRecords } from "./records.ts";
 import type { JobStats } from "./stats.ts";
@@ -33,7 +43,13 @@ export interface WorkerDeps {
   sqs: SQSClient;
   jobsQueueUrl: string;
   logger: Logger;
-  jobs: { maxAttempts: number; backoffBaseSeconds: number; backoffMaxSeconds: number };
+  /**
+   * The jobs' clocks: the attempt budget and its backoff, and (left out: the defaults) the outage
+   * horizon, its backoff and the breaker's settings (lib/jobs/outage.ts, lib/jobs/breakers.ts).
+   */
+  jobs: { maxAttempts: number; backoffBaseSeconds: number; backoffMaxSeconds: number } & Partial<
+    OutageSettings & Pick<Config["jobs"], "breaker">
+  >;
   /** The operators' counters (succeeded, retrying, dead-lettered); left out, nothing is counted. */
   stats?: JobStats | undefined;
   /** Caps on concurrent calls per external system, across functions; left out, jobs run uncapped. */
@@ -60,6 +76,12 @@ export function createWorker(
   deps: WorkerDeps,
 ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   const handlers = new Map(deps.handlers.map((handler) => [handler.type, handler]));
+  const clock: OutageSettings & Pick<Config["jobs"], "breaker"> = {
+    ...DEFAULT_OUTAGE_SETTINGS,
+    breaker: { failureThreshold: 5, probeIntervalSeconds: 60, waitSeconds: 300 },
+    ...deps.jobs,
+    backoffBaseSeconds: deps.jobs.backoffBaseSeconds,
+  };
   const processor = new BatchProcessor(EventType.SQS);
 
   async function processRecord(
@@ -101,8 +123,15 @@ export function createWorker(
       typeof context.getRemainingTimeInMillis === "function"
         ? context.getRemainingTimeInMillis()
         : fallback - Date.now();
+    let breakers: BreakersPassed | undefined;
     try {
       const input = validate(handler.input, job.input);
+      const gate = await checkBreakers(deps.systemCaps, job, remaining() + LEASE_MARGIN_MS, log);
+      if (gate.kind === "wait") {
+        await waitForRecovery(job, attempt, gate, log, received, releaseOf(handler, job, log));
+        return;
+      }
+      breakers = gate;
       const slots = await waitForSlots(deps.systemCaps, turns, job, {
         // The slots' lease outlives this invocation: a worker that dies holding them frees them then.
         leaseMs: () => remaining() + LEASE_MARGIN_MS,
@@ -126,15 +155,36 @@ export function createWorker(
       } finally {
         await slots.release();
       }
+      await breakers.report(undefined);
       await deps.records.done(job.id, job.type, attempt, result);
       await deps.stats?.record(counted("succeeded"), job);
       log.info("job done");
     } catch (thrown) {
       const error = asBridgeError(thrown);
       const summary = { code: error.code, message: error.message };
+      await breakers?.report(error);
       if (await deferIfInProgress(deps.queue, job, error, attempt - 1)) {
         await deps.records.retrying(job.id, job.type, attempt - 1, summary);
         log.info("job deferred: another job holds its work", { reason: error.message });
+        return;
+      }
+      if (isOutage(error)) {
+        // The second clock: an outage uses no attempt; the job comes back as a new message until the
+        // horizon since its first outage has passed.
+        const step = outageStep(job, error, attempt - 1, clock);
+        if (step.kind === "expired") {
+          await deadLetter(job, attempt, error, log, received, releaseOf(handler, job, log));
+          return;
+        }
+        await deps.queue.send(step.job, step.delaySeconds);
+        await deps.records.retrying(job.id, job.type, attempt - 1, summary);
+        await deps.stats?.record(counted("retrying"), job, summary);
+        log.warn("job met an outage, will retry", {
+          code: error.code,
+          reason: error.message,
+          retryInSeconds: step.delaySeconds,
+          outageSince: step.job.outageSince,
+        });
         return;
       }
       if (isPermanent(error) || attempt >= deps.jobs.maxAttempts) {
@@ -142,11 +192,14 @@ export function createWorker(
         return;
       }
       const retryAfterSeconds = error instanceof UpstreamRetryableError ? error.retryAfterSeconds : undefined;
-      const delay = backoffSeconds(attempt, {
-        baseSeconds: deps.jobs.backoffBaseSeconds,
-        maxSeconds: deps.jobs.backoffMaxSeconds,
-        retryAfterSeconds,
-      });
+      const delay = scaledDelaySeconds(
+        backoffSeconds(attempt, {
+          baseSeconds: deps.jobs.backoffBaseSeconds,
+          maxSeconds: deps.jobs.backoffMaxSeconds,
+          retryAfterSeconds,
+        }),
+        clock.timeScale,
+      );
       await deps.sqs.send(
         new ChangeMessageVisibilityCommand({
           QueueUrl: deps.jobsQueueUrl,
@@ -172,6 +225,39 @@ export function createWorker(
     const delay = (deps.systemCaps?.waitSeconds ?? capWaitSeconds)();
     await deps.queue.send({ ...job, priorAttempts: attempt - 1 }, delay);
     log.info("job waits: its system is at its cap", { system, retryInSeconds: delay });
+  }
+
+  /**
+   * Puts back a job whose system's breaker is open: like a wait for a slot (a new delayed message, no
+   * attempt used), for `breaker.waitSeconds`, jittered. The job keeps the time it first met the outage
+   * (`outageSince`), and past the outage horizon it is dead-lettered: an outage that long needs an
+   * operator. Its first wait behind an opening counts it in the breaker's jobs waiting.
+   */
+  async function waitForRecovery(
+    job: JobMessage,
+    attempt: number,
+    held: BreakerHeld,
+    log: Logger,
+    received: boolean,
+    release: (() => Promise<void>) | undefined,
+  ): Promise<void> {
+    const now = Date.now();
+    const outageSince = job.outageSince ?? new Date(now).toISOString();
+    const horizonMs = scaledMs(clock.outageHorizonHours * 3_600_000, clock.timeScale);
+    if (now - Date.parse(outageSince) >= horizonMs) {
+      const error = new UpstreamRetryableError(
+        { system: held.system },
+        `${held.system} has been down since ${new Date(held.openedAt).toISOString()}, past the outage horizon of ${clock.outageHorizonHours} h`,
+      );
+      await deadLetter(job, Math.max(1, attempt - 1), error, log, received, release);
+      return;
+    }
+    if (job.heldBy !== held.openedAt) await deps.systemCaps?.breakers?.held(held.system, held.openedAt);
+    const delay = breakerWaitSeconds(clock);
+    await deps.queue.send({ ...job, priorAttempts: attempt - 1, outageSince, heldBy: held.openedAt }, delay);
+    // The event is counted once, at its first delivery; the run that syncs it counts no second receipt.
+    if (received) await deps.stats?.record("received", job);
+    log.info("job waits: its system's breaker is open", { system: held.system, retryInSeconds: delay });
   }
 
   /**
@@ -231,6 +317,7 @@ function firstDelivery(job: JobMessage, receiveCount: number): boolean {
     (job.origin === "route" || job.origin === "poller") &&
     job.priorAttempts === 0 &&
     !job.deferrals &&
+    job.outageSince === undefined &&
     receiveCount === 1
   );
 }

@@ -84,7 +84,7 @@ export async function runEventJob(
     budgetMs: runtime.config.jobs.inlineBudgetMs,
     onPermanent: "dead-letter",
     stats: runtime.stats,
-    systemCaps: { slots: runtime.slots, capFor: capsFromHandlers([handler]) },
+    systemCaps: { slots: runtime.slots, breakers: runtime.breakers, capFor: capsFromHandlers([handler]) },
   });
   if (outcome.kind === "done") return answers.done(outcome.result);
   if (outcome.kind === "queued") return answers.queued(outcome.jobId);

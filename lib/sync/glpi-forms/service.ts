@@ -32,7 +32,11 @@ export async function requestTicket(
     logger,
     budgetMs: runtime.config.jobs.inlineBudgetMs,
     stats: runtime.stats,
-    systemCaps: { slots: runtime.slots, capFor: capsFromHandlers([createTicketJob]) },
+    systemCaps: {
+      slots: runtime.slots,
+      breakers: runtime.breakers,
+      capFor: capsFromHandlers([createTicketJob]),
+    },
   };
   if (idempotencyKey === undefined) {
     return toOutcome(await runInline(newJob(CREATE_TICKET_JOB, { submission }), createTicketJob, deps));

@@ -1,0 +1,111 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { Config } from "../core/config-schema.ts";
+import { type BridgeError, UpstreamError } from "../core/errors.ts";
+import type { BreakerSettings, BreakerState, SystemBreakers } from "../links/system-breakers.ts";
+import type { JobMessage } from "./model.ts";
+import { isOutage, scaledDelaySeconds, scaledMs } from "./outage.ts";
+import type { SystemCapsDeps } from "./system-caps.ts";
+
+/** The breaker's settings from the config's `jobs`, in real milliseconds (divided by `timeScale`). */
+export function breakerSettings(jobs: Pick<Config["jobs"], "breaker" | "timeScale">): BreakerSettings {
+  return {
+    failureThreshold: jobs.breaker.failureThreshold,
+    probeIntervalMs: scaledMs(jobs.breaker.probeIntervalSeconds * 1000, jobs.timeScale),
+  };
+}
+
+/**
+ * How long a job held by an open breaker sleeps on the queue: `waitSeconds` of the jobs' clock,
+ * jittered (0.75–1.25×) so that the held jobs wake spread out, and a probe finds one of them due.
+ */
+export function breakerWaitSeconds(
+  jobs: Pick<Config["jobs"], "breaker" | "timeScale">,
+  random: () => number = Math.random,
+): number {
+  return scaledDelaySeconds(jobs.breaker.waitSeconds * (0.75 + random() * 0.5), jobs.timeScale);
+}
+
+/** A job may run: tell the breakers how its run went with `report` (undefined: it succeeded). */
+export interface BreakersPassed {
+  kind: "pass";
+  /** The systems this run probes (their breakers were open). */
+  probes: readonly string[];
+  report(error: BridgeError | undefined): Promise<void>;
+}
+
+/** A job must wait: `system`'s breaker is open (since `openedAt`, epoch ms) and this job is not its probe. */
+export interface BreakerHeld {
+  kind: "wait";
+  system: string;
+  openedAt: number;
+}
+
+const passAll: BreakersPassed = { kind: "pass", probes: [], report: async () => {} };
+
+/**
+ * Checks the breakers of the systems a job calls (`JobHandler.systems`, as the caps name them) before
+ * it runs: it waits when one of them is open and no probe is due, else it runs, as the probe of each
+ * open one whose probe lease it took (held `leaseMs`). Then `report` counts an outage against the
+ * system it names, and closes the breakers of the systems that answered (a success, or a refusal: the
+ * system answered). Reports that fail to be written are logged: a breaker is advice, the job's outcome
+ * is what matters.
+ */
+export async function checkBreakers(
+  caps: SystemCapsDeps | undefined,
+  job: JobMessage,
+  leaseMs: number,
+  log: Logger,
+): Promise<BreakersPassed | BreakerHeld> {
+  const breakers = caps?.breakers;
+  const systems = breakers ? (caps?.capFor(job) ?? []).map((cap) => cap.system) : [];
+  if (!breakers || systems.length === 0) return passAll;
+  const seen = await breakers.read(systems);
+  // Open and not yet due: wait, before taking any probe lease (a lease taken for nothing blocks probes).
+  const now = Date.now();
+  for (const state of seen.values()) {
+    if (state.state === "open" && ((state.nextProbeAt ?? 0) > now || (state.probeUntil ?? 0) > now)) {
+      return { kind: "wait", system: state.system, openedAt: state.openedAt ?? now };
+    }
+  }
+  const probes: string[] = [];
+  for (const system of systems) {
+    const gate = await breakers.gate(system, seen.get(system), job.id, leaseMs);
+    if (gate.kind === "wait") return { kind: "wait", system, openedAt: gate.seen.openedAt ?? now };
+    if (gate.probe) probes.push(system);
+  }
+  if (probes.length > 0) log.info("job probes systems whose breaker is open", { systems: probes });
+  return {
+    kind: "pass",
+    probes,
+    report: (error) => reportRun(breakers, systems, seen, error, log),
+  };
+}
+
+async function reportRun(
+  breakers: SystemBreakers,
+  systems: readonly string[],
+  seen: ReadonlyMap<string, BreakerState>,
+  error: BridgeError | undefined,
+  log: Logger,
+): Promise<void> {
+  try {
+    if (!error) {
+      await Promise.all(systems.map((system) => breakers.answered(system, seen.get(system))));
+      const reopened = systems.filter((system) => seen.get(system)?.state === "open");
+      if (reopened.length > 0) log.info("breaker closed: the system answers again", { systems: reopened });
+      return;
+    }
+    if (!(error instanceof UpstreamError) || !systems.includes(error.upstream.system)) return;
+    const system = error.upstream.system;
+    if (isOutage(error)) {
+      const state = await breakers.failed(system);
+      if (state.state === "open" && seen.get(system)?.state !== "open") {
+        log.warn("breaker opened: the system keeps failing", { system, failures: state.failures });
+      }
+    } else {
+      await breakers.answered(system, seen.get(system));
+    }
+  } catch (thrown) {
+    log.warn("could not update a system's breaker", { reason: (thrown as Error).message });
+  }
+}
