@@ -290,10 +290,11 @@ export function configSchema(scope: ConfigScope) {
         recordTtlDays: v.optional(positiveInt(), 14),
         /**
          * How long a job is retried while its system is out (no answer, 429, 502/503/504), measured
-         * from its first outage; those retries use no attempt. 72 h by default; at most 13 days, within
+         * from its first outage; those retries use no attempt. 96 h by default (a weekend's 72 h and a
+         * day to spare, Stripe's 3 days and more); at most 13 days, within
          * SQS's 14-day retention (each retry is a new message, which restarts it).
          */
-        outageHorizonHours: v.optional(v.pipe(v.number(), v.minValue(1), v.maxValue(312)), 72),
+        outageHorizonHours: v.optional(v.pipe(v.number(), v.minValue(1), v.maxValue(312)), 96),
         /** The cap of an outage retry's backoff (from backoffBaseSeconds, doubling); at most SQS's 900 s delay. */
         outageBackoffMaxSeconds: v.optional(
           v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(900)),

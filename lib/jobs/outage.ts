@@ -20,7 +20,7 @@ export type OutageSettings = Pick<
 /** The settings when a caller (a test, a tool) gives only the attempt budget: the defaults. */
 export const DEFAULT_OUTAGE_SETTINGS: OutageSettings = {
   backoffBaseSeconds: 2,
-  outageHorizonHours: 72,
+  outageHorizonHours: 96,
   outageBackoffMaxSeconds: 900,
   timeScale: 1,
 };
