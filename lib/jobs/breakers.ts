@@ -109,3 +109,56 @@ async function reportRun(
     log.warn("could not update a system's breaker", { reason: (thrown as Error).message });
   }
 }
+
+/** One external system instance as the status page and the CLI show it. */
+export interface SystemStatus {
+  /** `glpi:main`. */
+  system: string;
+  /** up: no outage seen since its last success; failing: outages in a row, breaker still closed; down: breaker open. */
+  state: "up" | "failing" | "down";
+  /** Outage failures since its last success. */
+  failures: number;
+  /** While down: when its breaker opened. */
+  downSince?: string;
+  /** While down: the jobs held on the queue for it since its breaker opened (each counted once). */
+  jobsWaiting?: number;
+  /** While down: probes made since it went down, and when the next one may start. */
+  probes?: number;
+  nextProbeAt?: string;
+  /** When its breaker last closed after an outage. */
+  upSince?: string;
+}
+
+/** Every configured system instance (`systems.<system>.<instance>`), as `system:instance`. */
+export function configuredSystems(config: Pick<Config, "systems">): string[] {
+  return Object.entries(config.systems).flatMap(([system, instances]) =>
+    Object.keys(instances ?? {}).map((instance) => `${system}:${instance}`),
+  );
+}
+
+/** The state of each configured system's breaker: one consistent BatchGetItem. */
+export async function systemStatuses(
+  breakers: Pick<SystemBreakers, "read">,
+  systems: readonly string[],
+): Promise<SystemStatus[]> {
+  const seen = await breakers.read(systems);
+  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+  return systems.map((system) => {
+    const state = seen.get(system);
+    if (!state) return { system, state: "up", failures: 0 };
+    const view: SystemStatus = {
+      system,
+      state: state.state === "open" ? "down" : state.failures > 0 ? "failing" : "up",
+      failures: state.failures,
+    };
+    if (state.state === "open") {
+      view.downSince = iso(state.openedAt);
+      view.jobsWaiting = state.waiting ?? 0;
+      view.probes = state.probes ?? 0;
+      view.nextProbeAt = iso(state.nextProbeAt);
+    } else if (state.closedAt !== undefined) {
+      view.upSince = iso(state.closedAt);
+    }
+    return view;
+  });
+}

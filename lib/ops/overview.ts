@@ -1,5 +1,7 @@
+import { breakerSettings, configuredSystems, systemStatuses } from "../jobs/breakers.ts";
 import { readDeadLetters } from "../jobs/replay.ts";
 import { JobStats } from "../jobs/stats.ts";
+import { SystemBreakers } from "../links/system-breakers.ts";
 import { ParkedRequests } from "../sync/glpi-forms/parked.ts";
 import { INTEGRATION_IDS, REGISTRY } from "../sync/registry.ts";
 import { allDeadLetterUrls, toDeadLetterView } from "./dead-letters.ts";
@@ -14,10 +16,12 @@ import type { StatusOverview } from "./types.ts";
  */
 export async function statusOverview(deps: OpsDeps, now: Date = new Date()): Promise<StatusOverview> {
   const stats = new JobStats(deps.db, deps.table);
-  const [windows, letters, parked] = await Promise.all([
+  const breakers = new SystemBreakers(deps.db, deps.table, () => breakerSettings(deps.config.jobs));
+  const [windows, letters, parked, systems] = await Promise.all([
     stats.windows(now, INTEGRATION_IDS),
     readDeadLetters(deps.sqs, allDeadLetterUrls(deps)),
     new ParkedRequests(deps.db, deps.table).list(),
+    systemStatuses(breakers, configuredSystems(deps.config)),
   ]);
   const zero = { received: 0, succeeded: 0, retrying: 0, deadLettered: 0 };
   return {
@@ -38,5 +42,6 @@ export async function statusOverview(deps: OpsDeps, now: Date = new Date()): Pro
     ),
     unreadableDeadLetters: letters.filter((letter) => letter.kind === "unreadable").length,
     parked,
+    systems,
   };
 }

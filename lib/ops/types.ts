@@ -1,3 +1,4 @@
+import type { SystemStatus } from "../jobs/breakers.ts";
 import type { IntegrationWindows } from "../jobs/stats.ts";
 import type { Ref } from "../links/refs.ts";
 import type { ParkedRequest } from "../sync/glpi-forms/parked.ts";
@@ -8,6 +9,7 @@ import type { IntegrationId } from "../sync/registry.ts";
  * lib/sync/glpi-forms/parked.ts, lookup.ts, overview.ts, dead-letters.ts) produces these; the page and the CLI only render them.
  */
 
+export type { SystemStatus } from "../jobs/breakers.ts";
 // The counters' vocabulary belongs to the job stats (lib/jobs/stats.ts), the parked request to the
 // GLPI forms integration (lib/sync/glpi-forms/parked.ts); the operators' view re-exports them.
 export { COUNTERS, type Counter, type WindowCounts } from "../jobs/stats.ts";
@@ -49,6 +51,8 @@ export interface StatusOverview {
   /** Messages in the dead-letter queue that are not even JSON (left in place, counted). */
   unreadableDeadLetters: number;
   parked: ParkedRequest[];
+  /** Each configured system instance's breaker: up, failing, down since… with the jobs waiting for it. */
+  systems?: SystemStatus[];
 }
 
 export interface AspectView {

@@ -18,7 +18,9 @@ let stack: Stack;
 let createTicket: LambdaHttpHandler;
 
 beforeAll(async () => {
-  stack = await setupStack({ jobs: { maxAttempts: 3 } });
+  // An outage is retried for the horizon, not for maxAttempts: on this clock (36 000×) its hour
+  // is a tenth of a second, so a job meeting a down GLPI outlives it on its first delivery.
+  stack = await setupStack({ jobs: { maxAttempts: 3, outageHorizonHours: 1, timeScale: 36_000 } });
   createTicket = (await import("../../functions/glpi-forms/create-ticket.ts")).handler;
 });
 afterAll(() => stack.close());
@@ -35,7 +37,7 @@ const post = (body: unknown) =>
   );
 
 describe("dead letters", () => {
-  it("keeps a job that fails past max attempts in the DLQ with its last error, and a replay creates one ticket", async () => {
+  it("keeps a job whose outage outlasts the horizon in the DLQ with its last error, and a replay creates one ticket", async () => {
     stack.glpi.setDown(true);
     const answer = await post(VALID);
     expect(answer.statusCode).toBe(202);
@@ -47,7 +49,8 @@ describe("dead letters", () => {
     const [letter] = letters;
     if (letter?.kind !== "letter") throw new Error("expected a readable dead letter");
     expect(letter.letter.job.id).toBe(jobId);
-    expect(letter.letter.attempts).toBe(3);
+    // The outage used no attempt: the dead letter counts the one that met the expired horizon.
+    expect(letter.letter.attempts).toBe(1);
     expect(letter.letter.lastError).toMatchObject({ code: "upstream_unavailable" });
     // Reading the DLQ changes nothing.
     expect(await readDeadLetters(stack.sqs, stack.resources.deadLetterQueueUrl)).toHaveLength(1);
@@ -57,7 +60,7 @@ describe("dead letters", () => {
     const records = new JobRecords(DynamoDBDocumentClient.from(stack.dynamo), stack.resources.table, 1);
     expect(await records.get(jobId)).toMatchObject({
       status: "failed",
-      attempts: 3,
+      attempts: 1,
       lastError: { code: "upstream_unavailable" },
     });
     expect(stack.glpi.tickets).toHaveLength(0);
@@ -119,12 +122,14 @@ describe("dead letters", () => {
       enqueuedAt: new Date().toISOString(),
       origin: "route",
     };
+    // An answer GLPI's client cannot read: neither an outage nor a refusal, it uses an attempt and
+    // stays on the queue (an outage would be sent back as a new message, reporting no failure).
     stack.glpi.failNext(
       1,
-      { kind: "status", status: 503, body: ["ERROR", "busy"] },
+      { kind: "status", status: 200, body: "<html>maintenance</html>" },
       { method: "POST", path: "/Ticket" },
     );
-    // Two records: the first POST /Ticket fails (503), the second succeeds.
+    // Two records: the first POST /Ticket fails (unreadable), the second succeeds.
     const records = ["job-a", "job-b"].map((id, i) =>
       sqsRecord({ messageId: `m-${i}`, body: JSON.stringify({ ...good, id }) }),
     );

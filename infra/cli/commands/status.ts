@@ -1,5 +1,5 @@
 import { statusOverview } from "../../../lib/ops/overview.ts";
-import type { IntegrationStatus, WindowCounts } from "../../../lib/ops/types.ts";
+import type { IntegrationStatus, SystemStatus, WindowCounts } from "../../../lib/ops/types.ts";
 import type { Command } from "../command.ts";
 import { printJson, table } from "../output.ts";
 
@@ -39,9 +39,26 @@ export const status: Command = {
         (overview.unreadableDeadLetters > 0 ? ` (+${overview.unreadableDeadLetters} unreadable)` : "") +
         `, parked requests: ${overview.parked.length}`,
     );
+    const systems = overview.systems ?? [];
+    if (systems.length > 0) {
+      console.log(
+        `\n${table([["SYSTEM", "STATE", "OUTAGES IN A ROW", "JOBS WAITING"], ...systems.map(systemRow)])}`,
+      );
+    }
     return 0;
   },
 };
+
+const systemRow = (s: SystemStatus) => [
+  s.system,
+  s.state === "down"
+    ? `down since ${s.downSince}`
+    : s.state === "up" && s.upSince
+      ? `up since ${s.upSince}`
+      : s.state,
+  String(s.failures),
+  s.state === "down" ? String(s.jobsWaiting ?? 0) : "-",
+];
 
 const counts = (c: WindowCounts) => `${c.received}/${c.succeeded}/${c.retrying}/${c.deadLettered}`;
 

@@ -4,6 +4,7 @@ import type {
   ObjectView,
   ParkedRequest,
   StatusOverview,
+  SystemStatus,
   WindowCounts,
 } from "../types.ts";
 import { html, type SafeHtml, safeUrl } from "./html.ts";
@@ -36,6 +37,7 @@ export function renderStatusPage(overview: StatusOverview, context: PageContext)
     "Status",
     html`${flashBanner(context.flash)}
 ${integrationsSection(overview.integrations)}
+${systemsSection(overview.systems ?? [])}
 ${deadLettersSection(overview, context.csrfToken)}
 ${parkedSection(overview.parked, context.csrfToken)}
 ${lookupForm()}`,
@@ -76,6 +78,34 @@ ${counts(status.lastDay)}
 <td>${status.lastSuccess ? html`${formatTime(status.lastSuccess.at)}<br><code>${status.lastSuccess.type}</code>` : html`<span class="muted">none</span>`}</td>
 <td>${failure ? html`${formatTime(failure.at)}<br><code>${failure.type}</code><br><span class="bad"><code>${failure.code}</code> ${failure.reason}</span>` : html`<span class="muted">none</span>`}</td>
 </tr>`;
+}
+
+/** Each system instance's breaker: up, failing (outages in a row), or down since… with its jobs waiting. */
+function systemsSection(systems: SystemStatus[]): SafeHtml {
+  if (systems.length === 0) return html``;
+  return html`<section id="systems">
+<h2>Systems</h2>
+<table>
+<thead><tr><th>System</th><th>State</th><th class="n">Outages in a row</th><th class="n">Jobs waiting</th><th>Probes</th></tr></thead>
+<tbody>
+${systems.map(
+  (system) => html`<tr data-system="${system.system}">
+<td><code>${system.system}</code></td>
+<td>${
+    system.state === "down"
+      ? html`<span class="bad">down</span> since ${formatTime(system.downSince ?? "")}`
+      : system.state === "failing"
+        ? html`<span class="warn">failing</span>`
+        : html`<span class="ok">up</span>${system.upSince ? html` since ${formatTime(system.upSince)}` : ""}`
+  }</td>
+<td class="n">${system.failures}</td>
+<td class="n">${system.state === "down" ? String(system.jobsWaiting ?? 0) : "—"}</td>
+<td>${system.state === "down" ? html`${String(system.probes ?? 0)}, next ${formatTime(system.nextProbeAt ?? "")}` : "—"}</td>
+</tr>`,
+)}
+</tbody>
+</table>
+</section>`;
 }
 
 function counts(window: WindowCounts): SafeHtml {
