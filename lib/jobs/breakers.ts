@@ -40,6 +40,29 @@ export interface BreakerHeld {
   openedAt: number;
 }
 
+/**
+ * The `SystemDown` metric (namespace `deskbridge`, dimension `system`) in CloudWatch's embedded metric
+ * format: 1 each time a job is held behind the system's open breaker or the breaker opens, 0 when it
+ * closes. An alarm on its maximum over 5 minutes says a system is down while jobs wait for it.
+ */
+export function logSystemDown(log: Logger, system: string, down: 0 | 1, message: string, extra = {}): void {
+  log[down ? "warn" : "info"](message, {
+    ...extra,
+    system,
+    SystemDown: down,
+    _aws: {
+      Timestamp: Date.now(),
+      CloudWatchMetrics: [
+        {
+          Namespace: "deskbridge",
+          Dimensions: [["system"]],
+          Metrics: [{ Name: "SystemDown", Unit: "Count" }],
+        },
+      ],
+    },
+  });
+}
+
 const passAll: BreakersPassed = { kind: "pass", probes: [], report: async () => {} };
 
 /**
@@ -91,8 +114,9 @@ async function reportRun(
   try {
     if (!error) {
       await Promise.all(systems.map((system) => breakers.answered(system, seen.get(system))));
-      const reopened = systems.filter((system) => seen.get(system)?.state === "open");
-      if (reopened.length > 0) log.info("breaker closed: the system answers again", { systems: reopened });
+      for (const system of systems.filter((s) => seen.get(s)?.state === "open")) {
+        logSystemDown(log, system, 0, "breaker closed: the system answers again");
+      }
       return;
     }
     if (!(error instanceof UpstreamError) || !systems.includes(error.upstream.system)) return;
@@ -100,7 +124,9 @@ async function reportRun(
     if (isOutage(error)) {
       const state = await breakers.failed(system);
       if (state.state === "open" && seen.get(system)?.state !== "open") {
-        log.warn("breaker opened: the system keeps failing", { system, failures: state.failures });
+        logSystemDown(log, system, 1, "breaker opened: the system keeps failing", {
+          failures: state.failures,
+        });
       }
     } else {
       await breakers.answered(system, seen.get(system));

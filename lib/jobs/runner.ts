@@ -52,7 +52,9 @@ export interface InlineDeps {
 /**
  * Runs a job inline within a time budget. On success the caller answers with the result; on a
  * retryable failure (or when the budget runs out) the job is queued for the worker and the caller
- * answers 202 with its id; a permanent failure is thrown for the route to answer as an error.
+ * answers 202 with its id (an outage uses no attempt: the worker's outage clock starts); a permanent
+ * failure is thrown for the route to answer as an error. When a system the job calls has its breaker
+ * open, the job is queued at once, untried: the caller never waits out the budget on a down system.
  * The event counts as received here, with its outcome (succeeded, retrying, dead-lettered) in the same
  * write once it is known; a job handed to the worker after a conflict is counted received only.
  */

@@ -13,7 +13,13 @@ import {
 } from "../core/errors.ts";
 import { validate } from "../core/http.ts";
 import { backoffSeconds } from "./backoff.ts";
-import { type BreakerHeld, type BreakersPassed, breakerWaitSeconds, checkBreakers } from "./breakers.ts";
+import {
+  type BreakerHeld,
+  type BreakersPassed,
+  breakerWaitSeconds,
+  checkBreakers,
+  logSystemDown,
+} from "./breakers.ts";
 import { deadLetterJob, releaseOf } from "./dead-letter.ts";
 import { deferIfInProgress } from "./defer.ts";
 import { type JobHandler, type JobMessage, JobMessageSchema } from "./model.ts";
@@ -61,9 +67,13 @@ const DEADLINE_MARGIN_MS = 3000;
 
 /**
  * The jobs-queue consumer. Each record is one job, processed on its own (a failing record never
- * re-runs the good ones: partial batch response). A retryable failure stays on the queue with its
- * visibility pushed out by the backoff; past max attempts, or on a permanent failure, the job goes to
- * the dead-letter queue with its last error and attempt count, and its message is deleted.
+ * re-runs the good ones: partial batch response). Two clocks (lib/jobs/outage.ts): an outage of the
+ * system (no answer, 429, 5xx) uses no attempt, and the job comes back as a new delayed message until
+ * `outageHorizonHours` since its first outage; any other retryable failure stays on the queue with its
+ * visibility pushed out by the backoff; past max attempts, or on a refusal, the job goes to the
+ * dead-letter queue with its last error and attempt count, and its message is deleted.
+ * With breakers (`systemCaps.breakers`, lib/jobs/breakers.ts), a job whose system's breaker is open
+ * waits on the queue without running (one probe at a time excepted), before it takes any slot.
  * Two refinements keep concurrent deliveries of one event from wasting attempts: records of a batch
  * with the same business key (`JobHandler.key`) run once, and a job that finds another job holding
  * its work (InProgressError) is deferred without counting an attempt (`deferIfInProgress`).
@@ -257,7 +267,7 @@ export function createWorker(
     await deps.queue.send({ ...job, priorAttempts: attempt - 1, outageSince, heldBy: held.openedAt }, delay);
     // The event is counted once, at its first delivery; the run that syncs it counts no second receipt.
     if (received) await deps.stats?.record("received", job);
-    log.info("job waits: its system's breaker is open", { system: held.system, retryInSeconds: delay });
+    logSystemDown(log, held.system, 1, "job waits: its system's breaker is open", { retryInSeconds: delay });
   }
 
   /**
