@@ -16,13 +16,18 @@ export function breakerSettings(jobs: Pick<Config["jobs"], "breaker" | "timeScal
 
 /**
  * How long a job held by an open breaker sleeps on the queue: `waitSeconds` of the jobs' clock,
- * jittered (0.75–1.25×) so that the held jobs wake spread out, and a probe finds one of them due.
+ * jittered (±20 %) so that the held jobs wake spread out and a probe finds one of them due, and
+ * shorter the longer the job has waited (`waitedShare`: its outage so far as a share of the horizon,
+ * down to half): once the system is back, the older jobs tend to wake, and so to run, first. SQS
+ * promises no order; this is a bias, not a guarantee.
  */
 export function breakerWaitSeconds(
   jobs: Pick<Config["jobs"], "breaker" | "timeScale">,
+  waitedShare = 0,
   random: () => number = Math.random,
 ): number {
-  return scaledDelaySeconds(jobs.breaker.waitSeconds * (0.75 + random() * 0.5), jobs.timeScale);
+  const age = 1 - 0.5 * Math.min(1, Math.max(0, waitedShare));
+  return scaledDelaySeconds(jobs.breaker.waitSeconds * age * (0.8 + random() * 0.4), jobs.timeScale);
 }
 
 /** A job may run: tell the breakers how its run went with `report` (undefined: it succeeded). */

@@ -93,8 +93,10 @@ export async function replayDeadLetters(
   const replayed: DeadLetter[] = [];
   options.onProgress?.(0, letters.length);
   for (const letter of letters) {
+    // A replay starts both clocks afresh: its attempts, and the outage it was dead-lettered for.
+    const { outageSince: _since, outages: _outages, heldBy: _heldBy, ...job } = letter.letter.job;
     await queue.send({
-      ...letter.letter.job,
+      ...job,
       priorAttempts: 0,
       maybeRan: true,
       origin: "replay",

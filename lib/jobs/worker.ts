@@ -263,7 +263,7 @@ export function createWorker(
       return;
     }
     if (job.heldBy !== held.openedAt) await deps.systemCaps?.breakers?.held(held.system, held.openedAt);
-    const delay = breakerWaitSeconds(clock);
+    const delay = breakerWaitSeconds(clock, (now - Date.parse(outageSince)) / horizonMs);
     await deps.queue.send({ ...job, priorAttempts: attempt - 1, outageSince, heldBy: held.openedAt }, delay);
     // The event is counted once, at its first delivery; the run that syncs it counts no second receipt.
     if (received) await deps.stats?.record("received", job);

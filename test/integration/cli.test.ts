@@ -75,11 +75,12 @@ function stateFile(over: Partial<StackState>): string {
 }
 
 beforeAll(async () => {
-  stack = await setupStack({ jobs: { maxAttempts: 2 } });
+  // An outage is retried for the horizon: on this clock (3600×) its hour is a second.
+  stack = await setupStack({ jobs: { maxAttempts: 2, outageHorizonHours: 1, timeScale: 3600 } });
 });
 afterAll(() => stack.close());
 
-/** A form submission whose job fails past its attempts (GLPI is down): a real dead letter. */
+/** A form submission whose job outlasts the outage horizon (GLPI is down): a real dead letter. */
 async function deadLetteredSubmission(description: string): Promise<string> {
   const createTicket = (await import("../../functions/glpi-forms/create-ticket.ts")).handler;
   stack.glpi.setDown(true);
@@ -328,14 +329,15 @@ describe("dlq", () => {
     expect(listed.deadLetters[0]).toMatchObject({
       type: "glpi-forms.create-ticket",
       integration: "glpi-forms",
-      attempts: 2,
+      // An outage uses no attempt: the one counted is the delivery that found the horizon passed.
+      attempts: 1,
       error: { code: "upstream_unavailable" },
       failedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
     const text = await cli(["dlq", "list"]);
     expect(text.stdout).toContain(first);
     expect(text.stdout).toContain(second);
-    expect(text.stdout).toMatch(/glpi-forms\.create-ticket\s+2\s+\d{4}-/);
+    expect(text.stdout).toMatch(/glpi-forms\.create-ticket\s+1\s+\d{4}-/);
     expect(text.stdout).toContain("upstream_unavailable:");
     expect(text.stdout).toContain("2 dead letter(s), 1 unreadable.");
     // Listing changes nothing.

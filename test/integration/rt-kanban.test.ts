@@ -14,7 +14,8 @@ let bridge: RtBridge;
 const quiet = new Logger({ logLevel: "SILENT" });
 
 beforeAll(async () => {
-  stack = await setupStack({ jobs: { maxAttempts: 3 } });
+  // An outage is retried for the horizon: on this clock (3600×) its hour is a second.
+  stack = await setupStack({ jobs: { maxAttempts: 3, outageHorizonHours: 1, timeScale: 3600 } });
   rt = stack.rt;
   board = stack.kanboard;
   bridge = await rtBridge(rt);

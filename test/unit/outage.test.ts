@@ -53,8 +53,10 @@ describe("the outage clock", () => {
       timeScale: 60,
     };
     expect(breakerSettings(jobs)).toEqual({ failureThreshold: 5, probeIntervalMs: 1000 });
-    expect(breakerWaitSeconds(jobs, () => 0)).toBe(4);
-    expect(breakerWaitSeconds(jobs, () => 1)).toBe(7);
+    expect(breakerWaitSeconds(jobs, 0, () => 0)).toBe(4);
+    expect(breakerWaitSeconds(jobs, 0, () => 0.5)).toBe(5);
+    // A job that has waited half the horizon sleeps three quarters as long.
+    expect(breakerWaitSeconds({ ...jobs, timeScale: 1 }, 0.5, () => 0.5)).toBe(225);
   });
 
   it("refuses a time scale in a deployed stage", () => {
