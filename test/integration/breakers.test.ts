@@ -5,6 +5,7 @@ import * as v from "valibot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sqsRecord } from "../../infra/local/events.ts";
 import { UpstreamPermanentError, UpstreamRetryableError } from "../../lib/core/errors.ts";
+import { systemStatuses } from "../../lib/jobs/breakers.ts";
 import { defineJob, type JobMessage } from "../../lib/jobs/model.ts";
 import { JobQueue, newJob } from "../../lib/jobs/queue.ts";
 import { JobRecords } from "../../lib/jobs/records.ts";
@@ -128,6 +129,34 @@ describe("the breaker of a system", () => {
       failures: 0,
       probes: 2,
     });
+  });
+});
+
+describe("the systems' states the status page shows", () => {
+  it("says up, failing (outages in a row) or down since its breaker opened, with the jobs held for it", async () => {
+    const breakers = breakersFor(2);
+    const [up, failing, down] = ["up", "failing", "down"].map(
+      (name) => `desk:${name}-${randomUUID().slice(0, 8)}`,
+    );
+    await breakers.failed(failing!);
+    await breakers.failed(down!);
+    const opened = await breakers.failed(down!);
+    await breakers.held(down!, opened.openedAt ?? 0);
+    await breakers.held(down!, opened.openedAt ?? 0);
+    const statuses = await systemStatuses(breakers, [up!, failing!, down!]);
+    expect(statuses).toEqual([
+      { system: up, state: "up", failures: 0 },
+      { system: failing, state: "failing", failures: 1 },
+      {
+        system: down,
+        state: "down",
+        failures: 2,
+        downSince: new Date(opened.openedAt ?? 0).toISOString(),
+        jobsWaiting: 2,
+        probes: 0,
+        nextProbeAt: expect.any(String),
+      },
+    ]);
   });
 });
 
