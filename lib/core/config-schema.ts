@@ -295,23 +295,26 @@ export function configSchema(scope: ConfigScope) {
          * SQS's 14-day retention (each retry is a new message, which restarts it).
          */
         outageHorizonHours: v.optional(v.pipe(v.number(), v.minValue(1), v.maxValue(312)), 96),
-        /** The cap of an outage retry's backoff (from backoffBaseSeconds, doubling); at most SQS's 900 s delay. */
-        outageBackoffMaxSeconds: v.optional(
-          v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(900)),
-          900,
-        ),
+        /**
+         * The cap of an outage retry's backoff (from backoffBaseSeconds, doubling); at most SQS's 900 s
+         * delay. Left out: backoffMaxSeconds, up to 900.
+         */
+        outageBackoffMaxSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(900))),
         /** The breaker per external system instance (lib/links/system-breakers.ts). */
         breaker: v.optional(
           v.strictObject({
             /** Outage failures in a row (no success between) that open a system's breaker. */
-            failureThreshold: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)), 5),
+            failureThreshold: v.optional(
+              v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)),
+              10,
+            ),
             /** While open, one probe job tries the system at most this often. */
             probeIntervalSeconds: v.optional(
               v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3600)),
               60,
             ),
             /** While open, how long a waiting job sleeps on the queue before it looks again (SQS: ≤ 900). */
-            waitSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(900)), 300),
+            waitSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(900)), 180),
           }),
           {},
         ),

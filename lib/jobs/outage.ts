@@ -14,14 +14,14 @@ import type { JobMessage } from "./model.ts";
  */
 export type OutageSettings = Pick<
   Config["jobs"],
-  "backoffBaseSeconds" | "outageHorizonHours" | "outageBackoffMaxSeconds" | "timeScale"
+  "backoffBaseSeconds" | "backoffMaxSeconds" | "outageHorizonHours" | "outageBackoffMaxSeconds" | "timeScale"
 >;
 
 /** The settings when a caller (a test, a tool) gives only the attempt budget: the defaults. */
 export const DEFAULT_OUTAGE_SETTINGS: OutageSettings = {
   backoffBaseSeconds: 2,
+  backoffMaxSeconds: 900,
   outageHorizonHours: 96,
-  outageBackoffMaxSeconds: 900,
   timeScale: 1,
 };
 
@@ -66,18 +66,15 @@ export function outageStep(
   const horizonMs = scaledMs(settings.outageHorizonHours * 3_600_000, settings.timeScale);
   if (now - Date.parse(since) >= horizonMs) return { kind: "expired" };
   const outages = (job.outages ?? 0) + 1;
+  const maxSeconds = Math.min(900, settings.outageBackoffMaxSeconds ?? settings.backoffMaxSeconds);
   const seconds = backoffSeconds(
     outages,
-    {
-      baseSeconds: settings.backoffBaseSeconds,
-      maxSeconds: settings.outageBackoffMaxSeconds,
-      retryAfterSeconds: error.retryAfterSeconds,
-    },
+    { baseSeconds: settings.backoffBaseSeconds, maxSeconds, retryAfterSeconds: error.retryAfterSeconds },
     random,
   );
   return {
     kind: "retry",
     job: { ...job, priorAttempts: attemptsMade, maybeRan: true, outageSince: since, outages },
-    delaySeconds: scaledDelaySeconds(Math.min(seconds, settings.outageBackoffMaxSeconds), settings.timeScale),
+    delaySeconds: scaledDelaySeconds(Math.min(seconds, maxSeconds), settings.timeScale),
   };
 }

@@ -88,9 +88,8 @@ export function createWorker(
   const handlers = new Map(deps.handlers.map((handler) => [handler.type, handler]));
   const clock: OutageSettings & Pick<Config["jobs"], "breaker"> = {
     ...DEFAULT_OUTAGE_SETTINGS,
-    breaker: { failureThreshold: 5, probeIntervalSeconds: 60, waitSeconds: 300 },
+    breaker: { failureThreshold: 10, probeIntervalSeconds: 60, waitSeconds: 180 },
     ...deps.jobs,
-    backoffBaseSeconds: deps.jobs.backoffBaseSeconds,
   };
   const processor = new BatchProcessor(EventType.SQS);
 

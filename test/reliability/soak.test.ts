@@ -61,7 +61,14 @@ const answers: string[] = [];
 
 beforeAll(async () => {
   stack = await setupStack({
-    jobs: { maxAttempts: 5, backoffBaseSeconds: 1, backoffMaxSeconds: 2, inlineBudgetMs: 1500 },
+    jobs: {
+      maxAttempts: 5,
+      backoffBaseSeconds: 1,
+      backoffMaxSeconds: 2,
+      inlineBudgetMs: 1500,
+      // A fifth of the calls fail at random: a breaker that opens now and then must not hold jobs for minutes.
+      breaker: { probeIntervalSeconds: 1, waitSeconds: 2 },
+    },
   });
   const ports = {
     http: await freePort(),
