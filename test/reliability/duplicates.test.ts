@@ -52,14 +52,16 @@ describe("the same event, again and again", () => {
       scenario.reset();
       failDynamoWrite(undefined);
       await stack.sqs.send(new PurgeQueueCommand({ QueueUrl: stack.resources.deadLetterQueueUrl }));
-      // Dead-letter the job first: refused for good (a form's refusal is answered instead, so its
-      // GLPI stays unavailable for all five attempts).
+      // Dead-letter the job first: refused for good (a form's inline refusal is answered instead, so
+      // its GLPI is unavailable for the inline attempt, queueing the job, and refuses the worker's;
+      // an outage alone would be retried for the horizon, not dead-lettered).
       const step =
         key === "glpiForms" ? scenario.steps.find((s) => s.name === "create the ticket") : scenario.steps[0];
       if (!step?.raw) throw new Error("no step to fail");
-      if (key === "glpiForms")
-        for (let i = 0; i < 5; i++) step.raw({ kind: "status", status: 503, body: "busy" });
-      else step.inject("refused");
+      if (key === "glpiForms") {
+        step.raw({ kind: "status", status: 503, body: "busy" });
+        step.raw({ kind: "status", status: 400, body: ["ERROR_GLPI_ADD", "refused by a rule"] });
+      } else step.inject("refused");
       const { handle, send } = await scenario.prepare();
       await send();
       await stack.drainJobs({ timeoutMs: 60_000 });
