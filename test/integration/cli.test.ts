@@ -431,7 +431,8 @@ describe("status", () => {
     expect(overview.unreadableDeadLetters).toBe(1);
     expect(overview.parked).toEqual([]);
     const text = await cli(["status"]);
-    expect(text.stdout).toMatch(/glpi-forms\s+\d+\/2\/\d+\/2\s+\d+\/2\/\d+\/2\s+\d{4}-/);
+    expect(text.stdout).toMatch(/glpi-forms\s+\d+\/2\/\d+\/2\s+\d+\/2\/\d+\/2\s+-\s+-\s+\d+s\s+\d{4}-/);
+    expect(text.stdout).toMatch(/rt-kanban\s+[\d/]+\s+[\d/]+\s+rt (never|\d+s)/);
     expect(text.stdout).toContain("dead letters: 0 (+1 unreadable), parked requests: 0");
   });
 });
