@@ -309,7 +309,7 @@ const NAMESPACE = `deskbridge-\${sls:stage}`;
 /** Every bridge metric's `service` dimension (lib/core/metrics.ts SERVICE). */
 const SERVICE = "deskbridge";
 /** What the alarms' texts tell an operator to run (infra/cli: `npx deskbridge …`). */
-const CLI = "npx deskbridge --stage ${sls:stage}";
+const CLI = `npx deskbridge --stage \${sls:stage}`;
 
 /** The systems the bridge calls (lib/systems/<system>/ with a client.ts): one latency/error line each. */
 function listSystems(root = ROOT) {
@@ -472,7 +472,7 @@ function dashboard(integrations, systems) {
     height: 6,
     properties: {
       title,
-      region: "${AWS::Region}",
+      region: `\${AWS::Region}`,
       view: "timeSeries",
       stat: "Sum",
       period: 300,
@@ -600,8 +600,7 @@ function operationsStack(integrations, systems) {
       DashboardUrl: {
         Description: "The operations dashboard (a row per integration).",
         Value: {
-          "Fn::Sub":
-            "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}#dashboards:name=deskbridge-${sls:stage}",
+          "Fn::Sub": `https://\${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=\${AWS::Region}#dashboards:name=deskbridge-\${sls:stage}`,
         },
       },
     },

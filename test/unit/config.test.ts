@@ -49,6 +49,27 @@ describe("configuration", () => {
     });
   });
 
+  it("fills in the monitoring thresholds and the API's throttling, and names a bad one", () => {
+    const config = parseDeploymentConfig(sandbox);
+    expect(config.monitoring).toEqual({
+      pollerLagSeconds: 900,
+      queueAgeSeconds: 900,
+      workerErrorRatePercent: 10,
+      throttles: 0,
+      tracing: false,
+    });
+    expect(config.http.throttle).toEqual({ rateLimit: 50, burstLimit: 100 });
+    expect(config.http.formThrottle).toEqual({ rateLimit: 5, burstLimit: 20 });
+    const broken = structuredClone(sandbox);
+    broken.monitoring = { pollerLagSeconds: 10, tracing: "yes" };
+    broken.http = { throttle: { rateLimit: 50 } };
+    expect(
+      problemsOf(broken)
+        .map((p) => p.path)
+        .sort(),
+    ).toEqual(["http.throttle.burstLimit", "monitoring.pollerLagSeconds", "monitoring.tracing"]);
+  });
+
   it("refuses a secret written into the file instead of named", () => {
     const broken = structuredClone(sandbox);
     broken.systems.glpi.main.appToken = { secret: "e4f9a0c1b2" };
