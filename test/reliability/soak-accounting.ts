@@ -5,14 +5,15 @@
  * exactly one bucket of each phase, so a figure can no longer miss an event without naming it.
  */
 
-export type SoakKind = "glpi" | "otrs-redmine" | "itop" | "rt" | "livechat" | "notify";
+export type SoakKind = "glpi" | "otrs-redmine" | "itop" | "rt" | "livechat" | "notify" | "notify-hooks";
 
 /**
  * Kinds whose target may show a second object without a bridge fault: a Rocket.Chat Incoming WebHook
  * takes no message id, so a post whose answer was lost is posted again on the retry (or the replay).
- * docs/reliability.md documents this as the one at-least-once delivery.
+ * docs/reliability.md documents this as the one at-least-once delivery. Notifications through the bot
+ * user (`notify`) post under an id of their own and are exactly once like everything else.
  */
-export const AT_LEAST_ONCE_KINDS: ReadonlySet<SoakKind> = new Set(["notify"]);
+export const AT_LEAST_ONCE_KINDS: ReadonlySet<SoakKind> = new Set(["notify-hooks"]);
 
 export interface EventCount {
   kind: SoakKind;

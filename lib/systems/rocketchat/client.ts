@@ -9,6 +9,11 @@ export interface HookMessage {
   text: string;
   alias?: string | undefined;
   emoji?: string | undefined;
+  /**
+   * `#channel`, `@username` or a room id instead of the hook's own channel (processWebhookMessage.ts:
+   * the integration must have "overriding destination channel" enabled, else 400).
+   */
+  channel?: string | undefined;
 }
 
 /**
@@ -28,6 +33,7 @@ export async function postToHook(
   const body: Record<string, unknown> = { text: message.text };
   if (message.alias) body.alias = message.alias;
   if (message.emoji) body.emoji = message.emoji;
+  if (message.channel) body.channel = message.channel;
   try {
     const ky = (await loadKy()).default;
     const answer = await ky
