@@ -1,3 +1,4 @@
+import { logger } from "../core/logger.ts";
 import { readDeadLetters } from "../jobs/replay.ts";
 import { JobStats } from "../jobs/stats.ts";
 import { CursorStore, pollerLagSeconds } from "../links/cursors.ts";
@@ -28,7 +29,11 @@ export async function statusOverview(deps: OpsDeps, now: Date = new Date()): Pro
     pollerStatuses(deps, configured, now),
     (deps.queueAges ?? queueAgeReader())
       .oldestAges([...new Set(configured.map(({ id }) => queueOf(id)))], now)
-      .catch(() => new Map<string, number | undefined>()),
+      .catch((error: unknown) => {
+        // The page still answers; each queue's age shows as unknown.
+        logger.warn("could not read the jobs queues' oldest message age", { error });
+        return new Map<string, number | undefined>();
+      }),
   ]);
   const { queueAgeSeconds } = deps.config.monitoring;
   const zero = { received: 0, succeeded: 0, retrying: 0, deadLettered: 0 };

@@ -65,16 +65,26 @@ export function fauxqsQueueAges(endpoint: string, fetcher: typeof fetch = fetch)
 /** How far back GetMetricData looks for the latest datapoint (SQS's metrics come a few minutes late). */
 const LOOKBACK_MS = 15 * 60_000;
 
-/** The oldest message's age from CloudWatch (AWS/SQS ApproximateAgeOfOldestMessage), the newest datapoint. */
-export function cloudWatchQueueAges(): QueueAgeReader {
+/** What the CloudWatch reader sends GetMetricData with (the SDK's client, or a test's stand-in). */
+export interface MetricDataSender {
+  send(
+    command: import("@aws-sdk/client-cloudwatch").GetMetricDataCommand,
+  ): Promise<Pick<import("@aws-sdk/client-cloudwatch").GetMetricDataCommandOutput, "MetricDataResults">>;
+}
+
+/**
+ * The oldest message's age from CloudWatch (AWS/SQS ApproximateAgeOfOldestMessage), the newest
+ * datapoint of the last 15 minutes. `sender`: the CloudWatch client, created at first use.
+ */
+export function cloudWatchQueueAges(sender?: MetricDataSender): QueueAgeReader {
   return {
     async oldestAges(queueUrls, now) {
       const result = new Map<string, number | undefined>(queueUrls.map((url) => [url, undefined]));
       if (queueUrls.length === 0) return result;
       // Loaded at first use: only the status page and the CLI read it.
       const { CloudWatchClient, GetMetricDataCommand } = await import("@aws-sdk/client-cloudwatch");
-      client ??= new CloudWatchClient({});
-      const out = await client.send(
+      const target = sender ?? (defaultClient ??= new CloudWatchClient({}));
+      const out = await target.send(
         new GetMetricDataCommand({
           StartTime: new Date(now.getTime() - LOOKBACK_MS),
           EndTime: now,
@@ -102,4 +112,5 @@ export function cloudWatchQueueAges(): QueueAgeReader {
     },
   };
 }
-let client: import("@aws-sdk/client-cloudwatch").CloudWatchClient | undefined;
+/** The function's one CloudWatch client, built at the first read. */
+let defaultClient: MetricDataSender | undefined;
