@@ -83,7 +83,9 @@ export function cloudWatchQueueAges(sender?: MetricDataSender): QueueAgeReader {
       if (queueUrls.length === 0) return result;
       // Loaded at first use: only the status page and the CLI read it.
       const { CloudWatchClient, GetMetricDataCommand } = await import("@aws-sdk/client-cloudwatch");
-      const target = sender ?? (defaultClient ??= new CloudWatchClient({}));
+      if (!sender) defaultClient ??= new CloudWatchClient({});
+      const target = sender ?? defaultClient;
+      if (!target) return result;
       const out = await target.send(
         new GetMetricDataCommand({
           StartTime: new Date(now.getTime() - LOOKBACK_MS),
