@@ -88,7 +88,7 @@ const monitoringSchema = lazy(() =>
     ),
     /** Throttled invocations over 5 minutes (all functions) past which the throttles alarm fires. */
     throttles: v.optional(nonNegativeInt(), DEFAULT_MONITORING.throttles),
-    /** X-Ray tracing of the functions and the API (off by default: traces cost per request). */
+    /** X-Ray tracing of the functions (off by default: traces cost per request; HTTP APIs have none of their own). */
     tracing: v.optional(v.boolean(), DEFAULT_MONITORING.tracing),
   }),
 );
