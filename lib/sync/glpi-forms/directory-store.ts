@@ -103,16 +103,7 @@ export class DirectoryStore {
   /** Stores a map read from GLPI at `readAt` as the shared one (its chunks first, then the head). */
   async save(map: DirectoryMap): Promise<StoredSize> {
     const generation = String(map.readAt);
-    const all = [...map.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const chunks: string[] = [];
-    for (let i = 0; i < all.length; i += CHUNK_ENTRIES) {
-      chunks.push(
-        all
-          .slice(i, i + CHUNK_ENTRIES)
-          .map(([cnpj, id]) => `${cnpj}=${id}`)
-          .join(";"),
-      );
-    }
+    const chunks = encodeChunks(map.entries);
     const ttl = Math.floor(map.readAt / 1000) + CHUNK_TTL_SECONDS;
     await Promise.all(
       chunks.map((data, i) =>
@@ -130,7 +121,7 @@ export class DirectoryStore {
       generation,
       readAt: map.readAt,
       chunks: chunks.length,
-      count: all.length,
+      count: map.entries.size,
       added: {},
     };
     // An older map never replaces a newer one (two refreshes racing).
@@ -188,7 +179,23 @@ export class DirectoryStore {
   }
 }
 
-function decodeInto(entries: Map<string, number>, data: string): void {
+/** The map as chunk texts (`cnpj=id;…`, sorted by CNPJ), CHUNK_ENTRIES entries each. */
+export function encodeChunks(entries: ReadonlyMap<string, number>): string[] {
+  const all = [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const chunks: string[] = [];
+  for (let i = 0; i < all.length; i += CHUNK_ENTRIES) {
+    chunks.push(
+      all
+        .slice(i, i + CHUNK_ENTRIES)
+        .map(([cnpj, id]) => `${cnpj}=${id}`)
+        .join(";"),
+    );
+  }
+  return chunks;
+}
+
+/** Adds one chunk's entries to a map. */
+export function decodeInto(entries: Map<string, number>, data: string): void {
   if (!data) return;
   for (const pair of data.split(";")) {
     const at = pair.indexOf("=");

@@ -58,13 +58,15 @@ export class EntityDirectory {
   /** Found CNPJs the shared map does not have yet. */
   private readonly unshared = new Map<string, number>();
   private loading: Promise<void> | undefined;
+  /** When a lookup last loaded the shared map, and when the upkeep last looked at its age. */
   private storeCheckedAt = Number.NEGATIVE_INFINITY;
+  private upkeepCheckedAt = Number.NEGATIVE_INFINITY;
   private refreshQueuedAt = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
 
   constructor(
-    private readonly glpi: GlpiClient,
-    private readonly store: DirectoryStore,
+    private readonly glpi: Pick<GlpiClient, "search">,
+    private readonly store: Pick<DirectoryStore, "readAt" | "load" | "save" | "add">,
     private readonly options: DirectoryOptions,
     private readonly hooks: DirectoryHooks,
   ) {
@@ -103,8 +105,8 @@ export class EntityDirectory {
     await this.store.add(found).catch((error: unknown) => this.warn("could not share found entities", error));
     if (this.age() < this.refreshAfterMs()) return;
     const now = this.now();
-    if (now - this.storeCheckedAt < STORE_RECHECK_MS) return;
-    this.storeCheckedAt = now;
+    if (now - this.upkeepCheckedAt < STORE_RECHECK_MS) return;
+    this.upkeepCheckedAt = now;
     try {
       const shared = await this.store.readAt();
       if (shared !== undefined && shared > (this.map?.readAt ?? Number.NEGATIVE_INFINITY)) {
