@@ -157,7 +157,6 @@ async function runPhase(
     // The session, the clients and the function's code warm; a cold directory stays cold: its
     // refresh job is dropped from the queue, never run.
     await send(entities[0]?.cnpj ?? "")();
-    await stack.drainJobs({ idleMs: 50, timeoutMs: 5000 }).catch(() => undefined);
     if (directory === "cold") {
       const { PurgeQueueCommand } = await import("@aws-sdk/client-sqs");
       await stack.sqs.send(new PurgeQueueCommand({ QueueUrl: stack.resources.jobsQueueUrl }));
@@ -293,8 +292,8 @@ export async function formsSection(table: (rows: Row[]) => string): Promise<stri
         directory: row.directory,
         concurrency: row.concurrency,
         requests: row.requests,
-        "201": row.created,
-        "202": row.queued,
+        "answered 201": row.created,
+        "answered 202": row.queued,
         "GLPI calls per ticket": row.callsPerTicket,
         "p50 ms": row.p50,
         "p99 ms": row.p99,
