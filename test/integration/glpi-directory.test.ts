@@ -105,6 +105,37 @@ describe("the entity directory behind POST /glpi/tickets", () => {
     expect(queued).toBe(1);
   });
 
+  it("refreshes the shared directory in the worker when a container queues its job", async () => {
+    const { DeleteCommand } = await import("@aws-sdk/lib-dynamodb");
+    const { newJob } = await import("../../lib/jobs/queue.ts");
+    const { jobRuntime } = await import("../../lib/jobs/runtime.ts");
+    const { REFRESH_DIRECTORY_JOB } = await import("../../lib/sync/glpi-forms/index.ts");
+    // No shared map (a new deployment), and a customer the container's map does not have.
+    await DynamoDBDocumentClient.from(stack.dynamo).send(
+      new DeleteCommand({
+        TableName: stack.resources.table,
+        Key: { pk: `dir#glpi-forms#${deps.settings.glpi}` },
+      }),
+    );
+    stack.glpi.addEntity(LATE);
+    await jobRuntime().queue.send(newJob(REFRESH_DIRECTORY_JOB, {}));
+    await stack.drainJobs({ idleMs: 100 });
+    expect(
+      stack.glpi.calls
+        .filter((call) => call.path === "/search/Entity")
+        .map((call) => call.query.get("range")),
+    ).toEqual(["0-999", "1000-1999"]);
+    glpiCalls();
+    expect((await post(LATE.cnpj)).status).toBe(201);
+    expect(glpiCalls()).toEqual(["POST /Ticket"]);
+    const shared = await new DirectoryStore(
+      DynamoDBDocumentClient.from(stack.dynamo),
+      stack.resources.table,
+      deps.settings.glpi,
+    ).load();
+    expect(shared?.entries.get(normalizeCnpj(LATE.cnpj))).toBe(LATE.id);
+  });
+
   it("opens the ticket of a customer registered a minute ago on its first request, with one search", async () => {
     stack.glpi.addEntity(LATE);
     expect((await post("98765432000198")).status).toBe(201);
