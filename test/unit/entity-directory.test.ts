@@ -55,8 +55,14 @@ function glpiOf(entities: { id: number; cnpj: string }[]) {
 /** The shared map in memory, as DirectoryStore keeps it in the links table. */
 function storeOf() {
   let shared: DirectoryMap | undefined;
+  let leaseUntil = 0;
   return {
     writes: 0,
+    async claimRefresh(now: number, until: number) {
+      if (leaseUntil > now) return false;
+      leaseUntil = until;
+      return true;
+    },
     async readAt() {
       return shared?.readAt;
     },
@@ -212,10 +218,12 @@ describe("the entity directory", () => {
     expect(glpi.calls.length).toBe(calls);
 
     first.clock.now += 451_000; // past refreshAfterSeconds: still trusted, refreshed in the background
+    other.clock.now = first.clock.now;
     await expect(first.directory.entityIdFor(cnpjOf(13579246))).resolves.toMatchObject({ from: "directory" });
     await first.directory.maintain();
     await first.directory.maintain();
-    expect(first.queued).toHaveLength(1);
+    await other.directory.maintain(); // another container: the lease says one is queued already
+    expect([first.queued, other.queued].map((queued) => queued.length)).toEqual([1, 0]);
   });
 
   it("does not trust a map past its max age: it searches again, so a changed CNPJ is not used", async () => {

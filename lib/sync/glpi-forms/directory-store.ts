@@ -170,6 +170,27 @@ export class DirectoryStore {
       });
   }
 
+  /**
+   * Takes the right to queue the next refresh until `until` (epoch ms): true for one caller across
+   * every container, so that a map past its age gets one refresh job, not one a container.
+   */
+  async claimRefresh(now: number, until: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `${this.headKey()}#refresh`, kind: "entity-directory", queuedUntil: until },
+          ConditionExpression: "attribute_not_exists(pk) OR queuedUntil < :now",
+          ExpressionAttributeValues: { ":now": now },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   private headKey(): string {
     return `dir#glpi-forms#${this.instance}`;
   }

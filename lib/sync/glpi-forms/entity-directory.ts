@@ -47,7 +47,8 @@ type DirectoryOptions = GlpiFormsConfig["entityLookup"];
  *     used longer than that;
  *   - a ticket GLPI refused in an entity the map gave (the entity deleted or out of the bridge's
  *     reach) makes the job forget the entry and search once more (`recheck`).
- * A refresh never delays a request: `maintain` runs beside the ticket's creation and only queues it.
+ * A refresh never delays a request: `maintain` runs beside the ticket's creation and only queues it
+ * (one container a refresh, by a lease in the table).
  * Nothing runs after the answer: a Lambda's process is frozen then.
  */
 export class EntityDirectory {
@@ -66,7 +67,7 @@ export class EntityDirectory {
 
   constructor(
     private readonly glpi: Pick<GlpiClient, "search">,
-    private readonly store: Pick<DirectoryStore, "readAt" | "load" | "save" | "add">,
+    private readonly store: Pick<DirectoryStore, "readAt" | "load" | "save" | "add" | "claimRefresh">,
     private readonly options: DirectoryOptions,
     private readonly hooks: DirectoryHooks,
   ) {
@@ -113,10 +114,12 @@ export class EntityDirectory {
         await this.load();
         if (this.age() < this.refreshAfterMs()) return;
       }
-      // Every container past the age queues one; the job skips when another one refreshed first.
-      if (now - this.refreshQueuedAt < Math.max(STORE_RECHECK_MS, this.refreshAfterMs() / 2)) return;
+      // One container queues the refresh (a lease of half the refresh age); the job also skips when
+      // it finds the shared map refreshed since.
+      const lease = Math.max(STORE_RECHECK_MS, this.refreshAfterMs() / 2);
+      if (now - this.refreshQueuedAt < lease) return;
       this.refreshQueuedAt = now;
-      await this.hooks.queueRefresh();
+      if (await this.store.claimRefresh(now, now + lease)) await this.hooks.queueRefresh();
     } catch (error) {
       this.warn("could not check the entity directory", error);
     }
