@@ -5,7 +5,7 @@
  * concurrency 1 and 10, with a cold entity directory (none shared, none in memory, its refresh job
  * left on the queue) and a warm one (read by its job first). Against the floor: the same number of
  * bare `POST /Ticket` calls to the same fake, at the same concurrency. Each phase runs in a process of
- * its own (a fresh container's memory), with its own emulators. Knobs: BENCH_FORMS_REQUESTS (200 a
+ * its own (a fresh container's memory), with the emulators in another (scale-processes.ts). Knobs: BENCH_FORMS_REQUESTS (200 a
  * phase and concurrency), BENCH_FORMS_CUSTOMERS (1500,20000), BENCH_FORMS_GLPI_MS (20).
  * `npx tsx infra/bench/glpi-forms.ts` alone prints the section.
  */
@@ -15,11 +15,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startEmulators } from "../local/emulators.ts";
 import { httpEvent } from "../local/events.ts";
 import { customerEntities } from "../sandbox/glpi.ts";
 import { buildStack, SECRETS } from "../sandbox/stack.ts";
 import { recordAwsCalls } from "./aws-recorder.ts";
+import { startAwsProcess } from "./scale-processes.ts";
 
 const REQUESTS = Number(process.env.BENCH_FORMS_REQUESTS ?? 200);
 const CUSTOMERS = (process.env.BENCH_FORMS_CUSTOMERS ?? "1500,20000").split(",").map(Number);
@@ -97,7 +97,8 @@ async function runPhase(
   directory: "cold" | "warm",
   levels: number[],
 ): Promise<PhaseResult> {
-  const emulators = await startEmulators({ dynamo: 0, sqs: 0 });
+  // DynamoDB and SQS in a process of their own, as they are apart from the functions deployed.
+  const emulators = await startAwsProcess();
   const stack = await buildStack(
     { dynamo: emulators.dynamoEndpoint, sqs: emulators.sqsEndpoint },
     {
@@ -321,7 +322,7 @@ export async function formsSection(table: (rows: Row[]) => string): Promise<stri
   return [
     "## GLPI forms: customers drawn at random",
     "",
-    `\`POST /glpi/tickets\` as users send it: each request from a customer drawn at random (with repeats, seeded) among N entities with a CNPJ (1,500 and 20,000, half stored formatted, half as digits), with an Idempotency-Key, ${REQUESTS} requests a row, the GLPI fake answering every call in ${GLPI_MS} ms. Cold: no entity directory shared nor in memory, and its refresh job never run (the worst case: a deployment's worker reads the map within seconds); a customer searched once is remembered. Warm: the directory read first by its job. Each row in a fresh process (a new container), its session warmed by one request. GLPI's cap (\`maxConcurrentCalls\`) is ${GLPI_CAP} here, so no request is queued for it. The floor: the same number of bare \`POST /Ticket\` calls with the same body to the same fake, at the same concurrency, alternating with the route's. Target (issue 19): warm, 1,500 customers, concurrency 1: ≤ ${CALLS_TARGET} GLPI calls per ticket and p50 within ${P50_MARGIN_MS} ms of the floor; cold, one extra call at most.`,
+    `\`POST /glpi/tickets\` as users send it: each request from a customer drawn at random (with repeats, seeded) among N entities with a CNPJ (1,500 and 20,000, half stored formatted, half as digits), with an Idempotency-Key, ${REQUESTS} requests a row, the GLPI fake answering every call in ${GLPI_MS} ms. Cold: no entity directory shared nor in memory, and its refresh job never run (the worst case: a deployment's worker reads the map within seconds); a customer searched once is remembered. Warm: the directory read first by its job. Each row in a fresh process (a new container: the route's handler and the GLPI fake), its session warmed by one request, with dynalite and fauxqs in a second process. GLPI's cap (\`maxConcurrentCalls\`) is ${GLPI_CAP} here, so no request is queued for it. The floor: the same number of bare \`POST /Ticket\` calls with the same body to the same fake, at the same concurrency, alternating with the route's. Target (issue 19): warm, 1,500 customers, concurrency 1: ≤ ${CALLS_TARGET} GLPI calls per ticket and p50 within ${P50_MARGIN_MS} ms of the floor; cold, one extra call at most.`,
     "",
     table(rows),
     "",
