@@ -174,6 +174,22 @@ describe("the entity directory behind POST /glpi/tickets", () => {
     expect(glpiCalls()).toEqual(["POST /Ticket"]);
   });
 
+  it("answers GLPI's refusal when its profile may not open tickets in the entity, which still has the CNPJ", async () => {
+    stack.glpi.failNext(
+      1,
+      {
+        kind: "status",
+        status: 400,
+        body: ["ERROR_GLPI_ADD", "You don't have permission to perform this action."],
+      },
+      { method: "POST", path: "/Ticket" },
+    );
+    const result = await post(CUSTOMERS[45]!.cnpj);
+    expect(result.status).toBe(502);
+    expect(stack.glpi.tickets).toHaveLength(0);
+    expect(glpiCalls()).toEqual(["POST /Ticket", "GET /search/Entity"]);
+  });
+
   it("answers every repeat of an Idempotency-Key with the one ticket, from its link", async () => {
     const customer = CUSTOMERS[44]!;
     const first = await post(customer.cnpj, { "idempotency-key": "dir-repeat-1" });

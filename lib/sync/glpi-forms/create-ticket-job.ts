@@ -70,6 +70,8 @@ export const createTicketJob = defineJob({
             // GLPI refused the entity the map gave (deleted, or out of the bridge's reach since):
             // nothing was created, so ask GLPI where the CNPJ is now and try once more.
             const entityId = await entities.recheck(submission.cnpj_cliente, match.entityId, context.signal);
+            // Still that entity's CNPJ: GLPI refused for another reason (the profile's rights).
+            if (entityId === match.entityId) throw error;
             if (entityId === undefined) {
               await park("no GLPI entity has this CNPJ");
               throw new NotFoundError("no GLPI entity has this CNPJ any more", { cause: error });

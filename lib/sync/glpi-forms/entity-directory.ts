@@ -86,13 +86,13 @@ export class EntityDirectory {
 
   /**
    * After GLPI refused a ticket in `refusedId`, the entity the map gave for this CNPJ: forgets the
-   * entry and searches GLPI once; the entity found, if another one.
+   * entry and searches GLPI once; the entity that has the CNPJ now (the same one, if GLPI refused for
+   * another reason), or undefined when none has.
    */
   async recheck(cnpj: string, refusedId: number, signal?: AbortSignal): Promise<number | undefined> {
     const wanted = normalizeCnpj(cnpj);
     this.forget(wanted, refusedId);
-    const entityId = await this.search(wanted, signal);
-    return entityId === refusedId ? undefined : entityId;
+    return this.search(wanted, signal);
   }
 
   /**
