@@ -5,7 +5,8 @@
  *   BENCH_JOBS (300)       jobs a batch size, for worker throughput
  *   BENCH_COLD_RUNS (15)   fresh processes a function, for cold start
  *   BENCH_SCALE_TICKETS (5000)  RT tickets the scale run's backfill projects (scale.ts: its other knobs)
- *   BENCH_SKIP=cold        skip a part (cold, latency, throughput, scale; comma-separated): the page
+ *   BENCH_FORMS_REQUESTS (200)  GLPI form requests a row of the forms run (glpi-forms.ts: its other knobs)
+ *   BENCH_SKIP=cold        skip a part (cold, latency, throughput, scale, forms; comma-separated): the page
  *                          keeps that part's sections from its last run
  * It starts its own emulators and system fakes on 127.0.0.1; nothing reaches further.
  */
@@ -60,6 +61,7 @@ const PART_SECTIONS: Record<string, string[]> = {
   latency: ["Ack latency", "Upstream calls per synced event", "Cost per million events"],
   throughput: ["Worker throughput"],
   scale: ["Scale: a backfill beside live traffic"],
+  forms: ["GLPI forms: customers drawn at random"],
 };
 
 /** A skipped part's sections as the page has them now (so a partial run refreshes only its parts). */
@@ -211,6 +213,14 @@ async function main(): Promise<void> {
   if (skip.has("scale")) sections.push(...keptSections("scale"));
   else {
     const section = scaleSection(await runScale());
+    sections.push(section);
+    console.log(`\n${section}`);
+  }
+
+  if (skip.has("forms")) sections.push(...keptSections("forms"));
+  else {
+    const { formsSection } = await import("./glpi-forms.ts");
+    const section = await formsSection(table);
     sections.push(section);
     console.log(`\n${section}`);
   }

@@ -81,10 +81,15 @@ export async function runInline<R extends Record<string, unknown>>(
         signal,
         logger: log,
       });
-    } finally {
+    } catch (error) {
       await releaseSlots(deps.systemCaps, hold, log);
+      throw error;
     }
-    await deps.stats?.record(["received", "succeeded"], job);
+    // Two independent writes (neither throws): the answer waits for one round trip, not two.
+    await Promise.all([
+      releaseSlots(deps.systemCaps, hold, log),
+      deps.stats?.record(["received", "succeeded"], job),
+    ]);
     return { kind: "done", result };
   } catch (thrown) {
     const error = asBridgeError(thrown);
