@@ -85,7 +85,8 @@ export const createTicketJob = defineJob({
       context.logger.info("GLPI ticket created", { ticket_id: ticketId, entities_id: match.entityId });
     }
     const target: Ref = { system: "glpi", instance, type: "Ticket", id: String(ticketId) };
-    const saved = await links.create(source, target);
+    // GLPI's part is over: its slot goes back while the link is written.
+    const [saved] = await Promise.all([links.create(source, target), context.systemsDone?.()]);
     if (assigned !== undefined) await parked.remove(context.jobId);
     return { ticket_id: Number(saved.link.target.id) };
   },

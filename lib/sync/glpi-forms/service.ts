@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ConflictError, ValidationError } from "../../core/errors.ts";
 import { logger } from "../../core/logger.ts";
 import { newJob } from "../../jobs/queue.ts";
-import { type InlineOutcome, runInline } from "../../jobs/runner.ts";
+import { type InlineOutcome, inlineSlots, releaseInlineSlots, runInline } from "../../jobs/runner.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import { capsFromHandlers } from "../../jobs/system-caps.ts";
 import type { IdempotencyRecord } from "../../links/idempotency.ts";
@@ -25,7 +25,8 @@ const POLL_MS = 100;
  * first request, and lets one take over if the first died), the GLPI slot's take and give-back (the
  * cap on concurrent GLPI calls; lib/jobs/system-caps.ts), the link (the submission → ticket record
  * that a retry, a replay or a repeat reads, so no ticket is made twice) and the hour's counter
- * (lib/jobs/stats.ts). The link doubles as the key's outcome; the last two are written at once.
+ * (lib/jobs/stats.ts). The link doubles as the key's outcome. They go in three round trips: the claim
+ * with the slot's take, then GLPI's create, the link with the slot's give-back, then the counter.
  */
 export async function requestTicket(
   submission: FormSubmission,
@@ -51,13 +52,31 @@ export async function requestTicket(
   const fingerprint = sha256(JSON.stringify(submission));
   const jobId = deterministicId(`${SCOPE}:${idempotencyKey}`);
   const { idempotency, config } = runtime;
-  const claim = await idempotency.claim(SCOPE, idempotencyKey, {
-    fingerprint,
-    jobId,
-    lockMs: config.jobs.inlineBudgetMs + 10_000,
-    ttlSeconds: config.idempotency.ttlHours * 3600,
-  });
+  const job = newJob(CREATE_TICKET_JOB, { submission }, { id: jobId });
+  // The key's claim and GLPI's slot are two writes to two items: taken at once, one round trip. A
+  // repeat that does not run gives the slot straight back.
+  const [claimed, slotted] = await Promise.allSettled([
+    idempotency.claim(SCOPE, idempotencyKey, {
+      fingerprint,
+      jobId,
+      lockMs: config.jobs.inlineBudgetMs + 10_000,
+      ttlSeconds: config.idempotency.ttlHours * 3600,
+    }),
+    inlineSlots(job, deps),
+  ]);
+  // A slot that could not be taken here is asked for again by runInline (which queues the job if the
+  // table is still unavailable); a claim that failed fails the request, with the slot given back.
+  const held = slotted.status === "fulfilled" ? slotted.value : undefined;
+  if (claimed.status === "rejected") {
+    if (held) await releaseInlineSlots(held, deps);
+    throw claimed.reason;
+  }
+  const claim = claimed.value;
+  const skip = async () => {
+    if (held) await releaseInlineSlots(held, deps);
+  };
   if (claim.outcome === "exists") {
+    await skip();
     if (claim.record.fingerprint !== fingerprint) {
       throw new ConflictError("this Idempotency-Key was already used with a different body");
     }
@@ -66,12 +85,17 @@ export async function requestTicket(
   if (claim.outcome === "taken-over") {
     // The key's first request may have made the ticket and answered: its link says so.
     const link = await runtime.links.get(submissionRef(jobId));
-    if (link) return { kind: "created", ticketId: Number(link.target.id) };
+    if (link) {
+      await skip();
+      return { kind: "created", ticketId: Number(link.target.id) };
+    }
   }
   try {
-    const job = newJob(CREATE_TICKET_JOB, { submission }, { id: jobId });
     const outcome = toOutcome(
-      await runInline(job, createTicketJob, deps, { maybeRan: claim.outcome === "taken-over" }),
+      await runInline(job, createTicketJob, deps, {
+        maybeRan: claim.outcome === "taken-over",
+        ...(held ? { held } : {}),
+      }),
     );
     // A created ticket's link (written by the job, under the job id this key names) is its outcome:
     // repeats read it, so the key's record takes no second write. A queued job's outcome is written.
