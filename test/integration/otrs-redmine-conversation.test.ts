@@ -216,3 +216,22 @@ describe("OTRS → Redmine: articles become notes", () => {
     expect(notesOf(issue.id)).toHaveLength(0);
   });
 });
+
+describe("the link lookup", () => {
+  it("shows how many entries went each way, and the last one", async () => {
+    const { ticket, issue } = await linkedPair();
+    await sendIssueEvent(stack.redmine.personUpdates(issue.id, { notes: "Pergunta do dev", userId: 7 }));
+    const { article, event } = stack.otrs.addArticle(ticket.TicketID, { Body: "Resposta do cliente" });
+    await sendTicketEvent(event);
+    const journal = notesOf(issue.id).at(-1);
+    const { opsDeps } = await import("../../lib/ops/deps.ts");
+    const { lookupLinks } = await import("../../lib/ops/lookup.ts");
+    const found = await lookupLinks(opsDeps(), "redmine", String(issue.id));
+    const conversation = found.links[0]?.aspects.find((a) => a.name === "conversation");
+    expect(conversation?.summary).toEqual({
+      toOtrs: 1,
+      toRedmine: 1,
+      last: `OTRS article ${article.ArticleID} → Redmine journal ${journal?.id}`,
+    });
+  });
+});
