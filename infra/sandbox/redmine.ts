@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type FaultChaos,
@@ -42,10 +42,12 @@ import {
  *   ImageMagick on the server);
  * - `POST /uploads.json` takes the raw bytes only as `application/octet-stream` (else 406, empty),
  *   answers 201 `{"upload":{"id","token"}}` with token `<id>.<sha256 hex>`, 422 over
- *   `attachmentMaxBytes` (Redmine's default 5 MB); `uploads: [{token, filename?, content_type?,
- *   description?}]` on a PUT attaches each unattached upload (an unknown token is ignored, as Redmine
- *   does), one `attachment` detail each in the journal; `GET /attachments/download/:id[/:filename]`
- *   sends the bytes.
+ *   `attachmentMaxBytes` (Redmine's default 5 MB); a name-less upload gets 32 random hex digits and,
+ *   like a name Redmine::MimeType does not know, a null content_type; `uploads: [{token, filename?,
+ *   content_type?, description?}]` on a PUT attaches each upload, one `attachment` detail each in the
+ *   journal, and a token unknown or already attached fails the whole update: 422 `["N file(s) could
+ *   not be saved."]`; `GET /attachments/download/:id[/:filename]` sends the bytes (`Cache-Control:
+ *   private`); its 404 is modelled by status and type only (Redmine renders its full layout there).
  * Modelled: GET/POST /issues.json, GET/PUT/DELETE /issues/:id.json, /projects/:id/issues.json,
  * uploads and downloads, and the lookup lists (statuses, trackers, priorities, projects, current user). It sends no webhooks;
  * personCreates() and personUpdates() return the suer/redmine_webhook payload for the test to deliver
@@ -80,7 +82,7 @@ export interface RedmineAttachment {
   issue_id: number | null;
   filename: string;
   filesize: number;
-  content_type: string;
+  content_type: string | null;
   description: string;
   content: Buffer;
   digest: string; // SHA-256 hex of the contents (Redmine 4+)
@@ -651,6 +653,9 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     if (errors.length > 0) return invalid(errors);
     const cfDetails = cfChanges(issue, values);
     const notes = typeof input.notes === "string" ? input.notes : "";
+    // save_attachments: a token Redmine does not find, or one already attached, fails the whole save.
+    const unsaved = unsavedUploads(input.uploads);
+    if (unsaved > 0) return invalid([`${unsaved} file(s) could not be saved.`]);
     const attached = attachUploads(issue, input.uploads);
     record(
       issue,
@@ -663,18 +668,31 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     return head(204);
   }
 
+  /** The uploads whose token is unknown or already attached (checked against Redmine 5.0.4: a 422). */
+  function unsavedUploads(uploads: unknown): number {
+    if (!Array.isArray(uploads)) return 0;
+    return uploads.filter((entry) => {
+      if (!isRecord(entry) || typeof entry.token !== "string") return false;
+      return uploadOf(entry.token)?.issue_id !== null;
+    }).length;
+  }
+
+  function uploadOf(token: string): RedmineAttachment | undefined {
+    const [id, digest] = token.split(".");
+    return attachments.find((a) => String(a.id) === id && a.digest === digest);
+  }
+
   /**
    * `uploads: [{token, filename?, content_type?, description?}]` (acts_as_attachable#save_attachments):
-   * an unknown token, or one already attached, is skipped without an error; the others join the issue,
-   * one `attachment` detail each.
+   * each upload joins the issue, one `attachment` detail each; a non-blank filename or content type
+   * replaces the upload's.
    */
   function attachUploads(issue: RedmineIssue, uploads: unknown): Detail[] {
     if (!Array.isArray(uploads)) return [];
     const details: Detail[] = [];
     for (const entry of uploads) {
       if (!isRecord(entry) || typeof entry.token !== "string") continue;
-      const [id, digest] = entry.token.split(".");
-      const found = attachments.find((a) => String(a.id) === id && a.digest === digest);
+      const found = uploadOf(entry.token);
       if (!found || found.issue_id !== null) continue;
       found.issue_id = issue.id;
       if (typeof entry.filename === "string" && entry.filename.trim()) found.filename = entry.filename;
@@ -701,9 +719,8 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
         `This file cannot be uploaded because it exceeds the maximum allowed file size (${humanSize(maxAttachmentBytes)})`,
       ]);
     }
-    const filename =
-      query.get("filename")?.trim() ||
-      createHash("md5").update(String(Math.random())).digest("hex").slice(0, 16);
+    // Redmine::Utils.random_hex(16): 32 hex digits.
+    const filename = query.get("filename")?.trim() || randomBytes(16).toString("hex");
     const attachment = addAttachment(filename, query.get("content_type") ?? "", bytes, user.id);
     return ok({ upload: { id: attachment.id, token: `${attachment.id}.${attachment.digest}` } }, 201);
   }
@@ -735,13 +752,14 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     const issue = issues.find((i) => i.id === attachment.issue_id);
     const visible = issue ? visibleTo(user, issue) : user?.id === attachment.author_id;
     if (!visible) return unauthorized();
-    const image = attachment.content_type.startsWith("image/");
+    const image = attachment.content_type?.startsWith("image/") === true;
     return {
       status: 200,
       body: attachment.content,
       headers: {
         "Content-Type": attachment.content_type || "application/octet-stream",
         "Content-Disposition": `${image ? "inline" : "attachment"}; filename="${attachment.filename}"`,
+        "Cache-Control": "private",
       },
     };
   }
@@ -1376,8 +1394,8 @@ function humanSize(bytes: number): string {
   return `${bytes} Bytes`;
 }
 
-/** Redmine::MimeType.of for the common cases; "" when the extension is unknown. */
-function mimeTypeOf(filename: string): string {
+/** Redmine::MimeType.of for the common cases; null when the extension is unknown. */
+function mimeTypeOf(filename: string): string | null {
   const extension = /\.([^.]+)$/.exec(filename)?.[1]?.toLowerCase() ?? "";
   const types: Record<string, string> = {
     txt: "text/plain",
@@ -1392,7 +1410,7 @@ function mimeTypeOf(filename: string): string {
     json: "application/json",
     xml: "application/xml",
   };
-  return types[extension] ?? "";
+  return types[extension] ?? null;
 }
 
 /** Ruby counts characters (code points), not UTF-16 units. */

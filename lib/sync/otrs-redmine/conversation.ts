@@ -168,15 +168,23 @@ export async function syncConversation(
     let journal = current.journals.find((j) => (j.notes ?? "").includes(marker));
     if (!journal) {
       // Attachments are read only now, and only for the newest articles down to the oldest to copy.
+      // (The articles this run wrote, and any added meanwhile, are newer still: a short read is read
+      // again in full.)
       if (!withFiles) {
         const oldest = articles[0]?.ArticleID ?? article.ArticleID;
-        const limit = ticket.Article.findIndex((a) => a.ArticleID === oldest) + 1;
+        const limit = ticket.Article.findIndex((a) => a.ArticleID === oldest) + 1 + journals.length;
         withFiles = await otrs.getTicket(ticketId, {
-          articles: limit > 0 ? limit : "all",
+          articles: limit,
           attachments: true,
           signal: context.signal,
         });
       }
+      if (!withFiles.Article.some((a) => a.ArticleID === article.ArticleID))
+        withFiles = await otrs.getTicket(ticketId, {
+          articles: "all",
+          attachments: true,
+          signal: context.signal,
+        });
       const full = withFiles.Article.find((a) => a.ArticleID === article.ArticleID) ?? article;
       await copyArticle(full, ticket, issueId, deps, context, notes);
       current = await redmine.getIssue(issueId, context.signal);
