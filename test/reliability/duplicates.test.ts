@@ -14,7 +14,15 @@ import { httpEvent, SECRETS, type Stack, setupStack } from "../helpers/stack.ts"
  */
 let stack: Stack;
 let all: Record<ScenarioKey, Scenario>;
-const KEYS: ScenarioKey[] = ["glpiForms", "otrsRedmine", "itopPair", "rtKanban", "livechat", "notifications"];
+const KEYS: ScenarioKey[] = [
+  "glpiForms",
+  "otrsRedmine",
+  "otrsRedmineConversation",
+  "itopPair",
+  "rtKanban",
+  "livechat",
+  "notifications",
+];
 
 beforeAll(async () => {
   stack = await setupStack({ jobs: { maxAttempts: 5 } });
