@@ -382,13 +382,9 @@ export async function scenarios(stack: Stack): Promise<Record<ScenarioKey, Scena
       otrsStep("read the ticket", "TicketGet", "TicketGet.AccessDenied"),
       redmineStep("download the developer's file", "GET", /^\/attachments\/download\//, forbidden),
       otrsStep("add the article", "TicketUpdate", "TicketUpdate.AccessDenied"),
-      redmineStep("upload the customer's file", "POST", /^\/uploads\.json$/, {
-        kind: "status",
-        status: 422,
-        body: {
-          errors: ["This file cannot be uploaded because it exceeds the maximum allowed file size (5 MB)"],
-        },
-      }),
+      // Refused here: 403 (the role may not add files). A 422 (too large for Redmine) is not a refusal of
+      // the note: the note is written, saying the file was not copied.
+      redmineStep("upload the customer's file", "POST", /^\/uploads\.json$/, forbidden),
       redmineStep("add the note", "PUT", /^\/issues\/\d+\.json$/, {
         kind: "status",
         status: 422,

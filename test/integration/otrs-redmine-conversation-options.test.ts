@@ -87,4 +87,19 @@ describe("conversation options", () => {
     expect(notes[0]?.private_notes).toBe(true);
     expect(notes[0]?.notes.split("\n\n")[1]).toBe("Segue.\n> citado");
   });
+
+  it("notes a file Redmine refuses (over its own size limit) and copies the reply without it", async () => {
+    const { ticket, issue } = await linkedPair();
+    const { event } = stack.otrs.addArticle(ticket.TicketID, {
+      Body: "Segue o vídeo.",
+      Attachments: [
+        { Filename: "video.mp4", ContentType: "video/mp4", Content: Buffer.alloc(5120 * 1024 + 1) },
+      ],
+    });
+    expect((await sendTicketEvent(event)).statusCode).toBe(200);
+    const notes = issue.journals.filter((j) => j.notes.trim() !== "");
+    expect(notes).toHaveLength(1);
+    expect(notes[0]?.notes).toContain("video.mp4: not copied, Redmine refused it");
+    expect(notes[0]?.details).toEqual([]);
+  });
 });

@@ -342,13 +342,18 @@ async function copyArticle(
       continue;
     }
     const contentType = file.ContentType.split(";")[0]?.trim() || "application/octet-stream";
-    const token = await redmine.upload(
-      Buffer.from(file.Content, "base64"),
-      filename,
-      contentType,
-      context.signal,
-    );
-    uploads.push({ token, filename, content_type: contentType });
+    try {
+      const contents = Buffer.from(file.Content, "base64");
+      const token = await redmine.upload(contents, filename, contentType, context.signal);
+      uploads.push({ token, filename, content_type: contentType });
+    } catch (error) {
+      // Redmine refuses a file for good (over its own attachment_max_size, an extension it does not
+      // allow): the note says so rather than holding up the whole conversation.
+      if (!(error instanceof UpstreamPermanentError)) throw error;
+      const why = error.upstream.vendorMessage ?? error.message;
+      lines.push(`(${filename}: not copied, Redmine refused it: ${why})`);
+      notes.push(`OTRS article ${article.ArticleID}: ${filename} refused by Redmine: ${why}`);
+    }
   }
   const customer = article.SenderType === "customer";
   const text = customer ? trimQuotes(article.Body ?? "", config.trimQuotes) : (article.Body ?? "").trim();
