@@ -55,6 +55,7 @@ export async function printRoutes({ base, config, sandboxSecrets, fakes }: Print
   const itop = itopExamples(base, config, sandboxSecrets, fakes);
   const rt = rtExamples(base, config, sandboxSecrets);
   const chat = chatExamples(base, config, sandboxSecrets, fakes);
+  const notifications = notificationExamples(base, config, sandboxSecrets, fakes);
 
   const ops = await opsExamples(base, config, sandboxSecrets, {
     forms: forms && !token.startsWith("$") ? { header: tokenHeader, token } : undefined,
@@ -83,6 +84,10 @@ export async function printRoutes({ base, config, sandboxSecrets, fakes }: Print
     const key = `${route.method} ${route.path}`;
     console.log(`\n  ${key.padEnd(32)} ${base}${route.path}   [${route.functionName}]`);
     console.log(`    ${examples[key] ?? "(no example)"}`);
+  }
+  if (notifications.length > 0) {
+    console.log("\nOTRS → Rocket.Chat, the sandbox's notification rules (posted messages are logged above):");
+    for (const [title, command] of notifications) console.log(`\n  ${title}\n    ${command}`);
   }
   if (jobId) {
     console.log(
@@ -292,6 +297,58 @@ function chatExamples(
       `curl -s -X POST ${base}/otrs/notifications/TicketCreate -H 'Content-Type: application/json' -H '${notify.auth.header}: ${token}' -d ${shellQuote(otrs.eventPayload(demo.TicketID, "TicketCreate", "Test::TestSimple"))}`;
   }
   return examples;
+}
+
+/**
+ * The write-up's notifications, one curl each, as OTRS would send them: "New VIP ticket" (TicketCreate
+ * of a ticket of customer VIPCORP, opened in the sandbox OTRS at start-up: to #vip and to @carla) and
+ * "Solution time about to expire" (Znuny's EscalationSolutionTimeNotifyBefore for the same ticket:
+ * to #servicedesk). "New ticket" is POST /otrs/notifications above.
+ */
+function notificationExamples(
+  base: string,
+  config: Readonly<Config>,
+  sandboxSecrets: Record<string, string>,
+  fakes: SandboxFakes,
+): [string, string][] {
+  const settings = config.integrations.rocketchatOtrs;
+  const notify = settings?.notifications;
+  const otrs = settings ? fakes.otrs[settings.otrs] : undefined;
+  const vipCustomer = notify?.rules.find((rule) => rule.customers?.length)?.customers?.[0];
+  if (!notify || !otrs || !vipCustomer) return [];
+  const vip = otrs.addTicket({
+    Title: "Sistema de vendas fora do ar na matriz",
+    Queue: "Raw",
+    State: "new",
+    Priority: "5 very high",
+    CustomerUserID: "roberto.almeida",
+    CustomerID: vipCustomer,
+    CustomerName: "Roberto Almeida",
+    Articles: [
+      {
+        Subject: "Sistema fora do ar",
+        Body: "Nenhum caixa da matriz consegue registrar vendas desde as 9h.\nPrecisamos de ajuda urgente.",
+      },
+    ],
+  });
+  const token = sandboxSecrets[notify.auth.secret] ?? `$${notify.auth.secret}`;
+  const curl = (file: string, event: string) => {
+    writeFileSync(
+      file,
+      `${JSON.stringify(otrs.eventPayload(vip.TicketID, event, "Ticket::Generic"), null, 2)}\n`,
+    );
+    return `curl -s -X POST ${base}/otrs/notifications -H 'Content-Type: application/json' -H '${notify.auth.header}: ${token}' -d @${file}`;
+  };
+  return [
+    [
+      `New VIP ticket (TicketCreate, customer ${vipCustomer})`,
+      curl(".local/demo-otrs-vip-ticket-create.json", "TicketCreate"),
+    ],
+    [
+      "Solution time about to expire (EscalationSolutionTimeNotifyBefore)",
+      curl(".local/demo-otrs-escalation.json", "EscalationSolutionTimeNotifyBefore"),
+    ],
+  ];
 }
 
 /** JSON in single quotes for a POSIX shell. */

@@ -7,7 +7,7 @@ import { ITOP_SEEDS } from "../sandbox/itop-seeds.ts";
 import { type KanboardFake, startKanboardFake } from "../sandbox/kanboard.ts";
 import { demoTickets, type OtrsFake, startOtrsFake } from "../sandbox/otrs.ts";
 import { type RedmineFake, startRedmineFake } from "../sandbox/redmine.ts";
-import { type RocketChatFake, startRocketChatFake } from "../sandbox/rocketchat.ts";
+import { ROCKETCHAT_SEEDS, type RocketChatFake, startRocketChatFake } from "../sandbox/rocketchat.ts";
 import { type RtFake, startRtFake } from "../sandbox/rt.ts";
 import { KANBOARD_SEEDS, RT_SEEDS } from "../sandbox/rt-kanban-seeds.ts";
 
@@ -208,8 +208,9 @@ export async function startSandboxFakes(
 }
 
 /**
- * The sandbox Rocket.Chat: it serves the Incoming WebHooks whose URLs (secrets, from config/sandbox.env)
- * point at an idle loopback port, logs what is posted to them, and simulates the Livechat.
+ * The sandbox Rocket.Chat: it serves the bot user's REST API where `notifications.bot.url` points (its
+ * personal access token from config/sandbox.env) and the Incoming WebHooks whose URLs (secrets, from
+ * config/sandbox.env) point at the same idle loopback port, logs what is posted, and simulates the Livechat.
  */
 async function startSandboxRocketChat(
   chat: NonNullable<Config["integrations"]["rocketchatOtrs"]>,
@@ -223,13 +224,17 @@ async function startSandboxRocketChat(
       ? [{ name, port: Number(match[1]), id: match[2], token: match[3] }]
       : [];
   });
-  const port = hooks[0]?.port;
+  const bot = chat.notifications?.bot;
+  const botPort = bot && /^http:\/\/(?:127\.0\.0\.1|localhost):(\d+)\/?$/.exec(bot.url)?.[1];
+  const port = botPort ? Number(botPort) : hooks[0]?.port;
   if (port === undefined || (await portInUse(port))) return undefined;
   const fake = await startRocketChatFake({
     port,
     integrations: hooks
       .filter((hook) => hook.port === port)
       .map((hook) => ({ id: hook.id, token: hook.token, channel: `#${hook.name}` })),
+    ...(bot && botPort ? { bot: { userId: bot.userId, authToken: requireEnv(bot.authToken.secret) } } : {}),
+    ...ROCKETCHAT_SEEDS,
     livechat: {
       ...(chat.livechat ? { secretToken: requireEnv(chat.livechat.secret) } : {}),
       on: { close: true, offline: true, navigation: true },
@@ -246,7 +251,7 @@ async function startSandboxRocketChat(
   }, 300);
   stops.push(() => clearInterval(timer));
   console.log(
-    `Rocket.Chat sandbox    ${fake.url} (Incoming WebHooks: ${hooks.map((hook) => `#${hook.name}`).join(", ")}; posted messages are logged here)`,
+    `Rocket.Chat sandbox    ${fake.url} (${bot && botPort ? `bot user ${bot.userId}: #servicedesk, #vip, @carla; ` : ""}Incoming WebHooks: ${hooks.map((hook) => `#${hook.name}`).join(", ") || "none"}; posted messages are logged here)`,
   );
   return fake;
 }

@@ -17,12 +17,29 @@ import {
  *   apps/meteor/app/integrations/server/api/api.ts and app/lib/server/functions/processWebhookMessage.ts
  *   do: JSON or `payload=<json>` form bodies, text/msg, alias/username, emoji/icon_emoji, avatar/icon_url,
  *   attachments, the destination override check, 503 for a disabled integration, `{"success":true}`.
+ * - The REST API of a bot user (`/api/v1/…`, personal access token in `X-User-Id` + `X-Auth-Token`):
+ *   chat.sendMessage with a client-chosen `_id`, chat.getMessage, rooms.info and im.create, answered as
+ *   app/api/server/v1/chat.ts, rooms.ts and im.ts (ApiClass.ts's success/failure shapes) do; a reused
+ *   message id posts nothing (functions/sendMessage.ts) and answers 400.
  * - A Livechat simulator (what visitors and agents do) that builds the Omnichannel webhook payloads as
  *   app/livechat/server/hooks/sendToCRM.ts + lib/guests.ts#getLivechatRoomGuestInfo do, queues them
  *   (`takeWebhooks()`), and delivers them as lib/webhooks.ts#sendRequest does (`deliver()`): the secret
  *   header, exactly-200 success, retries of 5xx/429/network errors, the 200 body saved as crmData.
  * Every quirk below names the Rocket.Chat file it comes from (paths below apps/meteor unless told).
  */
+
+/**
+ * The rooms and people of the sandbox's and the tests' Rocket.Chat for the notifications: the public
+ * #servicedesk, the private group #vip (the bot and carla are members), and carla, the VIP accounts'
+ * manager (`@carla`). The bot user is `deskbridge.bot`.
+ */
+export const ROCKETCHAT_SEEDS = {
+  rooms: [
+    { _id: "ServiceDeskRoom01", name: "servicedesk", t: "c" as const },
+    { _id: "VipRoom0000000001", name: "vip", t: "p" as const, members: ["deskbridge.bot", "carla"] },
+  ],
+  users: [{ _id: "CarlaGerente00001", username: "carla", name: "Carla Gerente" }],
+};
 
 /** Which generation of the `/hooks` HTTP layer answers (api.ts moved from Restivus to a Hono router in 7.x). */
 export type RocketChatHooksApi = "hono" | "restivus";
@@ -76,11 +93,23 @@ export interface RocketChatFakeOptions {
   hooksApi?: RocketChatHooksApi;
   /** Site_Url, the base of fileUpload.publicFilePath; default the fake's url. */
   siteUrl?: string;
+  /** A bot user of the REST API and its personal access token; without it /api/v1 answers 401. */
+  bot?: { userId: string; authToken: string; username?: string; name?: string };
+  /** Channels ("c") and private groups ("p") by name; the bot is a member of those listing it. */
+  rooms?: { _id: string; name: string; t?: "c" | "p"; members?: string[] }[];
+  /** Users a direct message can go to (im.create by username); the agents are users too. */
+  users?: { _id: string; username: string; name?: string }[];
 }
 
-/** A message an Incoming WebHook posted to a channel (one per destination channel). */
+/** A message an Incoming WebHook posted to a channel (one per destination channel), or the bot posted. */
 export interface PostedMessage {
-  integrationId: string;
+  /** The Incoming WebHook; undefined for the bot's posts. */
+  integrationId?: string;
+  via: "hook" | "bot";
+  /** The message's `_id` (the bot's own choice) and room, for the bot's posts. */
+  id?: string;
+  rid?: string;
+  /** "#name" of a channel or group, "@username" of a direct message (the other user), or as the hook named it. */
   channel: string;
   text: string;
   alias?: string;
@@ -124,7 +153,7 @@ export interface Delivery {
 /** One request the Incoming WebHook server received. */
 export interface RocketChatCall {
   method: string;
-  path: string; // the token masked: "/hooks/<id>/***"
+  path: string; // the token masked: "/hooks/<id>/***"; the REST API's path without its query
   status: number; // 0 for reset, hang, drop-response, crash and while down
 }
 
@@ -133,7 +162,9 @@ export interface RocketChatFake {
   url: string; // "http://127.0.0.1:<port>" (the server base)
   port: number;
   hookUrl(integrationId: string): string; // full Incoming WebHook URL with the token
-  messages: PostedMessage[]; // accepted channel posts
+  messages: PostedMessage[]; // accepted channel posts (Incoming WebHooks and the bot)
+  /** The `_id` of every chat.sendMessage refused because a message of that id existed (a re-post). */
+  reusedIds: string[];
   calls: RocketChatCall[]; // incoming HTTP requests (path with the token masked as "***")
   /** The Livechat simulator: what visitors and agents do in the widget and the agent UI. */
   openRoom(input: {
@@ -233,6 +264,19 @@ interface Room {
   crmData?: string;
   messages: Message[];
 }
+interface ApiUser {
+  _id: string;
+  username: string;
+  name: string;
+}
+interface ApiRoom {
+  _id: string;
+  t: "c" | "p" | "d";
+  name: string; // "" for a direct message
+  members: string[]; // usernames
+  uids?: string[];
+  ts: Date;
+}
 interface Reply {
   status: number;
   payload?: string; // undefined: empty body
@@ -303,6 +347,26 @@ export async function startRocketChatFake(options: RocketChatFakeOptions = {}): 
   const plans = new FaultPlans<NetworkFault, { path?: string | RegExp }, RocketChatCall>(methodAndPath);
   let down = false;
   let guestCount = 0; // Livechat_guest_count: visitors are guest-1, guest-2, …
+  const botUser: ApiUser | undefined = options.bot
+    ? {
+        _id: options.bot.userId,
+        username: options.bot.username ?? "deskbridge.bot",
+        name: options.bot.name ?? "Deskbridge",
+      }
+    : undefined;
+  const apiUsers: ApiUser[] = [
+    ...(botUser ? [botUser] : []),
+    ...agents.map((agent) => ({ _id: agent._id, username: agent.username, name: agent.name })),
+    ...(options.users ?? []).map((user) => ({ ...user, name: user.name ?? user.username })),
+  ];
+  const apiRooms = new Map<string, ApiRoom>(
+    (options.rooms ?? []).map((room) => [
+      room._id,
+      { _id: room._id, t: room.t ?? "c", name: room.name, members: room.members ?? [], ts: new Date(0) },
+    ]),
+  );
+  const apiMessages = new Map<string, Json>(); // the bot's posts by _id
+  const reusedIds: string[] = [];
   let last = 0;
 
   const server = await listen(options.port, handle, (res) =>
@@ -332,7 +396,9 @@ export async function startRocketChatFake(options: RocketChatFakeOptions = {}): 
     const reply = await plans.serve(req, call, (raw, fault) =>
       fault?.kind === "status"
         ? faultReply(fault)
-        : answerHook(call.method, route, req.headers["content-type"], raw),
+        : parsed.pathname.startsWith("/api/v1/")
+          ? answerApi(call.method, parsed, req.headers, raw)
+          : answerHook(call.method, route, req.headers["content-type"], raw),
     );
     if (reply) send(res, reply);
   }
@@ -387,6 +453,7 @@ export async function startRocketChatFake(options: RocketChatFakeOptions = {}): 
       const at = now();
       messages.push({
         integrationId: integration.id,
+        via: "hook",
         channel,
         text: message.msg,
         ...(message.alias ? { alias: message.alias } : {}),
@@ -400,6 +467,229 @@ export async function startRocketChatFake(options: RocketChatFakeOptions = {}): 
     }
     if (hooksApi === "hono" && body.separateResponse === true) return json(200, { responses, success: true });
     return json(200, { success: true });
+  }
+
+  // ---- The REST API, as a bot user (app/api/server/v1/*.ts through ApiClass.ts) ----
+
+  function answerApi(method: string, url: URL, headers: IncomingMessage["headers"], raw: string): Reply {
+    const endpoint = url.pathname.slice("/api/v1/".length);
+    const route = `${method} ${endpoint}`;
+    const known = [
+      "GET rooms.info",
+      "POST im.create",
+      "POST dm.create",
+      "POST chat.sendMessage",
+      "GET chat.getMessage",
+    ];
+    if (!known.includes(route))
+      return { status: 404, payload: "404 Not Found", contentType: "text/plain; charset=UTF-8" };
+    // ApiClass.ts#authenticatedRoute: the user whose id and hashed login token match, else 401 with the
+    // pre-8.0 compatibility fields.
+    if (
+      !botUser ||
+      headers["x-user-id"] !== botUser._id ||
+      headers["x-auth-token"] !== options.bot?.authToken
+    )
+      return json(401, {
+        success: false,
+        error: "You must be logged in to do this.",
+        status: "error",
+        message: "You must be logged in to do this.",
+      });
+    const query = Object.fromEntries(url.searchParams);
+    let body: unknown = {};
+    if (method === "POST") {
+      try {
+        body = raw === "" ? {} : JSON.parse(raw);
+      } catch {
+        body = {};
+      }
+    }
+    const params = isPlainObject(body) ? body : {};
+    switch (route) {
+      case "GET rooms.info":
+        return roomsInfo(query);
+      case "POST im.create":
+      case "POST dm.create":
+        return imCreate(params);
+      case "POST chat.sendMessage":
+        return chatSendMessage(params);
+      default:
+        return chatGetMessage(query);
+    }
+  }
+
+  /** rooms.ts#findRoomByIdOrName and the rooms.info action (checkedArchived false). */
+  function roomsInfo(query: Record<string, string>): Reply {
+    const room =
+      query.roomId !== undefined
+        ? apiRooms.get(query.roomId)
+        : query.roomName !== undefined
+          ? [...apiRooms.values()].find((r) => r.name === query.roomName)
+          : undefined;
+    if (query.roomId === undefined && query.roomName === undefined)
+      return meteorError(
+        "error-roomid-param-not-provided",
+        'The parameter "roomId" or "roomName" is required',
+      );
+    if (!room)
+      return meteorError(
+        "error-room-not-found",
+        'The required "roomId" or "roomName" param provided does not match any channel',
+      );
+    // canAccessRoomAsync: a public channel is open to every user; a group or a DM to its members.
+    if (!canAccess(room))
+      return json(400, { success: false, error: "not-allowed", errorType: "Not Allowed" });
+    return json(200, { room: serialize(roomView(room)), success: true });
+  }
+
+  /**
+   * im.ts (`dm.create`/`im.create`) → createDirectMessage.ts: the DM of the bot and the user (its id is
+   * the two user ids sorted and joined, createRoom.ts), made once and returned after; `room._id` is set
+   * to its rid. An unknown username is Meteor.Error('error-invalid-user', 'Invalid user').
+   */
+  function imCreate(params: Json): Reply {
+    const username = typeof params.username === "string" ? params.username : undefined;
+    if (username === undefined && typeof params.usernames !== "string")
+      return invalidParams("must have required property 'username'");
+    const names =
+      username !== undefined
+        ? [username]
+        : String(params.usernames)
+            .split(",")
+            .map((u) => u.trim());
+    const me = botUser as ApiUser;
+    const others = names.filter((name) => name !== me.username);
+    const found = others.map((name) => apiUsers.find((u) => u.username.toLowerCase() === name.toLowerCase()));
+    if (found.some((user) => !user))
+      return json(400, {
+        success: false,
+        error: "Invalid user [error-invalid-user]",
+        errorType: "error-invalid-user",
+        details: { method: "createDirectMessage" },
+      });
+    const members = [me, ...(found as ApiUser[])];
+    const rid = members
+      .map((user) => user._id)
+      .sort()
+      .join("");
+    let room = apiRooms.get(rid);
+    if (!room) {
+      room = {
+        _id: rid,
+        t: "d",
+        name: "",
+        members: members.map((user) => user.username),
+        uids: members.map((user) => user._id),
+        ts: now(),
+      };
+      apiRooms.set(rid, room);
+    }
+    const { _id, ...rest } = roomView(room);
+    return json(200, { room: serialize({ ...rest, rid: _id, _id }), success: true });
+  }
+
+  /**
+   * chat.ts chat.sendMessage: rest-typings' chatSendMessageSchema (ajv: `message` required, no other
+   * top-level keys but previewUrls; `_id`, `rid`, `msg`, `alias`, `emoji` strings, no pattern), then
+   * methods/sendMessage.ts#executeSendMessage (size, rid, the room's permissions), then
+   * functions/sendMessage.ts: a message whose `_id` exists is not inserted and nothing is returned, so
+   * normalizeMessagesForUser([undefined]) throws a TypeError, which ApiClass.ts answers 400
+   * `{"success":false,"error":"Cannot read properties of undefined (reading 'starred')"}`.
+   */
+  function chatSendMessage(params: Json): Reply {
+    if (!("message" in params)) return invalidParams("must have required property 'message'");
+    const extra = Object.keys(params).filter((key) => key !== "message" && key !== "previewUrls");
+    if (extra.length > 0) return invalidParams("must NOT have additional properties");
+    const message = params.message;
+    if (!isPlainObject(message)) return invalidParams("must be object");
+    for (const key of ["_id", "rid", "tmid", "msg", "alias", "emoji", "avatar"])
+      if (message[key] !== undefined && message[key] !== null && typeof message[key] !== "string")
+        return invalidParams("must be string");
+    const msg = typeof message.msg === "string" ? message.msg : "";
+    if (msg.length > MAX_MESSAGE_SIZE)
+      return json(400, {
+        success: false,
+        error: "Message size exceeds Message_MaxAllowedSize [error-message-size-exceeded]",
+        errorType: "error-message-size-exceeded",
+        details: { method: "sendMessage" },
+      });
+    if (typeof message.rid !== "string" || message.rid === "")
+      return failure("The 'rid' property on the message object is missing.");
+    const room = apiRooms.get(message.rid);
+    // canSendMessage.ts#validateRoomMessagePermissionsAsync: no room, or no access.
+    if (!room) return failure("error-invalid-room");
+    if (!canAccess(room)) return failure("error-not-allowed");
+    const id = typeof message._id === "string" && message._id !== "" ? message._id : randomId();
+    if (apiMessages.has(id)) {
+      reusedIds.push(id);
+      return failure("Cannot read properties of undefined (reading 'starred')");
+    }
+    const me = botUser as ApiUser;
+    const at = now();
+    const stored: Json = clean({
+      _id: id,
+      rid: room._id,
+      msg,
+      alias: typeof message.alias === "string" && message.alias !== "" ? message.alias : undefined,
+      emoji: typeof message.emoji === "string" && message.emoji !== "" ? message.emoji : undefined,
+      ts: at,
+      u: { _id: me._id, username: me.username, name: me.name },
+      _updatedAt: at,
+      urls: [],
+      mentions: [],
+      channels: [],
+    });
+    apiMessages.set(id, stored);
+    const other =
+      room.t === "d" ? (room.members.find((name) => name !== me.username) ?? me.username) : undefined;
+    messages.push({
+      via: "bot",
+      id,
+      rid: room._id,
+      channel: other !== undefined ? `@${other}` : `#${room.name}`,
+      text: msg,
+      ...(typeof stored.alias === "string" ? { alias: stored.alias } : {}),
+      ...(typeof stored.emoji === "string" ? { emoji: stored.emoji } : {}),
+      body: params,
+      at,
+    });
+    return json(200, { message: serialize(stored), success: true });
+  }
+
+  /** chat.ts chat.getMessage: an unknown id is `API.v1.failure()`, a bare 400 `{"success":false}`. */
+  function chatGetMessage(query: Record<string, string>): Reply {
+    if (!query.msgId) return invalidParams("must have required property 'msgId'");
+    const stored = apiMessages.get(query.msgId);
+    if (!stored) return json(400, { success: false });
+    const room = apiRooms.get(String(stored.rid));
+    if (room && !canAccess(room))
+      return json(400, {
+        success: false,
+        error: "Not allowed [error-not-allowed]",
+        errorType: "error-not-allowed",
+        details: { method: "getSingleMessage" },
+      });
+    return json(200, { message: serialize(stored), success: true });
+  }
+
+  function canAccess(room: ApiRoom): boolean {
+    return room.t === "c" || room.members.includes((botUser as ApiUser).username);
+  }
+
+  function roomView(room: ApiRoom): Json {
+    return clean({
+      _id: room._id,
+      t: room.t,
+      ...(room.t === "d"
+        ? { usernames: [...room.members].sort(), uids: room.uids, usersCount: room.members.length }
+        : { name: room.name, fname: room.name, usersCount: room.members.length }),
+      ts: room.ts,
+      _updatedAt: room.ts,
+      default: false,
+      ro: false,
+      sysMes: true,
+    });
   }
 
   /**
@@ -989,6 +1279,7 @@ export async function startRocketChatFake(options: RocketChatFakeOptions = {}): 
       return `${url}/hooks/${integration.id}/${encodeURIComponent(integration.token)}`;
     },
     messages,
+    reusedIds,
     calls,
     openRoom,
     visitorSays,
@@ -1025,6 +1316,8 @@ export async function startRocketChatFake(options: RocketChatFakeOptions = {}): 
       // The guest-N counter keeps counting, like Livechat_guest_count.
       rooms.clear();
       messages.length = 0;
+      apiMessages.clear(); // rooms (direct messages too) stay, like the bridge's resolutions of them
+      reusedIds.length = 0;
       calls.length = 0;
       plans.clear();
       outbox = [];
@@ -1099,6 +1392,16 @@ function json(status: number, body: unknown): Reply {
 /** ApiClass.ts#failure(string): 400 `{"success":false,"error":…}`. */
 function failure(error: string): Reply {
   return json(400, { success: false, error });
+}
+
+/** ApiClass.ts#failure(e.message, e.error, …, e) for a Meteor.Error: its message is `reason [error]`. */
+function meteorError(error: string, reason: string): Reply {
+  return json(400, { success: false, error: `${reason} [${error}]`, errorType: error });
+}
+
+/** ApiClass.ts: validateParams failed, Meteor.Error('invalid-params', ajv's messages). */
+function invalidParams(message: string): Reply {
+  return json(400, { success: false, error: `${message} [invalid-params]`, errorType: "invalid-params" });
 }
 
 function send(res: ServerResponse, reply: Reply): void {

@@ -85,6 +85,11 @@ export const STEP_PLANS = {
     { name: "post to Rocket.Chat" },
     { name: "mark the message posted", link: true },
   ],
+  notificationsHooks: [
+    { name: "read the OTRS ticket" },
+    { name: "post to Rocket.Chat" },
+    { name: "mark the message posted", link: true },
+  ],
 } as const satisfies Record<string, readonly { name: string; link?: boolean; search?: boolean }[]>;
 export type ScenarioKey = keyof typeof STEP_PLANS;
 
@@ -731,85 +736,117 @@ export async function scenarios(stack: Stack): Promise<Record<ScenarioKey, Scena
     },
   };
 
-  const notifications: Scenario = {
-    name: "otrs-notifications",
-    jobType: "rocketchat-otrs.notify",
-    atLeastOnce: {
-      "post to Rocket.Chat: lost-answer":
-        "Rocket.Chat posted the message but its answer was lost; an Incoming WebHook takes no message id and cannot be asked what it posted, so the retry posts again",
-    },
-    reset: () => {
-      otrs.reset();
-      rocketchat.reset();
-    },
-    steps: [
-      {
-        name: "read the OTRS ticket",
-        faults: FAULTS,
-        inject: (fault) =>
-          otrs.failNext(
-            1,
-            fault === "refused"
-              ? {
-                  kind: "error200",
-                  code: "TicketGet.AccessDenied",
-                  message: "TicketGet: User does not have access to the ticket!",
-                }
-              : networkFault(fault),
-            { operation: "TicketGet" },
-          ),
-        raw: (fault) => otrs.failNext(1, fault, { operation: "TicketGet" }),
-        injected: () => otrs.faultsInjected().total,
-      },
-      {
-        name: "post to Rocket.Chat",
-        faults: FAULTS,
-        inject: (fault) =>
-          rocketchat.failNext(
-            1,
-            fault === "refused"
-              ? {
-                  kind: "status",
-                  status: 400,
-                  body: { success: false, error: "error-message-size-exceeded" },
-                }
-              : networkFault(fault),
-            { path: /^\/hooks\// },
-          ),
-        raw: (fault) => rocketchat.failNext(1, fault, { path: /^\/hooks\// }),
-        injected: () => rocketchat.faultsInjected().total,
-      },
-      dynamoStep("mark the message posted", {
-        command: "UpdateItemCommand",
-        keyPrefix: "link#otrs:main:notification:",
-      }),
-    ],
-    async prepare() {
-      const ticket = otrs.addTicket({
-        Title: `Reliability ${randomUUID()}`,
-        Queue: "Suporte",
-        State: "new",
-        Articles: [{ Subject: "s", Body: "b" }],
-      });
-
-      const send = async () =>
-        (
-          await post(
-            notifyRoute,
-            "/otrs/notifications",
-            otrs.eventPayload(ticket.TicketID, "TicketCreate", "Ticket::Generic"),
-            {
-              "x-deskbridge-token": SECRETS.OTRS_NOTIFY_TOKEN,
+  /**
+   * An OTRS event posted to Rocket.Chat: through the bot user (queue Suporte → #servicedesk, exactly
+   * once), or through an Incoming WebHook (queue Desenvolvimento → the servicedesk hook, at least once).
+   */
+  const notificationScenario = (transport: "bot" | "hooks"): Scenario => {
+    const path = transport === "bot" ? /^\/api\/v1\/chat\.sendMessage$/ : /^\/hooks\//;
+    return {
+      name: transport === "bot" ? "otrs-notifications" : "otrs-notifications-hooks",
+      jobType: "rocketchat-otrs.notify",
+      ...(transport === "hooks"
+        ? {
+            atLeastOnce: {
+              "post to Rocket.Chat: lost-answer":
+                "Rocket.Chat posted the message but its answer was lost; an Incoming WebHook takes no message id and cannot be asked what it posted, so the retry posts again",
             },
-          )
-        ).statusCode ?? 0;
-      return { handle: ticket.TicketNumber, send };
-    },
-    async converged(number) {
-      const posted = rocketchat.messages.filter((message) => message.text.includes(number));
-      return { objects: posted.length, complete: posted.length === 1, detail: `${posted.length} message(s)` };
-    },
+          }
+        : {}),
+      reset: () => {
+        otrs.reset();
+        rocketchat.reset();
+      },
+      steps: [
+        {
+          name: "read the OTRS ticket",
+          faults: FAULTS,
+          inject: (fault) =>
+            otrs.failNext(
+              1,
+              fault === "refused"
+                ? {
+                    kind: "error200",
+                    code: "TicketGet.AccessDenied",
+                    message: "TicketGet: User does not have access to the ticket!",
+                  }
+                : networkFault(fault),
+              { operation: "TicketGet" },
+            ),
+          raw: (fault) => otrs.failNext(1, fault, { operation: "TicketGet" }),
+          injected: () => otrs.faultsInjected().total,
+        },
+        {
+          name: "post to Rocket.Chat",
+          faults: FAULTS,
+          inject: (fault) =>
+            rocketchat.failNext(
+              1,
+              fault !== "refused"
+                ? networkFault(fault)
+                : transport === "bot"
+                  ? // chat.sendMessage's Meteor.Error (methods/sendMessage.ts) through ApiClass.ts#failure.
+                    {
+                      kind: "status",
+                      status: 400,
+                      body: {
+                        success: false,
+                        error: "Message size exceeds Message_MaxAllowedSize [error-message-size-exceeded]",
+                        errorType: "error-message-size-exceeded",
+                        details: { method: "sendMessage" },
+                      },
+                    }
+                  : {
+                      kind: "status",
+                      status: 400,
+                      body: { success: false, error: "error-message-size-exceeded" },
+                    },
+              { path },
+            ),
+          raw: (fault) => rocketchat.failNext(1, fault, { path }),
+          injected: () => rocketchat.faultsInjected().total,
+        },
+        dynamoStep("mark the message posted", {
+          command: "UpdateItemCommand",
+          keyPrefix: "link#otrs:main:notification:",
+        }),
+      ],
+      async prepare() {
+        const ticket = otrs.addTicket({
+          Title: `Reliability ${randomUUID()}`,
+          Queue: transport === "bot" ? "Suporte" : "Desenvolvimento",
+          State: "new",
+          Articles: [{ Subject: "s", Body: "b" }],
+        });
+
+        const send = async () =>
+          (
+            await post(
+              notifyRoute,
+              "/otrs/notifications",
+              otrs.eventPayload(ticket.TicketID, "TicketCreate", "Ticket::Generic"),
+              {
+                "x-deskbridge-token": SECRETS.OTRS_NOTIFY_TOKEN,
+              },
+            )
+          ).statusCode ?? 0;
+        return { handle: ticket.TicketNumber, send };
+      },
+      async converged(number) {
+        const posted = rocketchat.messages.filter((message) => message.text.includes(number));
+        const wrongWay = posted.filter((message) => message.via !== (transport === "bot" ? "bot" : "hook"));
+        // A post of an id Rocket.Chat already had posts nothing, but it is a re-post all the same.
+        const reposts = rocketchat.reusedIds.filter((id) => posted.some((message) => message.id === id));
+        return {
+          objects: posted.length,
+          complete: posted.length === 1 && wrongWay.length === 0 && reposts.length === 0,
+          detail: `${posted.length} message(s)${wrongWay.length > 0 ? `, ${wrongWay.length} by the other transport` : ""}${reposts.length > 0 ? `, ${reposts.length} re-post(s) refused as a reused id` : ""}`,
+        };
+      },
+    };
   };
+  const notifications = notificationScenario("bot");
+  const notificationsHooks = notificationScenario("hooks");
 
   return {
     glpiForms,
@@ -819,5 +856,6 @@ export async function scenarios(stack: Stack): Promise<Record<ScenarioKey, Scena
     rtKanban,
     livechat,
     notifications,
+    notificationsHooks,
   };
 }

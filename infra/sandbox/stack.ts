@@ -21,7 +21,7 @@ import { ITOP_SEEDS } from "./itop-seeds.ts";
 import { type KanboardFake, type KanboardFakeOptions, startKanboardFake } from "./kanboard.ts";
 import { type OtrsFake, startOtrsFake } from "./otrs.ts";
 import { type RedmineFake, startRedmineFake } from "./redmine.ts";
-import { type RocketChatFake, startRocketChatFake } from "./rocketchat.ts";
+import { ROCKETCHAT_SEEDS, type RocketChatFake, startRocketChatFake } from "./rocketchat.ts";
 import { type RtFake, type RtFakeOptions, startRtFake } from "./rt.ts";
 import { KANBOARD_SEEDS, RT_SEEDS } from "./rt-kanban-seeds.ts";
 
@@ -40,6 +40,7 @@ export const SECRETS = {
   KANBOARD_TOKEN: "test-kanboard-token",
   ROCKETCHAT_LIVECHAT_TOKEN: "test-livechat-token",
   OTRS_NOTIFY_TOKEN: "test-otrs-notify-token",
+  ROCKETCHAT_BOT_TOKEN: "test-rocketchat-bot-token",
   OPERATOR_TOKEN: "test-operator-token",
   REDMINE_WEBHOOK_SECRET: "test-redmine-webhook-secret",
 } as const;
@@ -54,6 +55,33 @@ export const KANBOARD_FAKE_OPTIONS = {
   users: KANBOARD_SEEDS.users,
   projects: KANBOARD_SEEDS.projects,
 } satisfies KanboardFakeOptions;
+/**
+ * The rules of the write-up's notifications ("New ticket", "Solution time about to expire", "New VIP
+ * ticket") through the bot, and one through an Incoming WebHook (at least once).
+ */
+export const SANDBOX_NOTIFICATION_RULES = [
+  { events: ["TicketCreate"], queues: ["Suporte"], targets: ["#servicedesk"] },
+  {
+    events: ["EscalationSolutionTimeNotifyBefore"],
+    priorities: ["5 very high"],
+    targets: ["#servicedesk", "#vip"],
+    template: ":warning: *Solution time about to expire* {link} {title} ({priority}, {queue})",
+  },
+  {
+    events: ["TicketCreate"],
+    customers: ["VIPCORP"],
+    targets: ["#vip", "@carla"],
+    template: "*New VIP ticket* {link}: {title} ({priority})\n{customer} ({customerId}) wrote:\n{body}",
+  },
+  {
+    events: ["TicketCreate"],
+    queues: ["Desenvolvimento"],
+    transport: "hooks" as const,
+    hooks: ["servicedesk"],
+  },
+];
+/** The bot user the stack's notifications post as (its personal access token is ROCKETCHAT_BOT_TOKEN). */
+export const ROCKETCHAT_BOT_USER = "DeskbridgeBot0001";
 /** The sandbox Rocket.Chat's department that maps to the OTRS queue "Suporte". */
 export const SUPPORT_DEPARTMENT = "SupportDept000001";
 /** A developer's API key on the Redmine fake (a person, not the bridge). */
@@ -209,6 +237,8 @@ export async function buildStack(
     },
     departments: [{ _id: SUPPORT_DEPARTMENT, name: "Suporte" }],
     agents: [{ _id: "AgentAna000000001", username: "ana", name: "Ana Atendente" }],
+    bot: { userId: ROCKETCHAT_BOT_USER, authToken: SECRETS.ROCKETCHAT_BOT_TOKEN },
+    ...ROCKETCHAT_SEEDS,
   });
   // Incoming WebHook URLs hold their token: they are secrets, like in a real deployment.
   process.env.ROCKETCHAT_HOOK_SERVICEDESK = rocketchat.hookUrl("ServiceDeskHook01");
@@ -242,6 +272,7 @@ export async function buildStack(
       itopInternal: itop.internal.url,
       rt: rt.url,
       kanboard: kanboard.url,
+      rocketchat: rocketchat.url,
     },
     options,
   );
@@ -352,6 +383,7 @@ interface FakeUrls {
   itopInternal: string;
   rt: string;
   kanboard: string;
+  rocketchat: string;
 }
 
 function testConfig(urls: FakeUrls, options: StackOptions) {
@@ -491,25 +523,17 @@ function testConfig(urls: FakeUrls, options: StackOptions) {
         },
         notifications: {
           auth: { header: "X-Deskbridge-Token", secret: "OTRS_NOTIFY_TOKEN", allowQueryToken: true },
+          // The bot posts exactly once; the rule of queue Desenvolvimento keeps an Incoming WebHook.
+          bot: {
+            url: urls.rocketchat,
+            userId: ROCKETCHAT_BOT_USER,
+            authToken: { secret: "ROCKETCHAT_BOT_TOKEN" },
+          },
           hooks: {
             servicedesk: { secret: "ROCKETCHAT_HOOK_SERVICEDESK" },
             vip: { secret: "ROCKETCHAT_HOOK_VIP" },
           },
-          rules: [
-            { events: ["TicketCreate"], queues: ["Suporte"], hooks: ["servicedesk"] },
-            {
-              events: ["TicketCreate"],
-              customers: ["VIPCORP"],
-              hooks: ["vip"],
-              template: "*VIP* {link}: {title}",
-            },
-            {
-              events: ["EscalationSolutionTimeNotifyBefore"],
-              priorities: ["5 very high"],
-              hooks: ["servicedesk", "vip"],
-              template: ":warning: *Solution time almost over* {link} {title} ({priority})",
-            },
-          ],
+          rules: SANDBOX_NOTIFICATION_RULES,
           alias: "OTRS",
         },
         ...options.rocketchatOtrs,

@@ -19,6 +19,37 @@ export interface IntegrationStatus extends IntegrationWindows {
   integration: IntegrationId;
   /** False when the deployment's config has no section for it (its counts are then all zero). */
   configured: boolean;
+  /** Its pollers (none for an integration without, or not configured). */
+  pollers: PollerStatus[];
+  /** Its jobs queue's oldest message (absent when not configured). */
+  queue?: QueueStatus;
+  /** A poller's lag or the queue's oldest age is past its threshold (`monitoring` in the config). */
+  warning: boolean;
+}
+
+/** A poller's position, measured at the overview's time. */
+export interface PollerStatus {
+  /** Its cursor's name (`rt:main:transactions`). */
+  cursor: string;
+  system: string;
+  /** When its last successful run ended; absent before its first. */
+  lastSuccessAt?: string;
+  /** What it has read up to: its last complete run's start, or its cursor when it stopped at its page limit. */
+  caughtUpTo?: string;
+  /** The timestamp of the last item it handed on. */
+  cursorAt?: string;
+  /** now − caughtUpTo, in seconds; absent before its first successful run. */
+  lagSeconds?: number;
+  thresholdSeconds: number;
+  warning: boolean;
+}
+
+/** An integration's jobs queue: how long its oldest message has waited. */
+export interface QueueStatus {
+  /** Seconds (0: empty); absent when it cannot be read (CloudWatch has no recent datapoint). */
+  oldestAgeSeconds?: number;
+  thresholdSeconds: number;
+  warning: boolean;
 }
 
 /** One object in one system, with where to open it. */

@@ -38,6 +38,9 @@ beforeAll(async () => {
   config.systems.itop.elitery.url = internalItop;
   rtUrl = `http://127.0.0.1:${await freePort()}/REST/2.0`;
   kanboardUrl = `http://127.0.0.1:${await freePort()}/jsonrpc.php`;
+  // The sandbox Rocket.Chat serves the bot's REST API and the Incoming WebHooks on one port.
+  const rocketchatPort = await freePort();
+  config.integrations.rocketchatOtrs.notifications.bot.url = `http://127.0.0.1:${rocketchatPort}`;
   config.systems.rt.main.url = rtUrl;
   config.systems.rt.main.webUrl = rtUrl.replace("/REST/2.0", "");
   config.systems.kanboard.main.url = kanboardUrl;
@@ -57,7 +60,7 @@ beforeAll(async () => {
     // Where the CLI finds this stack (a developer's own stack keeps .local/stack.json).
     DESKBRIDGE_STACK_FILE: stackFile,
     // The sandbox Rocket.Chat listens where its Incoming WebHook URL (a secret) points.
-    ROCKETCHAT_HOOK_SERVICEDESK: `http://127.0.0.1:${await freePort()}/hooks/ServiceDeskHook01/sandbox-servicedesk-token`,
+    ROCKETCHAT_HOOK_SERVICEDESK: `http://127.0.0.1:${rocketchatPort}/hooks/ServiceDeskHook01/sandbox-servicedesk-token`,
   };
   for (const name of [
     "FORMS_TOKEN",
@@ -307,7 +310,7 @@ describe("npm start", () => {
     );
   });
 
-  it("puts the sandbox's closed chat on record and posts an OTRS event to #servicedesk, as printed", async () => {
+  it("puts the sandbox's closed chat on record and posts an OTRS event to #servicedesk through the bot, as printed", async () => {
     const answer = JSON.parse(await sh(printedCurl("POST /rocketchat/livechat"))) as {
       ticketNumbers: string[];
     };
@@ -318,13 +321,32 @@ describe("npm start", () => {
     expect(JSON.parse(await sh(printedCurl("POST /otrs/notifications")))).toEqual(QUEUED);
     for (let i = 0; i < 20 && !output.includes("Rocket.Chat #servicedesk ←"); i++)
       await new Promise((resolve) => setTimeout(resolve, 250));
-    expect(output).toMatch(/Rocket\.Chat #servicedesk ← \*TicketCreate\* \[Ticket#\d+\]/);
+    expect(output).toMatch(/Rocket\.Chat #servicedesk ← \*New ticket\* \[Ticket#\d+\]/);
     // Test::TestSimple's body names no event: the controller's path does.
     const posted = output.split("Rocket.Chat #servicedesk ←").length;
     expect(JSON.parse(await sh(printedCurl("POST /otrs/notifications/{event}")))).toEqual(QUEUED);
     for (let i = 0; i < 20 && output.split("Rocket.Chat #servicedesk ←").length === posted; i++)
       await new Promise((resolve) => setTimeout(resolve, 250));
     expect(output.split("Rocket.Chat #servicedesk ←").length).toBe(posted + 1);
+  });
+
+  it("posts the write-up's VIP and escalation notifications to #vip, @carla and #servicedesk, as printed", async () => {
+    const printed = (title: string) => {
+      const lines = output.split("\n");
+      const command = lines[lines.findIndex((line) => line.trim().startsWith(title)) + 1]?.trim() ?? "";
+      expect(command.startsWith("curl ")).toBe(true);
+      return command;
+    };
+    const waitFor = async (pattern: RegExp) => {
+      for (let i = 0; i < 40 && !pattern.test(output); i++)
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(output).toMatch(pattern);
+    };
+    expect(JSON.parse(await sh(printed("New VIP ticket")))).toEqual(QUEUED);
+    await waitFor(/Rocket\.Chat #vip ← \*New VIP ticket\* \[Ticket#\d+\]/);
+    await waitFor(/Rocket\.Chat @carla ← \*New VIP ticket\* \[Ticket#\d+\]/);
+    expect(JSON.parse(await sh(printed("Solution time about to expire")))).toEqual(QUEUED);
+    await waitFor(/Rocket\.Chat #servicedesk ← :warning: \*Solution time about to expire\* \[Ticket#\d+\]/);
   });
 
   it("answers 400 naming the fields over HTTP, through serverless-offline", async () => {

@@ -192,6 +192,7 @@ describe("Incoming WebHook", () => {
     expect(fake.messages).toEqual([
       {
         integrationId: HOOK.id,
+        via: "hook",
         channel: "#support",
         text: "*Ticket R-000123 resolved* by _Jane_",
         alias: "Helpdesk Bridge",
@@ -747,6 +748,173 @@ describe("faults", () => {
     ]).toEqual([0, 0, 0, undefined]);
     expect((await postJson(HOOK.id, { text: "after reset" })).status).toBe(200);
     expect(fake.openRoom({ visitor: { name: "Second" } }).visitor.username).toBe(`guest-${number + 1}`);
+  });
+});
+
+describe("the REST API as a bot user", () => {
+  const BOT = { userId: "BotUser0000000001", authToken: "bot-personal-access-token" };
+  const ROOMS: RocketChatFakeOptions["rooms"] = [
+    { _id: "ServiceDeskRoom01", name: "servicedesk" },
+    { _id: "VipRoom0000000001", name: "vip", t: "p", members: ["deskbridge.bot"] },
+    { _id: "SecretRoom0000001", name: "secret", t: "p", members: ["jane.agent"] },
+  ];
+  const api = async (
+    target: RocketChatFake,
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+    auth: Record<string, string> = { "X-User-Id": BOT.userId, "X-Auth-Token": BOT.authToken },
+  ) => {
+    const response = await fetch(`${target.url}/api/v1/${path}`, {
+      method,
+      headers: { ...auth, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const withBot = () =>
+    another({ bot: BOT, rooms: ROOMS, users: [{ _id: "CarlaGerente00001", username: "carla" }] });
+
+  it("answers 401 with the pre-8.0 fields without the bot's user id and token", async () => {
+    const chat = await withBot();
+    const answer = await api(chat, "GET", "rooms.info?roomName=servicedesk", undefined, {
+      "X-User-Id": BOT.userId,
+      "X-Auth-Token": "wrong",
+    });
+    expect(answer).toEqual({
+      status: 401,
+      body: {
+        success: false,
+        error: "You must be logged in to do this.",
+        status: "error",
+        message: "You must be logged in to do this.",
+      },
+    });
+  });
+
+  it("resolves #name through rooms.info, and refuses an unknown name or a group the bot is not in", async () => {
+    const chat = await withBot();
+    const found = await api(chat, "GET", "rooms.info?roomName=servicedesk");
+    expect(found.status).toBe(200);
+    expect(found.body).toMatchObject({
+      success: true,
+      room: { _id: "ServiceDeskRoom01", t: "c", name: "servicedesk" },
+    });
+    expect((await api(chat, "GET", "rooms.info?roomName=nope")).body).toEqual({
+      success: false,
+      error:
+        'The required "roomId" or "roomName" param provided does not match any channel [error-room-not-found]',
+      errorType: "error-room-not-found",
+    });
+    expect(await api(chat, "GET", "rooms.info?roomName=secret")).toEqual({
+      status: 400,
+      body: { success: false, error: "not-allowed", errorType: "Not Allowed" },
+    });
+  });
+
+  it("opens a direct message with im.create (the sorted user ids joined), the same room every time", async () => {
+    const chat = await withBot();
+    const first = await api(chat, "POST", "im.create", { username: "carla" });
+    expect(first.status).toBe(200);
+    const room = first.body.room as Record<string, unknown>;
+    expect(room).toMatchObject({
+      _id: "BotUser0000000001CarlaGerente00001",
+      t: "d",
+      usernames: ["carla", "deskbridge.bot"],
+    });
+    expect(room.rid).toBe(room._id);
+    expect((await api(chat, "POST", "im.create", { username: "carla" })).body.room).toEqual(room);
+    expect(await api(chat, "POST", "im.create", { username: "nobody" })).toEqual({
+      status: 400,
+      body: {
+        success: false,
+        error: "Invalid user [error-invalid-user]",
+        errorType: "error-invalid-user",
+        details: { method: "createDirectMessage" },
+      },
+    });
+  });
+
+  it("posts under the client's _id once: a reused id answers 400 and posts nothing", async () => {
+    const chat = await withBot();
+    const message = {
+      _id: "Ab3Cd4Ef5Gh6Jk7Lm",
+      rid: "ServiceDeskRoom01",
+      msg: "*New ticket*",
+      alias: "OTRS",
+    };
+    const sent = await api(chat, "POST", "chat.sendMessage", { message });
+    expect(sent.status).toBe(200);
+    expect(sent.body).toMatchObject({
+      success: true,
+      message: {
+        _id: message._id,
+        rid: message.rid,
+        msg: message.msg,
+        alias: "OTRS",
+        u: { _id: BOT.userId },
+      },
+    });
+    expect(await api(chat, "POST", "chat.sendMessage", { message: { ...message, msg: "again" } })).toEqual({
+      status: 400,
+      body: { success: false, error: "Cannot read properties of undefined (reading 'starred')" },
+    });
+    expect(chat.messages.map((m) => [m.via, m.id, m.channel, m.text])).toEqual([
+      ["bot", message._id, "#servicedesk", "*New ticket*"],
+    ]);
+    expect(chat.reusedIds).toEqual([message._id]);
+    const read = await api(chat, "GET", `chat.getMessage?msgId=${message._id}`);
+    expect(read.body).toMatchObject({ success: true, message: { _id: message._id, rid: message.rid } });
+  });
+
+  it("answers an unknown id of chat.getMessage with a bare 400 {success:false}", async () => {
+    const chat = await withBot();
+    expect(await api(chat, "GET", "chat.getMessage?msgId=Nothing0000000001")).toEqual({
+      status: 400,
+      body: { success: false },
+    });
+    expect((await api(chat, "GET", "chat.getMessage")).body).toEqual({
+      success: false,
+      error: "must have required property 'msgId' [invalid-params]",
+      errorType: "invalid-params",
+    });
+  });
+
+  it("refuses a room it cannot post to, a message over 5000 characters and a body with other keys", async () => {
+    const chat = await withBot();
+    const send = (message: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      api(chat, "POST", "chat.sendMessage", { message, ...extra });
+    expect((await send({ rid: "SecretRoom0000001", msg: "x" })).body).toEqual({
+      success: false,
+      error: "error-not-allowed",
+    });
+    expect((await send({ rid: "NoRoom00000000001", msg: "x" })).body).toEqual({
+      success: false,
+      error: "error-invalid-room",
+    });
+    expect((await send({ rid: "ServiceDeskRoom01", msg: "x".repeat(5001) })).body).toMatchObject({
+      errorType: "error-message-size-exceeded",
+    });
+    expect((await send({ msg: "x" })).body).toEqual({
+      success: false,
+      error: "The 'rid' property on the message object is missing.",
+    });
+    expect((await send({ rid: "ServiceDeskRoom01" }, { roomId: "x" })).body).toMatchObject({
+      errorType: "invalid-params",
+    });
+    expect(chat.messages).toEqual([]);
+  });
+
+  it("posts to a direct message as @username, and loses the answer of a post it made", async () => {
+    const chat = await withBot();
+    const rid = ((await api(chat, "POST", "im.create", { username: "carla" })).body.room as { _id: string })
+      ._id;
+    chat.failNext(1, { kind: "drop-response" }, { path: /chat\.sendMessage/ });
+    await expect(
+      api(chat, "POST", "chat.sendMessage", { message: { _id: "Lost0000000000001", rid, msg: "VIP" } }),
+    ).rejects.toThrow();
+    expect(chat.messages.map((m) => m.channel)).toEqual(["@carla"]);
+    expect((await api(chat, "GET", "chat.getMessage?msgId=Lost0000000000001")).status).toBe(200);
   });
 });
 

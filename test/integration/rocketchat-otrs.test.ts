@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { OtrsFake } from "../../infra/sandbox/otrs.ts";
-import type { RocketChatFake } from "../../infra/sandbox/rocketchat.ts";
+import { type RocketChatFake, startRocketChatFake } from "../../infra/sandbox/rocketchat.ts";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
+import { RocketChatBot } from "../../lib/systems/rocketchat/bot.ts";
+import { postToHook } from "../../lib/systems/rocketchat/client.ts";
 import { serveLambda } from "../helpers/serve-lambda.ts";
 import { httpEvent, SECRETS, type Stack, SUPPORT_DEPARTMENT, setupStack } from "../helpers/stack.ts";
 
@@ -295,20 +297,85 @@ describe("OTRS → Rocket.Chat", () => {
     expect(chat.messages).toHaveLength(0);
   });
 
-  it("matches rules by customer and priority, each with its template and channels", async () => {
-    const vip = customerTicket("Raw", "VIPCORP");
+  const link = (t: { TicketID: string; TicketNumber: string }) =>
+    `[Ticket#${t.TicketNumber}](https://otrs.example.com/otrs/index.pl?Action=AgentTicketZoom;TicketID=${t.TicketID})`;
+
+  it('"New ticket": TicketCreate of queue Suporte goes to #servicedesk through the bot, under an id of its own', async () => {
+    const t = customerTicket("Suporte");
+    await post(otrs.eventPayload(t.TicketID, "TicketCreate", "Ticket::Generic"));
+    expect(chat.messages.map((m) => [m.via, m.channel])).toEqual([["bot", "#servicedesk"]]);
+    expect(chat.messages[0]?.id).toMatch(/^[23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz]{17}$/);
+    expect(chat.messages[0]?.text).toBe(
+      `*TicketCreate* ${link(t)} Impressora parada\nMaria Souza (ACME) wrote:\n> Linha 1\n> Linha 2\n> Linha 3\n> Linha 4\n> Linha 5`,
+    );
+    // The bot's REST calls: the channel's room once, then the post.
+    expect(chat.calls.map((c) => `${c.method} ${c.path}`)).toEqual(
+      expect.arrayContaining(["POST /api/v1/chat.sendMessage"]),
+    );
+  });
+
+  it('"New VIP ticket": a customer filter, to the #vip group and to @carla in a direct message', async () => {
+    const vip = customerTicket("Raw", "VIPCORP", "4 high");
     await post(otrs.eventPayload(vip.TicketID, "TicketCreate", "Ticket::Generic"));
-    expect(chat.messages.map((m) => [m.channel, m.text])).toEqual([
-      [
-        "#vip",
-        `*VIP* [Ticket#${vip.TicketNumber}](https://otrs.example.com/otrs/index.pl?Action=AgentTicketZoom;TicketID=${vip.TicketID}): Impressora parada`,
-      ],
+    const text = `*New VIP ticket* ${link(vip)}: Impressora parada (4 high)\nMaria Souza (VIPCORP) wrote:\n> Linha 1\n> Linha 2\n> Linha 3\n> Linha 4\n> Linha 5`;
+    expect(chat.messages.map((m) => [m.channel, m.rid, m.text])).toEqual([
+      ["#vip", "VipRoom0000000001", text],
+      // im.create's room: the bot's and carla's user ids, sorted and joined.
+      ["@carla", "CarlaGerente00001DeskbridgeBot0001", text],
     ]);
+    // Another customer's ticket in the same queue: no rule.
+    const other = customerTicket("Raw", "ACME", "4 high");
+    await post(otrs.eventPayload(other.TicketID, "TicketCreate", "Ticket::Generic"));
+    expect(chat.messages).toHaveLength(2);
+  });
+
+  it('"Solution time about to expire": Znuny\'s EscalationSolutionTimeNotifyBefore of a very high priority, to both rooms', async () => {
     const urgent = customerTicket("Raw", "ACME", "5 very high");
     await post(otrs.eventPayload(urgent.TicketID, "EscalationSolutionTimeNotifyBefore", "Ticket::Generic"));
-    expect(chat.messages.slice(1).map((m) => m.channel)).toEqual(["#servicedesk", "#vip"]);
-    expect(chat.messages[1]?.text).toContain(":warning: *Solution time almost over*");
+    expect(chat.messages.map((m) => [m.channel, m.text])).toEqual([
+      [
+        "#servicedesk",
+        `:warning: *Solution time about to expire* ${link(urgent)} Impressora parada (5 very high, Raw)`,
+      ],
+      [
+        "#vip",
+        `:warning: *Solution time about to expire* ${link(urgent)} Impressora parada (5 very high, Raw)`,
+      ],
+    ]);
+    const normal = customerTicket("Raw", "ACME", "3 normal");
+    await post(otrs.eventPayload(normal.TicketID, "EscalationSolutionTimeNotifyBefore", "Ticket::Generic"));
+    expect(chat.messages).toHaveLength(2);
   });
+
+  it("still posts through an Incoming WebHook where a rule says so (transport hooks)", async () => {
+    const t = customerTicket("Desenvolvimento");
+    await post(otrs.eventPayload(t.TicketID, "TicketCreate", "Ticket::Generic"));
+    expect(chat.messages.map((m) => [m.via, m.integrationId, m.channel])).toEqual([
+      ["hook", "ServiceDeskHook01", "#servicedesk"],
+    ]);
+  });
+
+  it("after a lost answer to chat.sendMessage, the retry finds its message by id and posts nothing again", async () => {
+    const t = customerTicket("Suporte");
+    chat.failNext(1, { kind: "drop-response" }, { path: /chat\.sendMessage/ });
+    const answer = await post(otrs.eventPayload(t.TicketID, "TicketCreate", "Ticket::Generic"));
+    expect(answer.statusCode).toBe(202);
+    await stack.drainJobs({ timeoutMs: 60_000 });
+    expect(chat.faultsInjected().total).toBe(1);
+    expect(chat.messages).toHaveLength(1);
+    const calls = chat.calls.map((c) => `${c.method} ${c.path}`);
+    expect(calls.filter((c) => c === "POST /api/v1/chat.sendMessage")).toHaveLength(1);
+    expect(calls).toContain("GET /api/v1/chat.getMessage");
+    expect(chat.reusedIds).toEqual([]);
+  }, 90_000);
+
+  it("after a lost answer of an Incoming WebHook, the retry posts again: at least once, as documented", async () => {
+    const t = customerTicket("Desenvolvimento");
+    chat.failNext(1, { kind: "drop-response" }, { path: /^\/hooks\// });
+    await post(otrs.eventPayload(t.TicketID, "TicketCreate", "Ticket::Generic"));
+    await stack.drainJobs({ timeoutMs: 60_000 });
+    expect(chat.messages.map((m) => m.via)).toEqual(["hook", "hook"]);
+  }, 90_000);
 
   it("reads the event from ?event= for Test::TestSimple, and takes Znuny's notification transport", async () => {
     const t = customerTicket("Suporte");
@@ -423,5 +490,63 @@ describe("OTRS → Rocket.Chat", () => {
     );
     expect(anonymous.statusCode).toBe(401);
     expect(chat.messages).toHaveLength(0);
+  });
+});
+
+describe("Rocket.Chat's two transports, on their own", () => {
+  it("sends an Incoming WebHook's post to #channel, @username or a room id where the integration allows overriding", async () => {
+    const own = await startRocketChatFake({
+      integrations: [
+        { id: "Open0000000000001", token: "open-token", channel: "#general", overrideDestination: true },
+        { id: "Fixed000000000001", token: "fixed-token", channel: "#general" },
+      ],
+    });
+    try {
+      const options = { timeoutMs: 2000 };
+      for (const channel of ["#servicedesk", "@carla", "ServiceDeskRoom01"])
+        await postToHook(own.hookUrl("Open0000000000001"), "open", { text: "t", channel }, options);
+      expect(own.messages.map((m) => m.channel)).toEqual(["#servicedesk", "@carla", "ServiceDeskRoom01"]);
+      await expect(
+        postToHook(own.hookUrl("Fixed000000000001"), "fixed", { text: "t", channel: "@carla" }, options),
+      ).rejects.toThrow("overriding destination channel is disabled for this integration");
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("resolves each room once per container, and names a refused token without showing it", async () => {
+    const own = await startRocketChatFake({
+      bot: { userId: "Bot00000000000001", authToken: "right-token" },
+      rooms: [{ _id: "ServiceDeskRoom01", name: "servicedesk" }],
+      users: [{ _id: "Carla000000000001", username: "carla" }],
+    });
+    try {
+      const bot = new RocketChatBot({
+        url: own.url,
+        userId: "Bot00000000000001",
+        authToken: "right-token",
+        timeoutMs: 2000,
+      });
+      expect(await bot.roomOf("#servicedesk")).toBe("ServiceDeskRoom01");
+      expect(await bot.roomOf("#servicedesk")).toBe("ServiceDeskRoom01");
+      expect(await bot.roomOf("@carla")).toBe("Bot00000000000001Carla000000000001");
+      expect(await bot.roomOf("GENERAL")).toBe("GENERAL");
+      expect(own.calls.map((c) => `${c.method} ${c.path}`)).toEqual([
+        "GET /api/v1/rooms.info",
+        "POST /api/v1/im.create",
+      ]);
+      await expect(bot.roomOf("#nope")).rejects.toThrow("error-room-not-found");
+      const wrong = new RocketChatBot({
+        url: own.url,
+        userId: "Bot00000000000001",
+        authToken: "wrong-token",
+        timeoutMs: 2000,
+      });
+      const refused = await wrong.getMessage("Any00000000000001").catch((error: Error) => error);
+      expect(refused).toMatchObject({ name: "UpstreamAuthError" });
+      expect(String((refused as Error).message)).not.toContain("wrong-token");
+    } finally {
+      await own.close();
+    }
   });
 });

@@ -78,4 +78,49 @@ describe("secrets", () => {
       for (const body of responses) expect(body).not.toContain(value);
     }
   });
+
+  it("never show the Rocket.Chat bot's token or a hook's URL, whatever the bot and the hooks answer", async () => {
+    const notify = (await import("../../functions/rocketchat-otrs/otrs-notifications.ts")).handler;
+    const { otrs, rocketchat } = stack;
+    const responses: string[] = [];
+    const send = async (queue: string) => {
+      const ticket = otrs.addTicket({
+        Title: "t",
+        Queue: queue,
+        State: "new",
+        Articles: [{ Subject: "s", Body: "b" }],
+      });
+      const answer = await notify(
+        httpEvent({
+          method: "POST",
+          path: "/otrs/notifications",
+          body: otrs.eventPayload(ticket.TicketID, "TicketCreate", "Ticket::Generic"),
+          headers: { "content-type": "application/json", "x-deskbridge-token": SECRETS.OTRS_NOTIFY_TOKEN },
+        }),
+      );
+      responses.push(answer.body ?? "");
+    };
+    rocketchat.failNext(
+      1,
+      { kind: "status", status: 401, body: { success: false, error: "You must be logged in to do this." } },
+      { path: /chat\.sendMessage/ },
+    );
+    await send("Suporte");
+    rocketchat.failNext(1, { kind: "drop-response" }, { path: /chat\.sendMessage/ });
+    await send("Suporte");
+    rocketchat.failNext(1, { kind: "status", status: 404, body: "Not Found" }, { path: /^\/hooks\// });
+    await send("Desenvolvimento");
+    rocketchat.setDown(true);
+    await send("Suporte");
+    await send("Desenvolvimento");
+    rocketchat.setDown(false);
+    await stack.drainJobs();
+
+    const logs = captured.join("");
+    expect(logs).toContain("OTRS event posted to Rocket.Chat");
+    for (const value of [SECRETS.ROCKETCHAT_BOT_TOKEN, "servicedesk-hook-token", "vip-hook-token"]) {
+      expect(logs).not.toContain(value);
+      for (const body of responses) expect(body).not.toContain(value);
+    }
+  });
 });

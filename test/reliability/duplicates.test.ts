@@ -22,6 +22,7 @@ const KEYS: ScenarioKey[] = [
   "rtKanban",
   "livechat",
   "notifications",
+  "notificationsHooks",
 ];
 
 beforeAll(async () => {

@@ -6,14 +6,23 @@
  */
 
 /** `conversation`: on a linked OTRS ticket and Redmine issue, a developer's note and a customer's reply, each with a file. */
-export type SoakKind = "glpi" | "otrs-redmine" | "conversation" | "itop" | "rt" | "livechat" | "notify";
+export type SoakKind =
+  | "glpi"
+  | "otrs-redmine"
+  | "conversation"
+  | "itop"
+  | "rt"
+  | "livechat"
+  | "notify"
+  | "notify-hooks";
 
 /**
  * Kinds whose target may show a second object without a bridge fault: a Rocket.Chat Incoming WebHook
  * takes no message id, so a post whose answer was lost is posted again on the retry (or the replay).
- * docs/reliability.md documents this as the one at-least-once delivery.
+ * docs/reliability.md documents this as the one at-least-once delivery. Notifications through the bot
+ * user (`notify`) post under an id of their own and are exactly once like everything else.
  */
-export const AT_LEAST_ONCE_KINDS: ReadonlySet<SoakKind> = new Set(["notify"]);
+export const AT_LEAST_ONCE_KINDS: ReadonlySet<SoakKind> = new Set(["notify-hooks"]);
 
 export interface EventCount {
   kind: SoakKind;

@@ -24,6 +24,8 @@ const FiguresSchema = v.object({
   lost: v.number(),
   duplicated: v.number(),
   notificationsReposted: v.number(),
+  /** Posts through the bot user of a message id Rocket.Chat already had (absent from older figures). */
+  botReposts: v.optional(v.number(), 0),
   notificationExtraPosts: v.number(),
   lostAnswersToRocketChat: v.number(),
   replayed: v.number(),
@@ -83,12 +85,12 @@ function runSoak(seed: number): Promise<Run> {
 function table(runs: Run[]): string {
   const rows = runs.map(({ seed, code, figures: f }) =>
     f
-      ? `| ${seed} | ${code === 0 ? "pass" : "**fail**"} | ${f.faultsInjected} | ${f.converged} | ${f.deadLettered} | ${f.lost} | ${f.duplicated} | ${f.replayed} | ${f.exactlyOnceAfterReplay} | ${f.notificationsReposted} (${f.notificationExtraPosts} ≤ ${f.lostAnswersToRocketChat}) | ${f.notExactlyOnce.map((e) => `${e.kind} ${e.handle}: ${e.after}`).join("; ") || "none"} | ${f.drainSeconds} |`
-      : `| ${seed} | **fail** (no figures: see ${OUT}/seed-${seed}.log) | | | | | | | | | | |`,
+      ? `| ${seed} | ${code === 0 ? "pass" : "**fail**"} | ${f.faultsInjected} | ${f.converged} | ${f.deadLettered} | ${f.lost} | ${f.duplicated} | ${f.replayed} | ${f.exactlyOnceAfterReplay} | ${f.botReposts} | ${f.notificationsReposted} (${f.notificationExtraPosts} ≤ ${f.lostAnswersToRocketChat}) | ${f.notExactlyOnce.map((e) => `${e.kind} ${e.handle}: ${e.after}`).join("; ") || "none"} | ${f.drainSeconds} |`
+      : `| ${seed} | **fail** (no figures: see ${OUT}/seed-${seed}.log) | | | | | | | | | | | |`,
   );
   return [
-    "| seed | result | faults injected | converged | dead-lettered | lost | duplicated | replayed | exactly once after replay | notifications re-posted (extra posts ≤ lost answers) | not exactly once | drain s |",
-    "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |",
+    "| seed | result | faults injected | converged | dead-lettered | lost | duplicated | replayed | exactly once after replay | bot notifications re-posted | webhook notifications re-posted (extra posts ≤ lost answers) | not exactly once | drain s |",
+    "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |",
     ...rows,
   ].join("\n");
 }

@@ -38,7 +38,16 @@ const RATE = Number(process.env.SOAK_FAULT_RATE ?? 0.2);
 const REPORT = process.env.SOAK_REPORT ?? ".local/reliability/soak.json";
 
 type Kind = SoakKind;
-const KINDS: Kind[] = ["glpi", "otrs-redmine", "conversation", "itop", "rt", "livechat", "notify"];
+const KINDS: Kind[] = [
+  "glpi",
+  "otrs-redmine",
+  "conversation",
+  "itop",
+  "rt",
+  "livechat",
+  "notify",
+  "notify-hooks",
+];
 /** The tickets of the `conversation` events: their jobs are otrs-redmine's too. */
 const conversationTickets = new Set<string>();
 
@@ -339,15 +348,17 @@ function makeEvent(kind: Kind): SoakEvent {
         },
       };
     }
-    case "notify": {
+    case "notify":
+    case "notify-hooks": {
+      // Queue Suporte posts through the bot (exactly once), Desenvolvimento through an Incoming WebHook.
       const ticket = otrs.addTicket({
         Title: `Soak ${randomUUID()}`,
-        Queue: "Suporte",
+        Queue: kind === "notify" ? "Suporte" : "Desenvolvimento",
         State: "new",
         Articles: [{ Subject: "s", Body: "b" }],
       });
       const payload = otrs.eventPayload(ticket.TicketID, "TicketCreate", "Ticket::Generic");
-      // Each message of the event is claimed under `<event key>.<rule>.<hook>`.
+      // Each message of the event is claimed under `<event key>.<rule>.<target or hook>`.
       const eventKey = notificationEventKey("TicketCreate", JSON.stringify(payload));
       return {
         kind,
@@ -409,7 +420,8 @@ function targetsOf(event: SoakEvent): string[] {
       return otrs.tickets
         .filter((t) => t.DynamicFields.RocketChatRoom === event.handle)
         .map((t) => `otrs:ticket:${t.TicketID}`);
-    case "notify": {
+    case "notify":
+    case "notify-hooks": {
       const number = otrs.tickets.find((t) => t.TicketID === event.handle)?.TicketNumber ?? "-";
       return rocketchat.messages
         .filter((message) => message.text.includes(number))
@@ -466,6 +478,11 @@ function eventOfJob(job: JobMessage): string | undefined {
   if (kind === "livechat") return chat.success ? `livechat|${chat.output.key}` : undefined;
   const ticket = v.safeParse(TicketInput, job.input);
   if (!ticket.success) return undefined;
+  // One job type serves both notification kinds: the ticket's queue tells them apart.
+  if (kind === "notify") {
+    const queue = stack.otrs.tickets.find((t) => t.TicketID === String(ticket.output.ticketId))?.Queue;
+    return `${queue === "Desenvolvimento" ? "notify-hooks" : "notify"}|${ticket.output.ticketId}`;
+  }
   const ticketId = String(ticket.output.ticketId);
   return `${kind === "otrs-redmine" && conversationTickets.has(ticketId) ? "conversation" : kind}|${ticketId}`;
 }
@@ -712,6 +729,8 @@ describe("the soak", () => {
         lost: account.lost.length,
         duplicated: account.duplicated.length,
         notificationsReposted: account.reposted.length,
+        // Posts through the bot of an id Rocket.Chat already had (it posts nothing, but it is a re-post).
+        botReposts: stack.rocketchat.reusedIds.length,
         notificationExtraPosts: account.extraPosts,
         lostAnswersToRocketChat,
         replayed,
@@ -740,6 +759,8 @@ describe("the soak", () => {
         lostAnswersToRocketChat,
       );
       expect(account.exactlyOnceAfterReplay + account.reposted.length).toBe(EVENTS);
+      // Through the bot, a retry asks for its message by id before posting: not one re-post.
+      expect(stack.rocketchat.reusedIds, "bot notifications posted again").toEqual([]);
       expect(leaked, "secrets in the logs or the answers").toEqual([]);
     },
     40 * 60_000,

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { renderMessage, ruleMatches } from "../../lib/sync/rocketchat-otrs/notify-job.ts";
+import { checkRocketchatOtrs, rocketchatOtrsSchema } from "../../lib/sync/rocketchat-otrs/settings.ts";
 import {
   chatMarker,
   renderChat,
@@ -9,6 +10,7 @@ import {
   ticketReferences,
 } from "../../lib/sync/rocketchat-otrs/transcript.ts";
 import type { Ticket } from "../../lib/systems/otrs/schemas.ts";
+import { notificationMessageId } from "../../lib/systems/rocketchat/bot.ts";
 import {
   firstContact,
   LivechatSessionSchema,
@@ -167,5 +169,74 @@ describe("notification messages", () => {
     expect(ruleMatches(rule, "TicketMerge", ticket)).toBe(false);
     expect(ruleMatches({ ...rule, queues: ["Raw"] }, "TicketCreate", ticket)).toBe(false);
     expect(ruleMatches({ ...rule, priorities: ["5 very high"] }, "TicketCreate", ticket)).toBe(false);
+  });
+});
+
+describe("notification transports", () => {
+  const base = {
+    otrs: "main",
+    notifications: {
+      auth: { header: "X-Deskbridge-Token", secret: "OTRS_NOTIFY_TOKEN" },
+      bot: {
+        url: "https://chat.example.com",
+        userId: "Bot01",
+        authToken: { secret: "ROCKETCHAT_BOT_TOKEN" },
+      },
+      hooks: { servicedesk: { secret: "ROCKETCHAT_HOOK_SERVICEDESK" } },
+      rules: [] as unknown[],
+    },
+  };
+  const systems = { otrs: { main: {} } } as unknown as Parameters<typeof checkRocketchatOtrs>[1];
+  const check = (notifications: Record<string, unknown>) => {
+    const parsed = v.safeParse(rocketchatOtrsSchema(), {
+      ...base,
+      notifications: { ...base.notifications, ...notifications },
+    });
+    if (!parsed.success) return parsed.issues.map((issue) => `${v.getDotPath(issue)}: ${issue.message}`);
+    return checkRocketchatOtrs(parsed.output, systems).map((p) => `${p.path}: ${p.message}`);
+  };
+
+  it("posts through the bot by default when one is set, to targets; through hooks when a rule says so", () => {
+    expect(
+      check({
+        rules: [
+          { events: ["TicketCreate"], targets: ["#servicedesk", "@carla", "GENERAL"] },
+          { events: ["TicketCreate"], transport: "hooks", hooks: ["servicedesk"], targets: ["@carla"] },
+        ],
+      }),
+    ).toEqual([]);
+  });
+
+  it("names what a rule lacks for its transport", () => {
+    expect(check({ rules: [{ events: ["TicketCreate"], hooks: ["servicedesk"] }] })).toEqual([
+      "notifications.rules.0.targets: is required with the bot transport",
+      'notifications.rules.0.hooks: names Incoming WebHooks, but the rule posts through the bot (set "transport": "hooks")',
+    ]);
+    expect(
+      check({ bot: undefined, rules: [{ events: ["TicketCreate"], targets: ["#servicedesk"] }] }),
+    ).toEqual(["notifications.rules.0.hooks: is required with the Incoming WebHook transport"]);
+    expect(
+      check({ rules: [{ events: ["TicketCreate"], transport: "bot", targets: ["#x"] }], bot: undefined }),
+    ).toEqual(["notifications.bot: is required: rule 0 posts through the bot"]);
+    expect(check({ transport: "hooks", rules: [{ events: ["TicketCreate"], hooks: ["nope"] }] })).toEqual([
+      "notifications.rules.0.hooks: names nope, which is not under notifications.hooks",
+    ]);
+  });
+
+  it("refuses a target that is no #channel, @username or room id, naming it", () => {
+    expect(check({ rules: [{ events: ["TicketCreate"], targets: ["#two words"] }] })).toEqual([
+      "notifications.rules.0.targets.0: must be #channel, @username or a room id",
+    ]);
+    expect(check({ bot: { ...base.notifications.bot, url: "chat" } })[0]).toMatch(
+      /^notifications\.bot\.url: /,
+    );
+  });
+
+  it("derives a message id from the event's parts: 17 characters of Rocket.Chat's alphabet, stable", () => {
+    const id = notificationMessageId(["17", "key", "0", "#servicedesk"]);
+    expect(id).toMatch(/^[23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz]{17}$/);
+    expect(notificationMessageId(["17", "key", "0", "#servicedesk"])).toBe(id);
+    expect(notificationMessageId(["17", "key", "0", "@carla"])).not.toBe(id);
+    expect(notificationMessageId(["17", "key", "1", "#servicedesk"])).not.toBe(id);
   });
 });

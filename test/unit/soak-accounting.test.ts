@@ -17,7 +17,7 @@ describe("the soak's accounting", () => {
       event({ handle: "letter", before: 0, deadLetteredBefore: true }),
       event({ handle: "lost", before: 0 }),
       event({ handle: "twice", kind: "glpi", before: 2, after: 2 }),
-      event({ handle: "repost", kind: "notify", before: 2, after: 2 }),
+      event({ handle: "repost", kind: "notify-hooks", before: 2, after: 2 }),
     ];
     const account = accountSoak(counts);
     expect(account.converged).toBe(1);
@@ -45,10 +45,16 @@ describe("the soak's accounting", () => {
     expect(account.notExactlyOnce.map((e) => e.handle)).toEqual(["b"]);
   });
 
+  it("counts a bot notification posted twice as a duplicate: the bot is exactly once", () => {
+    const account = accountSoak([event({ handle: "b1", kind: "notify", before: 2, after: 2 })]);
+    expect(account.duplicated.map((e) => e.handle)).toEqual(["b1"]);
+    expect(account.reposted).toEqual([]);
+  });
+
   it("counts a notification re-posted by the replay as a repost, with its extra post", () => {
     const account = accountSoak([
-      event({ handle: "n1", kind: "notify", before: 1, deadLetteredBefore: true, after: 2 }),
-      event({ handle: "n2", kind: "notify", before: 2, after: 3 }),
+      event({ handle: "n1", kind: "notify-hooks", before: 1, deadLetteredBefore: true, after: 2 }),
+      event({ handle: "n2", kind: "notify-hooks", before: 2, after: 3 }),
     ]);
     expect(account.reposted.map((e) => e.handle)).toEqual(["n1", "n2"]);
     expect(account.extraPosts).toBe(3);

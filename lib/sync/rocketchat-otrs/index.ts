@@ -30,7 +30,7 @@ export const livechatSpec = jobSpec({
   source: ({ key }) => instanceRef("rocketchat", "livechat", "chat", key),
 });
 
-/** Posts one OTRS ticket event to the Rocket.Chat hooks its rules name (notify-job.ts runs it). */
+/** Posts one OTRS ticket event to the Rocket.Chat rooms and people its rules name (notify-job.ts runs it). */
 export const notifySpec = jobSpec({
   type: NOTIFY_JOB,
   input: v.object({

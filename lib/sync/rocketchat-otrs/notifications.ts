@@ -25,7 +25,7 @@ export function authenticateNotifications(request: HttpRequest): Promise<void> {
 
 /**
  * `POST /otrs/notifications` and `POST /otrs/notifications/{event}`: an OTRS ticket event goes to the
- * Rocket.Chat channels its rules pick. The event's name comes from the body when the invoker sends one
+ * Rocket.Chat channels and people its rules pick. The event's name comes from the body when the invoker sends one
  * (Ticket::Generic's `Event.Event`, on newer Znuny), else from the controller's path (one invoker per
  * event, `/otrs/notifications/TicketCreate`), else from `?event=`, which REST.pm keeps only when a
  * placeholder of that query string was filled (`?event=TicketCreate&id=:TicketID`).

@@ -4,10 +4,11 @@ import { defineJob } from "../../jobs/model.ts";
 import { claimCreation, PENDING } from "../../links/claims.ts";
 import type { Ref } from "../../links/refs.ts";
 import type { Ticket } from "../../systems/otrs/schemas.ts";
+import { notificationMessageId, RocketChatBot } from "../../systems/rocketchat/bot.ts";
 import { postToHook } from "../../systems/rocketchat/client.ts";
 import { rocketchatOtrsDeps, rocketchatOtrsSettings } from "./deps.ts";
 import { NOTIFY_JOB, notifySpec } from "./index.ts";
-import type { RocketchatOtrsConfig } from "./settings.ts";
+import { type RocketchatOtrsConfig, ruleTransport } from "./settings.ts";
 
 export { NOTIFY_JOB };
 
@@ -75,19 +76,89 @@ export function renderMessage(
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => fields[name] ?? whole);
 }
 
+/** One message a rule sends: through the bot to a target, or through an Incoming WebHook (to a target). */
+type Post =
+  | { transport: "bot"; rule: Rule; index: number; target: string }
+  | { transport: "hooks"; rule: Rule; index: number; hook: string; target?: string };
+
+/** The messages an event's matching rules send, each with its own claim. */
+function postsOf(settings: Notifications, event: string, ticket: Ticket): Post[] {
+  return settings.rules.flatMap((rule, index): Post[] => {
+    if (!ruleMatches(rule, event, ticket)) return [];
+    if (ruleTransport(settings, rule) === "bot")
+      return (rule.targets ?? []).map((target) => ({ transport: "bot", rule, index, target }));
+    return (rule.hooks ?? []).flatMap((hook): Post[] =>
+      rule.targets
+        ? rule.targets.map((target) => ({ transport: "hooks", rule, index, hook, target }))
+        : [{ transport: "hooks", rule, index, hook }],
+    );
+  });
+}
+
+/** The claim of one message: `<event key>.<rule>.<hook>`, `<event key>.<rule>.<hook>.<target>` or `<event key>.<rule>.<target>`. */
+function claimId(eventKey: string, post: Post): string {
+  if (post.transport === "bot") return `${eventKey}.${post.index}.${post.target}`;
+  return post.target === undefined
+    ? `${eventKey}.${post.index}.${post.hook}`
+    : `${eventKey}.${post.index}.${post.hook}.${post.target}`;
+}
+
+let bot: { key: string; client: RocketChatBot } | undefined;
+
+/** The bot user's client, built once per container (its room resolutions are kept with it). */
+function botClient(settings: Notifications): RocketChatBot {
+  const config = settings.bot;
+  if (!config)
+    throw new ConfigError(
+      [
+        {
+          path: "integrations.rocketchatOtrs.notifications.bot",
+          message: "is required by the bot transport",
+        },
+      ],
+      "config",
+    );
+  const key = `${config.url}\u0000${config.userId}\u0000${config.authToken.secret}`;
+  if (bot?.key !== key) {
+    bot = {
+      key,
+      client: new RocketChatBot({
+        url: config.url,
+        userId: config.userId,
+        authToken: secret(config.authToken.secret),
+        timeoutMs: HOOK_TIMEOUT_MS,
+      }),
+    };
+  }
+  return bot.client;
+}
+
 /**
- * Posts an OTRS ticket event to the Rocket.Chat channels its rules pick, each message once: a
- * message is claimed in the link store before it is posted and marked posted after, so a retry (a
- * channel down, then back), an OTRS redelivery or a replay posts nothing twice.
+ * Posts an OTRS ticket event to the Rocket.Chat channels and people its rules pick, each message once:
+ * a message is claimed in the link store before it is posted and marked posted after, so a retry (a
+ * channel down, then back), an OTRS redelivery or a replay posts nothing twice. Through the bot, a
+ * message is posted under an id derived from the event (ticket, event, rule, target): an attempt that
+ * takes over a claim (the answer was lost, or the worker died before marking it posted) first asks
+ * Rocket.Chat for that id, and a message there is this one, landed. Through an Incoming WebHook (no
+ * message id) such an attempt posts again: at least once.
  */
 export const notifyJob = defineJob({
   ...notifySpec,
   key: ({ eventKey }) => eventKey,
-  // The incoming webhooks are one Rocket.Chat: one cap (the default; it has no instance under `systems`).
-  systems: () => [
-    { system: "otrs", instance: rocketchatOtrsSettings().otrs },
-    { system: "rocketchat", instance: "hooks" },
-  ],
+  // The bot and the incoming webhooks are one Rocket.Chat each: one cap (the default; no instance under `systems`).
+  systems: () => {
+    const settings = rocketchatOtrsSettings();
+    const notifications = settings.notifications;
+    const transports = new Set(
+      (notifications?.rules ?? []).map((rule) =>
+        notifications ? ruleTransport(notifications, rule) : "hooks",
+      ),
+    );
+    return [
+      { system: "otrs", instance: settings.otrs },
+      ...[...transports].map((transport) => ({ system: "rocketchat", instance: transport })),
+    ];
+  },
   async run({ ticketId, event, eventKey }, context) {
     const deps = await rocketchatOtrsDeps();
     const settings = deps.settings.notifications;
@@ -97,49 +168,77 @@ export const notifyJob = defineJob({
         "config",
       );
     const ticket = await deps.otrs.getTicket(ticketId, { articles: "all", signal: context.signal });
-    const posts = settings.rules.flatMap((rule, index) =>
-      ruleMatches(rule, event, ticket) ? rule.hooks.map((hook) => ({ rule, index, hook })) : [],
-    );
-    await loadSecrets([...new Set(posts.map(({ hook }) => hookSecret(settings, hook)))]);
+    const posts = postsOf(settings, event, ticket);
+    await loadSecrets([
+      ...new Set(
+        posts.map((post) =>
+          post.transport === "bot" ? botSecret(settings) : hookSecret(settings, post.hook),
+        ),
+      ),
+    ]);
     let posted = 0;
-    for (const { rule, index, hook } of posts) {
+    for (const post of posts) {
       const source: Ref = {
         system: "otrs",
         instance: deps.otrsInstance,
         type: "notification",
-        id: `${eventKey}.${index}.${hook}`,
+        id: claimId(eventKey, post),
       };
+      const instance = post.transport === "bot" ? "bot" : "hook";
       const claim = await claimCreation(
         deps.links,
         source,
-        { system: "rocketchat", instance: "hook", type: "message", id: PENDING },
+        { system: "rocketchat", instance, type: "message", id: PENDING },
         context.jobId,
       );
       if (claim.kind === "linked") continue;
-      const text = renderMessage(rule.template ?? settings.template, {
+      const text = renderMessage(post.rule.template ?? settings.template, {
         event,
         ticket,
         agentUrl: deps.agentUrl,
         bodyLines: settings.bodyLines,
       });
-      await postToHook(
-        secret(hookSecret(settings, hook)),
-        hook,
-        { text, alias: settings.alias, emoji: settings.emoji },
-        { timeoutMs: HOOK_TIMEOUT_MS, signal: context.signal },
-      );
-      // The message is out and cannot be taken back or looked up through a webhook: a job failing now
-      // would post it again on its retry. A passing table error gets a few more tries first.
+      let targetId: string;
+      if (post.transport === "bot") {
+        const client = botClient(settings);
+        const id = notificationMessageId([ticketId, eventKey, String(post.index), post.target]);
+        // A claim taken over (version > 1) may have been posted by the attempt that held it.
+        const landed = claim.link.version > 1 ? await client.getMessage(id, context.signal) : undefined;
+        if (!landed) {
+          const rid = await client.roomOf(post.target, context.signal);
+          await client.sendMessage(
+            { _id: id, rid, msg: text, alias: settings.alias, emoji: settings.emoji },
+            context.signal,
+          );
+        }
+        targetId = id;
+      } else {
+        await postToHook(
+          secret(hookSecret(settings, post.hook)),
+          post.hook,
+          { text, alias: settings.alias, emoji: settings.emoji, channel: post.target },
+          { timeoutMs: HOOK_TIMEOUT_MS, signal: context.signal },
+        );
+        targetId = post.hook;
+      }
+      // Through a webhook, the message is out and cannot be looked up: a job failing now would post it
+      // again on its retry. A passing table error gets a few more tries first.
       const saved = await persistently(() =>
         deps.links.replaceTarget(
           claim.link,
-          { system: "rocketchat", instance: "hook", type: "message", id: hook },
+          { system: "rocketchat", instance, type: "message", id: targetId },
           { posted: { syncedAt: new Date().toISOString() } },
         ),
       );
       if (saved.outcome === "stale") throw new InProgressError("the notification was claimed by another job");
       posted++;
-      context.logger.info("OTRS event posted to Rocket.Chat", { event, ticket_id: ticketId, hook });
+      context.logger.info("OTRS event posted to Rocket.Chat", {
+        event,
+        ticket_id: ticketId,
+        transport: post.transport,
+        ...(post.transport === "hooks" ? { hook: post.hook } : {}),
+        ...(post.target !== undefined ? { target: post.target } : {}),
+      });
     }
     return { event, ticket: ticket.TicketNumber, matched: posts.length, posted };
   },
@@ -155,6 +254,21 @@ async function persistently<T>(write: () => Promise<T>): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
+}
+
+function botSecret(settings: Notifications): string {
+  const ref = settings.bot?.authToken;
+  if (!ref)
+    throw new ConfigError(
+      [
+        {
+          path: "integrations.rocketchatOtrs.notifications.bot",
+          message: "is required by the bot transport",
+        },
+      ],
+      "config",
+    );
+  return ref.secret;
 }
 
 function hookSecret(settings: Notifications, hook: string): string {

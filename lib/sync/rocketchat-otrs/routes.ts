@@ -59,7 +59,7 @@ export const routes: readonly RouteSpec[] = [
     method: "POST",
     path: "/otrs/notifications",
     tag: "rocketchat-otrs",
-    summary: "An OTRS ticket event, posted to the Rocket.Chat channels its rules pick",
+    summary: "An OTRS ticket event, posted to the Rocket.Chat channels and people its rules pick",
     description:
       "The event name comes from the body (Ticket::Generic's `Event.Event`, on newer Znuny), else from " +
       "`?event=`; Znuny's REST requester keeps a controller's query string only when one of its " +

@@ -48,6 +48,19 @@ const otrsNewTicketSchema = lazy(() =>
   }),
 );
 
+/** How a notification reaches Rocket.Chat. */
+export const TRANSPORTS = ["bot", "hooks"] as const;
+export type Transport = (typeof TRANSPORTS)[number];
+const transportSchema = lazy(() => v.picklist(TRANSPORTS, 'must be "bot" or "hooks"'));
+
+/** A rule's destination: `#channel`, `@username`, or a room id. */
+const targetSchema = lazy(() =>
+  v.pipe(
+    v.string(),
+    v.regex(/^(?:[#@][^\s#@,]{1,100}|[A-Za-z0-9_-]{1,100})$/, "must be #channel, @username or a room id"),
+  ),
+);
+
 /** `integrations.rocketchatOtrs`: this integration's settings, when the deployment enables it. */
 export const rocketchatOtrsSchema = lazy(() =>
   v.strictObject({
@@ -98,15 +111,37 @@ export const rocketchatOtrsSchema = lazy(() =>
         offlineMessages: v.optional(v.boolean(), true),
       }),
     ),
-    /** OTRS ticket events → Rocket.Chat channels (`POST /otrs/notifications`). */
+    /** OTRS ticket events → Rocket.Chat channels and people (`POST /otrs/notifications`). */
     notifications: v.optional(
       v.strictObject({
         /** The secret OTRS's requester sends (HTTP Basic's password, a header, or `?token=`). */
         auth: sharedSecretAuthSchema(),
+        /**
+         * How a rule that names none posts: `bot` (the REST API as a bot user, exactly once) or `hooks`
+         * (Incoming WebHooks, at least once). Default: `bot` when `bot` is set, else `hooks`.
+         */
+        transport: v.optional(transportSchema()),
+        /**
+         * A bot user that posts through the REST API (`chat.sendMessage`) under message ids derived
+         * from the event, so a retry asks Rocket.Chat whether its message landed and never posts twice.
+         */
+        bot: v.optional(
+          v.strictObject({
+            /** The server's base URL: `https://chat.example.com`. */
+            url: v.pipe(v.string(), v.url("must be a URL such as https://chat.example.com")),
+            /** The bot user's id (`X-User-Id`), shown with its personal access token. */
+            userId: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+            /** The bot user's personal access token (`X-Auth-Token`). */
+            authToken: secretRefSchema(),
+          }),
+        ),
         /** Rocket.Chat Incoming WebHook URLs by name; each URL holds its token, so it is a secret. */
-        hooks: v.record(
-          v.pipe(v.string(), v.regex(/^[a-z0-9-]+$/, "must be lower-case letters, digits and -")),
-          secretRefSchema(),
+        hooks: v.optional(
+          v.record(
+            v.pipe(v.string(), v.regex(/^[a-z0-9-]+$/, "must be lower-case letters, digits and -")),
+            secretRefSchema(),
+          ),
+          {},
         ),
         rules: v.array(
           v.strictObject({
@@ -118,8 +153,16 @@ export const rocketchatOtrsSchema = lazy(() =>
             priorities: v.optional(v.array(v.string())),
             /** CustomerID values; any when absent. */
             customers: v.optional(v.array(v.string())),
-            /** Names under `hooks`. */
-            hooks: v.pipe(v.array(v.string()), v.minLength(1)),
+            /** This rule's transport; the integration's `transport` when absent. */
+            transport: v.optional(transportSchema()),
+            /**
+             * Where the message goes: `#channel`, `@username` (a direct message) or a room id. Required
+             * with the bot; with Incoming WebHooks, each hook posts there instead of its own channel
+             * (the integration must allow overriding the destination channel).
+             */
+            targets: v.optional(v.pipe(v.array(targetSchema()), v.minLength(1))),
+            /** Names under `hooks` (the Incoming WebHook transport). */
+            hooks: v.optional(v.pipe(v.array(v.string()), v.minLength(1))),
             /** This rule's message; `template` when absent. */
             template: v.optional(v.pipe(v.string(), v.minLength(1))),
           }),
@@ -150,14 +193,41 @@ declare module "../../core/config-schema.ts" {
 
 type Systems = Config["systems"];
 
+/** The transport a rule posts with: its own, else the integration's, else the bot when one is set. */
+export function ruleTransport(
+  notifications: NonNullable<RocketchatOtrsConfig["notifications"]>,
+  rule: NonNullable<RocketchatOtrsConfig["notifications"]>["rules"][number],
+): Transport {
+  return rule.transport ?? notifications.transport ?? (notifications.bot ? "bot" : "hooks");
+}
+
 /** What its settings name must exist under `systems` (paths relative to `integrations.rocketchatOtrs`). */
 export function checkRocketchatOtrs(settings: RocketchatOtrsConfig, systems: Systems): FieldProblem[] {
   const problems = missingInstances(systems, [["otrs", "otrs", settings.otrs]]);
-  for (const [i, rule] of (settings.notifications?.rules ?? []).entries()) {
-    for (const hook of rule.hooks) {
-      if (!settings.notifications?.hooks[hook]) {
+  const notifications = settings.notifications;
+  for (const [i, rule] of (notifications?.rules ?? []).entries()) {
+    const at = `notifications.rules.${i}`;
+    if (!notifications) break;
+    if (ruleTransport(notifications, rule) === "bot") {
+      if (!notifications.bot)
+        problems.push({ path: "notifications.bot", message: `is required: rule ${i} posts through the bot` });
+      if (!rule.targets)
+        problems.push({ path: `${at}.targets`, message: "is required with the bot transport" });
+      if (rule.hooks)
         problems.push({
-          path: `notifications.rules.${i}.hooks`,
+          path: `${at}.hooks`,
+          message: 'names Incoming WebHooks, but the rule posts through the bot (set "transport": "hooks")',
+        });
+      continue;
+    }
+    if (!rule.hooks) {
+      problems.push({ path: `${at}.hooks`, message: "is required with the Incoming WebHook transport" });
+      continue;
+    }
+    for (const hook of rule.hooks) {
+      if (!notifications.hooks[hook]) {
+        problems.push({
+          path: `${at}.hooks`,
           message: `names ${hook}, which is not under notifications.hooks`,
         });
       }

@@ -76,12 +76,15 @@ export class OtrsClient {
   private session: Promise<string> | undefined;
 
   constructor(private readonly options: OtrsClientOptions) {
-    this.http = lazyHttp({
-      prefixUrl: options.url.replace(/\/+$/, ""),
-      timeout: options.timeoutMs,
-      retry: { limit: 1, methods: ["get"], statusCodes: [429, 502, 503, 504], backoffLimit: 1000 },
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
+    this.http = lazyHttp(
+      {
+        prefixUrl: options.url.replace(/\/+$/, ""),
+        timeout: options.timeoutMs,
+        retry: { limit: 1, methods: ["get"], statusCodes: [429, 502, 503, 504], backoffLimit: 1000 },
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      },
+      "otrs",
+    );
   }
 
   /**

@@ -42,13 +42,16 @@ export class RedmineClient {
   private readonly http: () => Promise<KyInstance>;
 
   constructor(private readonly options: RedmineClientOptions) {
-    this.http = lazyHttp({
-      prefixUrl: options.url.replace(/\/+$/, ""),
-      timeout: options.timeoutMs,
-      retry: { limit: 1, methods: ["get"], statusCodes: [429, 502, 503, 504], backoffLimit: 1000 },
-      headers: { "X-Redmine-API-Key": options.apiKey },
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
+    this.http = lazyHttp(
+      {
+        prefixUrl: options.url.replace(/\/+$/, ""),
+        timeout: options.timeoutMs,
+        retry: { limit: 1, methods: ["get"], statusCodes: [429, 502, 503, 504], backoffLimit: 1000 },
+        headers: { "X-Redmine-API-Key": options.apiKey },
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      },
+      "redmine",
+    );
   }
 
   /**

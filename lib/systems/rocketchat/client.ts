@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { UpstreamPermanentError } from "../../core/errors.ts";
-import { loadKy } from "../http.ts";
+import { loadKy, measuredFetch } from "../http.ts";
 import { translateHttpError } from "../http-error.ts";
 import { HookAnswerSchema } from "./schemas.ts";
 
@@ -9,6 +9,11 @@ export interface HookMessage {
   text: string;
   alias?: string | undefined;
   emoji?: string | undefined;
+  /**
+   * `#channel`, `@username` or a room id instead of the hook's own channel (processWebhookMessage.ts:
+   * the integration must have "overriding destination channel" enabled, else 400).
+   */
+  channel?: string | undefined;
 }
 
 /**
@@ -28,6 +33,7 @@ export async function postToHook(
   const body: Record<string, unknown> = { text: message.text };
   if (message.alias) body.alias = message.alias;
   if (message.emoji) body.emoji = message.emoji;
+  if (message.channel) body.channel = message.channel;
   try {
     const ky = (await loadKy()).default;
     const answer = await ky
@@ -36,7 +42,7 @@ export async function postToHook(
         timeout: options.timeoutMs,
         retry: 0,
         ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.fetch ? { fetch: options.fetch } : {}),
+        fetch: measuredFetch("rocketchat", options.fetch ?? fetch),
       })
       .json();
     const parsed = v.safeParse(HookAnswerSchema, answer);

@@ -110,3 +110,23 @@ export const HookAnswerSchema = v.object({
   success: v.boolean(),
   error: v.optional(v.string()),
 });
+
+/**
+ * A REST API answer (ApiClass.ts): `{"success": true, …}`, or 400 `{"success": false, "error"?,
+ * "errorType"?, "details"?}`.
+ */
+export const ApiAnswerSchema = v.object({
+  success: v.boolean(),
+  error: v.optional(v.string()),
+  errorType: v.optional(v.string()),
+});
+
+/** rooms.info and im.create: `{"room": {"_id", …}, "success": true}` (im.create sets `_id` to the DM's rid). */
+export const RoomAnswerSchema = v.object({
+  room: v.object({ _id: v.pipe(v.string(), v.minLength(1)) }),
+});
+
+/** chat.getMessage and chat.sendMessage: `{"message": {"_id", "rid", …}, "success": true}`. */
+export const BotMessageAnswerSchema = v.object({
+  message: v.object({ _id: v.string(), rid: v.string() }),
+});
