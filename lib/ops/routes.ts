@@ -107,7 +107,12 @@ export const LinkLookupSchema = v.object({
       source: ObjectViewSchema,
       target: ObjectViewSchema,
       aspects: v.array(
-        v.object({ name: v.string(), syncedAt: v.string(), notes: v.optional(v.array(v.string())) }),
+        v.object({
+          name: v.string(),
+          syncedAt: v.string(),
+          notes: v.optional(v.array(v.string())),
+          summary: v.optional(v.record(v.string(), v.union([v.string(), v.number()]))),
+        }),
       ),
       createdAt: v.string(),
       updatedAt: v.string(),

@@ -87,6 +87,8 @@ export interface AspectView {
   syncedAt: string;
   /** What the bridge could not sync of this aspect, and why (e.g. an image iTop would not let it read). */
   notes?: string[];
+  /** Figures the aspect keeps about itself (a conversation: entries copied each way, the last one). */
+  summary?: Record<string, string | number>;
 }
 
 /** One link found for a looked-up object: both ends and what was last synced of each aspect. */
