@@ -5,6 +5,8 @@ export default defineConfig({
     // Functions log JSON lines; tests keep them quiet unless TEST_LOG_LEVEL says otherwise.
     env: {
       POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "SILENT",
+      // Metrics are log lines too (EMF): quiet unless asked (lib/core/metrics.ts's observers still see them).
+      POWERTOOLS_METRICS_DISABLED: process.env.TEST_LOG_LEVEL ? "false" : "true",
     },
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" } },

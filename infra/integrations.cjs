@@ -57,6 +57,8 @@ function listIntegrations(root = ROOT) {
         deadLetterQueue: `${pascal}DeadLetterQueue`,
         workerRole: `${pascal}WorkerRole`,
         workerFunction: `${camelCase(id)}Worker`,
+        /** Its scheduled pollers (functions/<id>/poll-*.ts): it emits PollerLagSeconds. */
+        hasPoller: readdirSync(join(functions, id)).some((file) => /^poll-.+\.ts$/.test(file)),
       };
     });
 }
@@ -69,7 +71,16 @@ const assumeRolePolicy = () => ({
 });
 const logsPolicies = () => [
   { "Fn::Sub": `arn:\${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole` },
+  xrayPolicy(),
 ];
+/** X-Ray's write access, on the roles only when `monitoring.tracing` is on (the Tracing condition). */
+const xrayPolicy = () => ({
+  "Fn::If": [
+    "Tracing",
+    { "Fn::Sub": `arn:\${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess` },
+    { Ref: "AWS::NoValue" },
+  ],
+});
 const workerTableStatement = () => ({
   Effect: "Allow",
   Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
@@ -244,6 +255,8 @@ function integrationStack(root = ROOT) {
         getAtt(SHARED_DEAD_LETTER_QUEUE, "Arn"),
       ],
     },
+    /** The alarms, the dashboard, the Tracing condition and the API stage's throttling (serverless.yml `resources`). */
+    operations: operationsStack(integrations, listSystems(root)),
     /** DeadLetterDepthAlarm's metrics: the most messages any dead-letter queue holds. */
     deadLetterAlarmMetrics: [
       {
@@ -266,6 +279,341 @@ function integrationStack(root = ROOT) {
         },
       })),
     ],
+  };
+}
+
+// ---- operations: alarms, the dashboard, the API stage's throttling (README "Operating deskbridge") ----
+
+/** A setting of the stage's config file (`monitoring.*`, `http.*`), with its default: osls resolves it. */
+const setting = (path, fallback) => `\${self:custom.stageConfig.${path}, ${fallback}}`;
+
+/**
+ * The `monitoring` and `http` settings' defaults, as lib/core/config-schema.ts has them (DEFAULT_MONITORING,
+ * DEFAULT_THROTTLE, DEFAULT_FORM_THROTTLE; test/unit/cloudformation-template.test.ts holds them equal).
+ */
+const DEFAULTS = {
+  pollerLagSeconds: 900,
+  queueAgeSeconds: 900,
+  workerErrorRatePercent: 10,
+  throttles: 0,
+  tracing: false,
+  throttle: { rateLimit: 50, burstLimit: 100 },
+  formThrottle: { rateLimit: 5, burstLimit: 20 },
+};
+
+/** The form submission routes: a sender can burst (a form posted by many at once), so they get their own limit. */
+const FORM_ROUTES = ["POST /glpi/tickets", "POST /criar-chamado"];
+
+/** The bridge's own metrics' namespace (lib/core/metrics.ts; serverless.yml POWERTOOLS_METRICS_NAMESPACE). */
+const NAMESPACE = `deskbridge-\${sls:stage}`;
+/** Every bridge metric's `service` dimension (lib/core/metrics.ts SERVICE). */
+const SERVICE = "deskbridge";
+/** What the alarms' texts tell an operator to run (infra/cli: `npx deskbridge …`). */
+const CLI = `npx deskbridge --stage \${sls:stage}`;
+
+/** The systems the bridge calls (lib/systems/<system>/ with a client.ts): one latency/error line each. */
+function listSystems(root = ROOT) {
+  const systems = join(root, "lib/systems");
+  if (!existsSync(systems)) return [];
+  return readdirSync(systems, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(systems, entry.name, "client.ts")))
+    .map((entry) => entry.name)
+    .sort();
+}
+
+/** osls's logical id of a function (`rtKanbanWorker` → `RtKanbanWorkerLambdaFunction`). */
+const lambdaLogicalId = (name) =>
+  `${name.charAt(0).toUpperCase()}${name.slice(1).replace(/-/g, "Dash").replace(/_/g, "Underscore")}LambdaFunction`;
+
+/** osls's logical id of an HTTP API route (`POST /criar-chamado` → `HttpApiRoutePostCriarDashchamado`). */
+const httpApiRouteLogicalId = (routeKey) =>
+  `HttpApiRoute${routeKey
+    .split("/")
+    .map((part) => {
+      const normal = part
+        .toLowerCase()
+        .replace(/-/g, "Dash")
+        .replace(/\{(.*)\}/g, "$1Var")
+        .replace(/[^0-9A-Za-z]/g, "");
+      return normal.charAt(0).toUpperCase() + normal.slice(1);
+    })
+    .join("")}`;
+
+const alarmActions = () => ({
+  AlarmActions: [{ Ref: "DeadLetterAlarmTopic" }],
+  OKActions: [{ Ref: "DeadLetterAlarmTopic" }],
+});
+
+/** Its oldest queued job is older than `monitoring.queueAgeSeconds`. */
+function queueAgeAlarm(integration) {
+  return {
+    Type: "AWS::CloudWatch::Alarm",
+    Properties: {
+      AlarmName: `deskbridge-\${sls:stage}-${integration.id}-queue-age`,
+      AlarmDescription:
+        `A ${integration.id} job has waited on its queue longer than monitoring.queueAgeSeconds: its worker is ` +
+        `not keeping up, failing, or held back by a capped system. Run \`${CLI} status\` and read the ` +
+        `${integration.workerFunction} function's logs.`,
+      Namespace: "AWS/SQS",
+      MetricName: "ApproximateAgeOfOldestMessage",
+      Dimensions: [{ Name: "QueueName", Value: getAtt(integration.queue, "QueueName") }],
+      Statistic: "Maximum",
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: setting("monitoring.queueAgeSeconds", DEFAULTS.queueAgeSeconds),
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "notBreaching",
+      ...alarmActions(),
+    },
+  };
+}
+
+/** Its worker's errors per invocation over 5 minutes, in percent, above `monitoring.workerErrorRatePercent`. */
+function workerErrorRateAlarm(integration) {
+  const fn = { Name: "FunctionName", Value: { Ref: lambdaLogicalId(integration.workerFunction) } };
+  const stat = (id, metric) => ({
+    Id: id,
+    ReturnData: false,
+    MetricStat: {
+      Stat: "Sum",
+      Period: 300,
+      Metric: { Namespace: "AWS/Lambda", MetricName: metric, Dimensions: [fn] },
+    },
+  });
+  return {
+    Type: "AWS::CloudWatch::Alarm",
+    Properties: {
+      AlarmName: `deskbridge-\${sls:stage}-${integration.id}-worker-errors`,
+      AlarmDescription:
+        `The ${integration.workerFunction} function fails more than monitoring.workerErrorRatePercent of its ` +
+        `invocations (a crash or a timeout, not a job's own failure, which is retried and counted apart). ` +
+        `Read its logs; jobs stay on the queue and are retried.`,
+      Metrics: [
+        {
+          Id: "rate",
+          Expression: "IF(invocations > 0, 100 * errors / invocations, 0)",
+          Label: "worker errors per invocation (%)",
+          ReturnData: true,
+        },
+        stat("errors", "Errors"),
+        stat("invocations", "Invocations"),
+      ],
+      EvaluationPeriods: 1,
+      Threshold: setting("monitoring.workerErrorRatePercent", DEFAULTS.workerErrorRatePercent),
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "notBreaching",
+      ...alarmActions(),
+    },
+  };
+}
+
+/** Its poller has fallen more than `monitoring.pollerLagSeconds` behind (or has had no successful run since). */
+function pollerLagAlarm(integration) {
+  return {
+    Type: "AWS::CloudWatch::Alarm",
+    Properties: {
+      AlarmName: `deskbridge-\${sls:stage}-${integration.id}-poller-lag`,
+      AlarmDescription:
+        `The ${integration.id} poller has read nothing new for longer than monitoring.pollerLagSeconds: its ` +
+        `system is down or refuses it, or its runs fail. Changes made meanwhile are not lost (the next ` +
+        `successful run reads them). Run \`${CLI} status\` and read the poller's logs.`,
+      Namespace: NAMESPACE,
+      MetricName: "PollerLagSeconds",
+      Dimensions: [
+        { Name: "service", Value: SERVICE },
+        { Name: "integration", Value: integration.id },
+      ],
+      Statistic: "Maximum",
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: setting("monitoring.pollerLagSeconds", DEFAULTS.pollerLagSeconds),
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "notBreaching",
+      ...alarmActions(),
+    },
+  };
+}
+
+/** Lambda throttled invocations in the account and region, above `monitoring.throttles` in 5 minutes. */
+function throttlesAlarm() {
+  return {
+    Type: "AWS::CloudWatch::Alarm",
+    Properties: {
+      AlarmName: `deskbridge-\${sls:stage}-throttles`,
+      AlarmDescription:
+        "Lambda refused invocations for lack of concurrency (the account's limit in this region, all " +
+        "functions): webhooks may have been answered 429/503 and retried by their senders, jobs wait on " +
+        "their queues. Ask AWS for a higher concurrency limit, or lower the workers' maxConcurrency.",
+      Namespace: "AWS/Lambda",
+      MetricName: "Throttles",
+      Statistic: "Sum",
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: setting("monitoring.throttles", DEFAULTS.throttles),
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "notBreaching",
+      ...alarmActions(),
+    },
+  };
+}
+
+/**
+ * The CloudWatch dashboard: a row for the systems the bridge calls (latency, errors), then one row per
+ * integration: its events, its queue's oldest job and depth, its poller's lag, its worker's errors.
+ * Its body is one Fn::Sub text, so the queues' and functions' names are the deployed ones.
+ */
+function dashboard(integrations, systems) {
+  const ns = NAMESPACE;
+  const widget = (x, y, width, title, metrics, extra = {}) => ({
+    type: "metric",
+    x,
+    y,
+    width,
+    height: 6,
+    properties: {
+      title,
+      region: `\${AWS::Region}`,
+      view: "timeSeries",
+      stat: "Sum",
+      period: 300,
+      metrics,
+      ...extra,
+    },
+  });
+  const widgets = [
+    widget(
+      0,
+      0,
+      12,
+      "Upstream latency (p90, ms)",
+      systems.map((system) => [ns, "UpstreamLatency", "service", SERVICE, "system", system, { stat: "p90" }]),
+    ),
+    widget(
+      12,
+      0,
+      12,
+      "Upstream errors (no answer, 5xx, 429) and calls",
+      systems.flatMap((system) => [
+        [ns, "UpstreamErrors", "service", SERVICE, "system", system],
+        [
+          ns,
+          "UpstreamLatency",
+          "service",
+          SERVICE,
+          "system",
+          system,
+          { stat: "SampleCount", label: `${system} calls` },
+        ],
+      ]),
+    ),
+  ];
+  integrations.forEach((integration, i) => {
+    const y = 6 * (i + 1);
+    const events = ["EventsReceived", "EventsSynced", "EventsRetried", "EventsDeadLettered"].map((name) => [
+      ns,
+      name,
+      "service",
+      SERVICE,
+      "integration",
+      integration.id,
+    ]);
+    const queueName = `\${${integration.queue}.QueueName}`;
+    const dlqName = `\${${integration.deadLetterQueue}.QueueName}`;
+    const worker = `\${${lambdaLogicalId(integration.workerFunction)}}`;
+    widgets.push(
+      widget(0, y, 6, `${integration.id}: events`, events),
+      widget(6, y, 6, `${integration.id}: queue (oldest job s, depth, dead letters)`, [
+        ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", queueName, { stat: "Maximum" }],
+        [
+          "AWS/SQS",
+          "ApproximateNumberOfMessagesVisible",
+          "QueueName",
+          queueName,
+          { stat: "Maximum", yAxis: "right" },
+        ],
+        [
+          "AWS/SQS",
+          "ApproximateNumberOfMessagesVisible",
+          "QueueName",
+          dlqName,
+          { stat: "Maximum", yAxis: "right" },
+        ],
+      ]),
+      integration.hasPoller
+        ? widget(12, y, 6, `${integration.id}: poller lag (s)`, [
+            [ns, "PollerLagSeconds", "service", SERVICE, "integration", integration.id, { stat: "Maximum" }],
+          ])
+        : {
+            type: "text",
+            x: 12,
+            y,
+            width: 6,
+            height: 6,
+            properties: { markdown: `${integration.id}: no poller` },
+          },
+      widget(18, y, 6, `${integration.id}: worker (errors, invocations, throttles)`, [
+        ["AWS/Lambda", "Errors", "FunctionName", worker],
+        ["AWS/Lambda", "Invocations", "FunctionName", worker, { yAxis: "right" }],
+        ["AWS/Lambda", "Throttles", "FunctionName", worker],
+      ]),
+    );
+  });
+  return {
+    Type: "AWS::CloudWatch::Dashboard",
+    Properties: {
+      DashboardName: `deskbridge-\${sls:stage}`,
+      DashboardBody: { "Fn::Sub": JSON.stringify({ widgets }) },
+    },
+  };
+}
+
+/**
+ * The operations part of the stack: an alarm per jobs queue's age, per worker's error rate and per
+ * poller's lag, the throttles alarm (the dead letters' is in infra/resources.yml), all on the one
+ * topic DeadLetterAlarmTopic; the dashboard; the Tracing condition; and the HTTP API stage's default
+ * and per-route throttling (osls v4 has no setting for an HTTP API's throttling: an extension of the
+ * stage it compiles, HttpApiStage).
+ */
+function operationsStack(integrations, systems) {
+  const resources = {};
+  for (const integration of integrations) {
+    const pascal = pascalCase(integration.id);
+    resources[`${pascal}QueueAgeAlarm`] = queueAgeAlarm(integration);
+    resources[`${pascal}WorkerErrorRateAlarm`] = workerErrorRateAlarm(integration);
+    if (integration.hasPoller) resources[`${pascal}PollerLagAlarm`] = pollerLagAlarm(integration);
+  }
+  resources.ThrottlesAlarm = throttlesAlarm();
+  resources.OperationsDashboard = dashboard(integrations, systems);
+  const throttle = (key) => ({
+    ThrottlingRateLimit: setting(`http.${key}.rateLimit`, DEFAULTS[key].rateLimit),
+    ThrottlingBurstLimit: setting(`http.${key}.burstLimit`, DEFAULTS[key].burstLimit),
+  });
+  return {
+    Conditions: {
+      // Compared as text: osls puts a setting inside a longer string as its text.
+      Tracing: {
+        "Fn::Equals": [`tracing-${setting("monitoring.tracing", DEFAULTS.tracing)}`, "tracing-true"],
+      },
+    },
+    Resources: resources,
+    Outputs: {
+      DashboardUrl: {
+        Description: "The operations dashboard (a row per integration).",
+        Value: {
+          "Fn::Sub": `https://\${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=\${AWS::Region}#dashboards:name=deskbridge-\${sls:stage}`,
+        },
+      },
+    },
+    extensions: {
+      HttpApiStage: {
+        Properties: {
+          DefaultRouteSettings: { DetailedMetricsEnabled: false, ...throttle("throttle") },
+          RouteSettings: Object.fromEntries(FORM_ROUTES.map((route) => [route, throttle("formThrottle")])),
+        },
+        // A route's settings name a route the stage must find: create the routes first.
+        DependsOn: FORM_ROUTES.map(httpApiRouteLogicalId),
+      },
+    },
   };
 }
 
@@ -293,6 +641,8 @@ function resolveGenerated(value, root = ROOT) {
 
 // What serverless.yml and infra/*.yml name; osls calls each with its own arguments, ignored here.
 module.exports = {
+  OPERATION_DEFAULTS: DEFAULTS,
+  FORM_ROUTES,
   listIntegrations,
   integrationStack,
   resolveGenerated,
@@ -301,4 +651,5 @@ module.exports = {
   jobQueues: () => integrationStack().jobQueues,
   queueArns: () => integrationStack().queueArns,
   deadLetterAlarmMetrics: () => integrationStack().deadLetterAlarmMetrics,
+  operations: () => integrationStack().operations,
 };

@@ -14,7 +14,22 @@ export interface GeneratedIntegration {
   readonly workerRole: string;
   /** `otrsRedmineWorker`. */
   readonly workerFunction: string;
+  /** It has a scheduled poller (functions/<id>/poll-*.ts), whose lag an alarm watches. */
+  readonly hasPoller: boolean;
 }
+
+/** The defaults of the `monitoring` and `http` settings the stack reads (lib/core/config-schema.ts has the same). */
+export const OPERATION_DEFAULTS: {
+  readonly pollerLagSeconds: number;
+  readonly queueAgeSeconds: number;
+  readonly workerErrorRatePercent: number;
+  readonly throttles: number;
+  readonly tracing: boolean;
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly formThrottle: { readonly rateLimit: number; readonly burstLimit: number };
+};
+/** The routes with the form throttling (`http.formThrottle`). */
+export const FORM_ROUTES: readonly string[];
 
 type GetAtt = { readonly "Fn::GetAtt": readonly [string, string] };
 
@@ -37,6 +52,13 @@ export interface IntegrationStack {
     readonly all: readonly GetAtt[];
   };
   readonly deadLetterAlarmMetrics: readonly Record<string, unknown>[];
+  /** serverless.yml `resources`: the alarms, the dashboard, the Tracing condition, the API stage's throttling. */
+  readonly operations: {
+    readonly Conditions: Readonly<Record<string, unknown>>;
+    readonly Resources: Readonly<Record<string, { readonly Type: string; readonly Properties: unknown }>>;
+    readonly Outputs: Readonly<Record<string, { readonly Value: unknown }>>;
+    readonly extensions: Readonly<Record<string, unknown>>;
+  };
 }
 
 /** The integrations under `root` (default: the repository), by id in name order. */

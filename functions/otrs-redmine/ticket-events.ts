@@ -13,7 +13,7 @@ useIntegrations(otrsRedmine);
 
 /**
  * POST /otrs/ticket-events and POST /otrs/ticket-events/{ticketId}: OTRS's GenericInterface invoker
- * reports a ticket event (TicketStateUpdate).
+ * reports a ticket event (TicketStateUpdate; ArticleCreate for the conversation).
  */
 export const handler = httpRoute(
   { name: "otrs.ticket-events", authenticate: authenticateOtrsRedmine },

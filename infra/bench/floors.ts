@@ -5,7 +5,7 @@
 export const UPSTREAM_FLOORS: Record<string, { calls: number; why: string }> = {
   "POST /glpi/tickets": {
     calls: 1,
-    why: "create the ticket (the session and the entity found by CNPJ are cached per container; the old Flask app made 4: initSession, entity search of up to 1,500 rows, create, killSession)",
+    why: "create the ticket (the session is kept per container, and the customer's entity is in the entity directory; the old Flask app made 4: initSession, entity search of up to 1,500 rows, create, killSession)",
   },
   "POST /otrs/ticket-events": {
     calls: 4,

@@ -5,7 +5,8 @@
  *   BENCH_JOBS (300)       jobs a batch size, for worker throughput
  *   BENCH_COLD_RUNS (15)   fresh processes a function, for cold start
  *   BENCH_SCALE_TICKETS (5000)  RT tickets the scale run's backfill projects (scale.ts: its other knobs)
- *   BENCH_SKIP=cold        skip a part (cold, latency, throughput, scale; comma-separated): the page
+ *   BENCH_FORMS_REQUESTS (200)  GLPI form requests a row of the forms run (glpi-forms.ts: its other knobs)
+ *   BENCH_SKIP=cold        skip a part (cold, latency, throughput, scale, forms; comma-separated): the page
  *                          keeps that part's sections from its last run
  * It starts its own emulators and system fakes on 127.0.0.1; nothing reaches further.
  */
@@ -60,6 +61,7 @@ const PART_SECTIONS: Record<string, string[]> = {
   latency: ["Ack latency", "Upstream calls per synced event", "Cost per million events"],
   throughput: ["Worker throughput"],
   scale: ["Scale: a backfill beside live traffic"],
+  forms: ["GLPI forms: customers drawn at random"],
 };
 
 /** A skipped part's sections as the page has them now (so a partial run refreshes only its parts). */
@@ -133,7 +135,7 @@ async function main(): Promise<void> {
           : { [`≤ ${LATENCY_TARGET}`]: "" }),
       }));
       sections.push(
-        `## Ack latency\n\nEach webhook route's handler (what API Gateway waits for), ${REQUESTS} fresh events a concurrency level, with the defaults of a deployment (\`jobs.webhookAck: "queue"\`: a webhook's job is queued and the sender answered; the forms and livechat routes, whose answer is the sync's result, work inline), against the local emulators and the fakes (which answer at once, in this process). Its floor: the same DynamoDB and SQS calls the route makes, one after another, and nothing else; for an inline route also the same HTTP requests to the helpdesk, sent again bare with fetch. Target: p99 ≤ ${LATENCY_TARGET}× the floor at concurrency 10.\n\n${table(latency)}`,
+        `## Ack latency\n\nEach webhook route's handler (what API Gateway waits for), ${REQUESTS} fresh events a concurrency level, with the defaults of a deployment (\`jobs.webhookAck: "queue"\`: a webhook's job is queued and the sender answered; the forms and livechat routes, whose answer is the sync's result, work inline), against the local emulators and the fakes (which answer at once, in this process). Its floor: the same DynamoDB and SQS calls the route makes, one after another, and nothing else; for an inline route also the same HTTP requests to the helpdesk, sent again bare with fetch. GLPI forms here come from one customer, always the same (a sandbox entity, CNPJ 11.222.333/0001-81): after a container's first request its entity is in the directory; the customer mix users send is measured apart (GLPI forms, below). Target: p99 ≤ ${LATENCY_TARGET}× the floor at concurrency 10.\n\n${table(latency)}`,
       );
       console.log(`\nAck latency\n${table(latency)}`);
 
@@ -153,7 +155,7 @@ async function main(): Promise<void> {
         };
       });
       sections.push(
-        `## Upstream calls per synced event\n\nCalls each event makes to the external systems (the route's, and the worker's for a queued job), counted by the fakes, with warm caches (sessions, entities, board columns), against the fewest the sync needs.\n\n${table(calls)}`,
+        `## Upstream calls per synced event\n\nCalls each event makes to the external systems (the route's, and the worker's for a queued job), counted by the fakes, with warm caches (sessions, board columns; the GLPI form's customer in the entity directory, one customer for every request), against the fewest the sync needs.\n\n${table(calls)}`,
       );
       console.log(`\nUpstream calls per synced event\n${table(calls)}`);
 
@@ -211,6 +213,14 @@ async function main(): Promise<void> {
   if (skip.has("scale")) sections.push(...keptSections("scale"));
   else {
     const section = scaleSection(await runScale());
+    sections.push(section);
+    console.log(`\n${section}`);
+  }
+
+  if (skip.has("forms")) sections.push(...keptSections("forms"));
+  else {
+    const { formsSection } = await import("./glpi-forms.ts");
+    const section = await formsSection(table);
     sections.push(section);
     console.log(`\n${section}`);
   }
@@ -287,7 +297,7 @@ function scaleSection(result: ScaleResult): string {
   return [
     "## Scale: a backfill beside live traffic",
     "",
-    `The RT backfill (\`npx deskbridge backfill rt-kanban\`, \`backfillBoard\`: it runs each ticket's job in place, holding RT's and Kanboard's slots, ${o.backfillConcurrency} at a time, the CLI's default) projects ${o.tickets.toLocaleString("en")} open RT tickets onto an empty board, while GLPI forms (\`POST /glpi/tickets\`, inline: the answer is the ticket) arrive at ${o.glpiPerSecond} a second and OTRS events (\`POST /otrs/ticket-events\`, answered 202 once queued, synced by the otrs-redmine worker) at ${o.otrsPerSecond} a second, open loop (each sent at its time, answered or not), interleaved. The same arrivals run first for ${o.baselineSeconds} s without the backfill, then for as long as the backfill runs, on the same stack: a deployment's defaults (\`jobs.webhookAck: "queue"\`, \`inlineBudgetMs\` 3000), a queue per integration, each integration's worker taking batches of ${o.batchSize} with at most ${o.workerConcurrency} batches at once (\`maximumConcurrency\`), and every system capped at its \`maxConcurrentCalls\` (4); every fake takes ${o.callMs} ms to answer each call, as a helpdesk takes some time (it is what makes calls overlap, so that the caps bind). An event's sync latency runs from the route's call to its sync done in the target: a form's 201 answer (the GLPI ticket is created), or the \`updatedAt\` of its job's record when the worker recorded it done (the Redmine issue created, its id written back to OTRS, the link saved). "Waits for a slot" counts the jobs the flow's functions put back on its queue with a delay: a system at its cap (1–3 s), or another job's lease (3–6 s). Target: p99 with the backfill ≤ ${SCALE_TARGET}× p99 without, for each flow; and no fake ever sees more calls in flight than its system's cap. The run uses ${where}.`,
+    `The RT backfill (\`npx deskbridge backfill rt-kanban\`, \`backfillBoard\`: it runs each ticket's job in place, holding RT's and Kanboard's slots, ${o.backfillConcurrency} at a time, the CLI's default) projects ${o.tickets.toLocaleString("en")} open RT tickets onto an empty board, while GLPI forms (\`POST /glpi/tickets\`, inline: the answer is the ticket; one customer, always the same) arrive at ${o.glpiPerSecond} a second and OTRS events (\`POST /otrs/ticket-events\`, answered 202 once queued, synced by the otrs-redmine worker) at ${o.otrsPerSecond} a second, open loop (each sent at its time, answered or not), interleaved. The same arrivals run first for ${o.baselineSeconds} s without the backfill, then for as long as the backfill runs, on the same stack: a deployment's defaults (\`jobs.webhookAck: "queue"\`, \`inlineBudgetMs\` 3000), a queue per integration, each integration's worker taking batches of ${o.batchSize} with at most ${o.workerConcurrency} batches at once (\`maximumConcurrency\`), and every system capped at its \`maxConcurrentCalls\` (4); every fake takes ${o.callMs} ms to answer each call, as a helpdesk takes some time (it is what makes calls overlap, so that the caps bind). An event's sync latency runs from the route's call to its sync done in the target: a form's 201 answer (the GLPI ticket is created), or the \`updatedAt\` of its job's record when the worker recorded it done (the Redmine issue created, its id written back to OTRS, the link saved). "Waits for a slot" counts the jobs the flow's functions put back on its queue with a delay: a system at its cap (1–3 s), or another job's lease (3–6 s). Target: p99 with the backfill ≤ ${SCALE_TARGET}× p99 without, for each flow; and no fake ever sees more calls in flight than its system's cap. The run uses ${where}.`,
     "",
     table(rows),
     "",

@@ -61,6 +61,8 @@ async function main(): Promise<void> {
     Object.assign(process.env, {
       AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
       AWS_ENDPOINT_URL_SQS: emulators.sqsEndpoint,
+      // The metrics' log lines (lib/core/metrics.ts) mean nothing without CloudWatch: off unless asked for.
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
     });
     const sqs = new SQSClient(SQS_OPTIONS);
     const resources = await createLocalResources(

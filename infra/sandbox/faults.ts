@@ -120,7 +120,8 @@ export class FaultPlans<F extends { kind: string }, M, C extends { status: numbe
   async serve<R extends { status: number }>(
     req: IncomingMessage,
     call: C,
-    answer: (raw: string, fault: AnswerFault<F> | undefined) => R,
+    /** `bytes`: the body as received, for a binary upload. */
+    answer: (raw: string, fault: AnswerFault<F> | undefined, bytes: Buffer) => R,
     succeeded: (reply: R) => boolean = (reply) => reply.status < 300,
   ): Promise<R | undefined> {
     const chosen = this.#choose(call);
@@ -128,13 +129,14 @@ export class FaultPlans<F extends { kind: string }, M, C extends { status: numbe
     const fault = chosen && !afterWork ? this.#apply(chosen) : undefined;
     if (fault?.kind === "reset") return void req.socket.destroy();
     if (fault?.kind === "hang") return undefined; // close() destroys the socket
-    const raw = await readBody(req);
+    const bytes = await readBodyBytes(req);
+    const raw = bytes.toString("utf8");
     if (fault?.kind === "delay") {
       const { ms } = fault as unknown as { ms: number };
       await new Promise((resolve) => setTimeout(resolve, ms).unref());
     }
     const changesAnswer = fault && fault.kind !== "delay";
-    const reply = answer(raw, changesAnswer ? (fault as AnswerFault<F>) : undefined);
+    const reply = answer(raw, changesAnswer ? (fault as AnswerFault<F>) : undefined, bytes);
     if (afterWork && succeeded(reply)) {
       const lost = this.#apply(afterWork);
       try {
@@ -207,12 +209,17 @@ export function methodAndPath(
 }
 
 /** The whole request body as UTF-8 text ("" when the request fails). */
-export function readBody(req: IncomingMessage): Promise<string> {
+export async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBodyBytes(req)).toString("utf8");
+}
+
+/** The whole request body as bytes (empty when the request fails). */
+export function readBodyBytes(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", () => resolve(""));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", () => resolve(Buffer.alloc(0)));
   });
 }
 

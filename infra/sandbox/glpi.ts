@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import { cnpjWithCheckDigits, formatCnpj } from "../../lib/sync/glpi-forms/cnpj.ts";
 import {
   type FaultChaos,
   type FaultCounts,
@@ -15,7 +17,8 @@ import {
  * sandbox, on 127.0.0.1 only. It answers in GLPI's real wire format, quirks included, following GLPI 10's
  * src/Api/APIRest.php, API.php and Search.php (summary: /work/shared/systems-api.md §5).
  * Modelled: initSession, killSession, changeActiveEntities, listSearchOptions/Entity, search/Entity (with
- * the CNPJ field of the Fields plugin), POST /Ticket, GET /Ticket, GET /Ticket/:id. Other itemtypes GLPI
+ * the CNPJ field of the Fields plugin; AND, OR and NOT links; paged with `range`), POST /Ticket,
+ * GET /Ticket, GET /Ticket/:id. Other itemtypes GLPI
  * knows answer 501, so a call the fake does not model fails loudly instead of passing by accident.
  */
 
@@ -33,6 +36,7 @@ export interface GlpiFakeOptions {
   entities?: GlpiEntitySeed[]; // seeded entities; entity 0 "Root entity" always exists (no CNPJ)
   port?: number; // default 0 (random)
   basePath?: string; // default "/apirest.php"
+  latencyMs?: number; // default 0: how long every answer takes (a real GLPI takes tens of ms)
 }
 
 export type GlpiFault = NetworkFault;
@@ -59,6 +63,9 @@ export interface GlpiFake {
   sessions(): number; // number of currently valid session tokens
   expireSessions(): void; // invalidate every session token (PHP session garbage collection)
   addEntity(entity: GlpiEntitySeed): void;
+  removeEntity(id: number): void; // an entity deleted (purged) in GLPI
+  setEntityCnpj(id: number, cnpj: string): void; // an entity's CNPJ field edited ("" clears it)
+  setLatency(ms: number): void; // every later answer takes this long
   /**
    * The `times` matching requests after the first `options.after` ones (default 0) get the fault (a string
    * body is sent verbatim as text/html).
@@ -89,6 +96,32 @@ export const demoEntities: GlpiEntitySeed[] = [
   { id: 3, name: "Oficina Alfa & Filhos", cnpj: "12.ABC.345/01DE-35" },
   { id: 4, name: "Mercado Boa Vista", cnpj: "24681357000140" },
 ];
+
+/**
+ * `count` customer entities (ids from `firstId`, default 1000) with distinct valid CNPJs, drawn from
+ * `seed`: half stored formatted (`11.222.333/0001-81`), half as digits, as GLPI admins store them.
+ */
+export function customerEntities(count: number, options: { seed?: number; firstId?: number } = {}) {
+  let state = (options.seed ?? 19) >>> 0;
+  const random = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const firstId = options.firstId ?? 1000;
+  const seen = new Set<string>();
+  const entities: GlpiEntitySeed[] = [];
+  while (entities.length < count) {
+    const root = String(Math.floor(random() * 1e8)).padStart(8, "0");
+    const cnpj = cnpjWithCheckDigits(`${root}0001`);
+    if (seen.has(cnpj) || /^(\d)\1{13}$/.test(cnpj)) continue;
+    seen.add(cnpj);
+    const id = firstId + entities.length;
+    entities.push({ id, name: `Cliente ${id}`, cnpj: id % 2 === 0 ? formatCnpj(cnpj) : cnpj });
+  }
+  return entities;
+}
 
 /** GLPI's refusals: [HTTP status, message, whether returnError() appends the documentation link]. */
 const ERRORS = {
@@ -126,6 +159,7 @@ const PERMISSION_DENIED = "You don't have permission to perform this action.";
 
 interface Entity extends GlpiEntitySeed {
   cnpjRowId: number | null; // id of the entity's row in the Fields plugin table (null: no CNPJ)
+  sortKey: string; // the folded complete name (GLPI sorts on option 1 by default)
 }
 interface Reply {
   status: number;
@@ -140,7 +174,8 @@ interface Request {
   session: string;
 }
 interface Criterion {
-  negated: boolean; // link "AND NOT"
+  or: boolean; // link "OR" or "OR NOT": starts another AND group (SQL: AND binds tighter than OR)
+  negated: boolean; // link "AND NOT" or "OR NOT"
   field: number;
   searchtype: string;
   value: string;
@@ -168,16 +203,30 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
   const calls: GlpiCall[] = [];
   const sessions = new Map<string, { entities: unknown; recursive: unknown }>();
   let entities: Entity[] = [];
+  let sorted = true; // entities are in GLPI's default order (by complete name)
+  let latencyMs = options.latencyMs ?? 0;
+  let nextCnpjRow = 1;
   const plans = new FaultPlans<GlpiFault, { method?: string; path?: string | RegExp }, GlpiCall>(
     methodAndPath,
   );
   let down = false;
   let nextTicketId = 1;
   const addEntity = (seed: GlpiEntitySeed) => {
-    const rows = entities.filter((e) => e.cnpjRowId !== null).length;
-    entities.push({ ...seed, cnpjRowId: seed.cnpj ? rows + 1 : null });
+    const sortKey = fold(seed.id === 0 ? seed.name : `Root entity > ${seed.name}`);
+    entities.push({ ...seed, cnpjRowId: seed.cnpj ? nextCnpjRow++ : null, sortKey });
+    sorted = false;
   };
-  seeds.forEach(addEntity);
+  const resetEntities = () => {
+    entities = [];
+    nextCnpjRow = 1;
+    seeds.forEach(addEntity);
+  };
+  resetEntities();
+  const entityById = (id: number) => {
+    const entity = entities.find((e) => e.id === id);
+    if (!entity) throw new Error(`the GLPI fake has no entity ${id}`);
+    return entity;
+  };
 
   const server = await listen(options.port, handle, (res, error) =>
     send(res, { status: 500, body: ["ERROR", String(error)] }),
@@ -211,6 +260,7 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
     const call: GlpiCall = { method: req.method ?? "GET", path, query: parsed.searchParams, status: 0 };
     calls.push(call);
     if (down) return void req.socket.destroy();
+    if (latencyMs > 0) await sleep(latencyMs);
     const reply = await plans.serve(req, call, (raw, fault) => {
       if (fault?.kind === "status") {
         const body = fault.body ?? ["ERROR", STATUS_CODES[fault.status] ?? "Error"];
@@ -349,10 +399,12 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
     }
     for (const criterion of criteria) toview.add(criterion.field);
     // GLPI sorts on option 1 (the complete name) by default; `sort` and `order` are not modelled.
-    const sortKey = (entity: Entity) => fold(String(entityColumn(entity, 1)));
-    const rows = entities
-      .filter((entity) => criteria.every((criterion) => matchesCriterion(entity, criterion)))
-      .sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
+    if (!sorted) {
+      entities.sort((a, b) => a.sortKey.localeCompare(b.sortKey));
+      sorted = true;
+    }
+    const matches = criteriaMatcher(criteria);
+    const rows = entities.filter(matches);
     const [start, last] = pageOf(query, rows.length);
     const page = rows.slice(start, last + 1);
     const body: Record<string, unknown> = {
@@ -387,28 +439,53 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
         }
         if (!/^\d+$/.test(field) || !isOption(Number(field)))
           throw fail("ERROR", "Bad field ID in search criteria");
-        if (/OR/i.test(link)) throw new GlpiError(501, "ERROR", "the GLPI fake does not model OR links");
-        return { negated: /NOT/i.test(link), field: Number(field), searchtype, value };
+        if (!/^(AND|OR)( NOT)?$/i.test(link.trim())) throw fail("ERROR", "Bad link in search criteria");
+        return {
+          or: /^OR/i.test(link.trim()),
+          negated: /NOT/i.test(link),
+          field: Number(field),
+          searchtype,
+          value,
+        };
       });
   }
 
-  function matchesCriterion(entity: Entity, { negated, field, searchtype, value }: Criterion): boolean {
-    if (value.trim() === "") return true; // GLPI drops criteria whose value is empty
+  /**
+   * Search::constructCriteriaSQL joins the criteria's SQL with their links as written, so SQL's
+   * precedence holds: `a AND b OR c` is `(a AND b) OR c`. The first criterion's OR is ignored.
+   */
+  function criteriaMatcher(criteria: Criterion[]): (entity: Entity) => boolean {
+    const groups: ((entity: Entity) => boolean)[][] = [[]];
+    criteria.forEach((criterion, i) => {
+      if (criterion.value.trim() === "") return; // GLPI drops criteria whose value is empty
+      if (criterion.or && i > 0 && groups.at(-1)?.length) groups.push([]);
+      groups.at(-1)?.push(criterionMatcher(criterion));
+    });
+    return (entity) => groups.some((group) => group.every((matches) => matches(entity)));
+  }
+
+  function criterionMatcher({ negated, field, searchtype, value }: Criterion): (entity: Entity) => boolean {
     const not = negated !== searchtype.startsWith("not");
     const type = searchtype.replace(/^not/, "");
-    const cell = entityColumn(entity, field);
     if (type === "equals") {
       // Search::addWhere: `equals` on an itemlink compares the item's id, and on a joined table without
       // `searchequalsonfield` (the Fields plugin's) that table's row id: never the text.
-      const id = field === sid ? entity.cnpjRowId : entity.id;
-      return (id !== null && id === Number.parseFloat(value)) !== not;
+      const wanted = Number.parseFloat(value);
+      return (entity) => {
+        const id = field === sid ? entity.cnpjRowId : entity.id;
+        return (id !== null && id === wanted) !== not;
+      };
     }
     if (type !== "contains") throw new GlpiError(501, "ERROR", `the GLPI fake does not model ${searchtype}`);
-    if (/^null$/i.test(value.trim())) return (cell === null) !== not;
-    // Negated text criteria get `OR field IS NULL`, so NOT LIKE also matches entities without a value.
-    if (cell === null || cell === undefined) return not;
+    if (/^null$/i.test(value.trim())) return (entity) => (entityColumn(entity, field) === null) !== not;
     const numeric = field === 2 && /^\d+$/.test(value.trim());
-    return (numeric ? cell === Number(value) : likeMatches(String(cell), value)) !== not;
+    const like = likeMatcher(value);
+    return (entity) => {
+      const cell = entityColumn(entity, field);
+      // Negated text criteria get `OR field IS NULL`, so NOT LIKE also matches entities without a value.
+      if (cell === null || cell === undefined) return not;
+      return (numeric ? cell === Number(value) : like(String(cell))) !== not;
+    };
   }
 
   function entityColumn(entity: Entity, id: number): string | number | null | undefined {
@@ -551,6 +628,18 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
     sessions: () => sessions.size,
     expireSessions: () => sessions.clear(),
     addEntity,
+    removeEntity: (id) => {
+      const entity = entityById(id);
+      entities = entities.filter((e) => e !== entity);
+    },
+    setEntityCnpj: (id, cnpj) => {
+      const entity = entityById(id);
+      entity.cnpj = cnpj;
+      if (cnpj && entity.cnpjRowId === null) entity.cnpjRowId = nextCnpjRow++;
+    },
+    setLatency: (ms) => {
+      latencyMs = ms;
+    },
     failNext: (times, fault, match = {}, options = {}) => plans.add(times, fault, match, options),
     setChaos: (chaos) => plans.setChaos(chaos),
     faultsInjected: () => plans.injected(),
@@ -564,8 +653,8 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
       sessions.clear();
       plans.clear();
       down = false;
-      entities = [];
-      seeds.forEach(addEntity);
+      latencyMs = options.latencyMs ?? 0;
+      resetEntities();
     },
     close: () => server.close(),
     get maxInFlight() {
@@ -579,13 +668,18 @@ export async function startGlpiFake(options: GlpiFakeOptions): Promise<GlpiFake>
  * SQL LIKE as GLPI builds it (Search::makeTextSearchValue): `%value%` unless anchored with ^ or $,
  * `%` stays a wildcard, `_` is escaped, and the utf8mb4_unicode_ci collation ignores case and accents.
  */
-function likeMatches(cell: string, value: string): boolean {
+function likeMatcher(value: string): (cell: string) => boolean {
   const trimmed = value.trim();
   const start = trimmed.startsWith("^") ? "^" : "";
   const end = trimmed.endsWith("$") && trimmed.length > start.length ? "$" : "";
   const inner = trimmed.slice(start.length, trimmed.length - end.length).trim();
   const escaped = fold(inner).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`${start}${escaped.replaceAll("%", ".*")}${end}`, "s").test(fold(cell));
+  const pattern = new RegExp(`${start}${escaped.replaceAll("%", ".*")}${end}`, "s");
+  return (cell) => pattern.test(fold(cell));
+}
+
+function likeMatches(cell: string, value: string): boolean {
+  return likeMatcher(value)(cell);
 }
 
 function fold(value: string): string {

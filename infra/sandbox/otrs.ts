@@ -16,7 +16,11 @@ import {
  * are HTTP 200 with `{"Error": {…}}`, ids are JSON strings, an empty search is `{}`, GET bodies are
  * ignored and an article without `IsVisibleForCustomer` is customer-visible.
  * Modelled: SessionCreate, TicketCreate, TicketGet, TicketSearch (GET /Ticket and POST /TicketSearch) and
- * TicketUpdate (PATCH, POST or PUT /Ticket/:TicketID). Any other URI gets REST.pm's 500 text/plain.
+ * TicketUpdate (PATCH, POST or PUT /Ticket/:TicketID). Attachments: TicketCreate/TicketUpdate's top-level
+ * `Attachment` (one object or a list; Content, ContentType and Filename required) goes on the article
+ * created by the same call, and is ignored without one; TicketGet lists them per article only with
+ * `Attachments=1` (TicketGet.pm: ArticleAttachment() plus FileID, Content base64 without line breaks,
+ * emptied by `GetAttachmentContents=0`; no `Attachment` key on an article without any). Any other URI gets REST.pm's 500 text/plain.
  * A `status` fault without a body answers as the web server in front of OTRS would (an HTML page);
  * a `fault` answers as a failed operation does (500 with `{"faultcode":"Server","faultstring"}`).
  */
@@ -53,6 +57,29 @@ export interface OtrsArticle {
   ContentType: string;
   CreateTime: string;
   CreatedBy: string; // login of who created it
+  Attachments: OtrsAttachment[];
+}
+
+/** A file on an article (stored as bytes; TicketGet sends it base64). */
+export interface OtrsAttachment {
+  Filename: string;
+  ContentType: string;
+  Content: Buffer;
+}
+
+/** An article a person adds in OTRS (not through the API): a customer's reply or an agent's note. */
+export interface OtrsArticleSeed {
+  Subject?: string;
+  Body: string;
+  /** Default customer (an e-mail reply, visible to the customer). */
+  SenderType?: "customer" | "agent" | "system";
+  CommunicationChannel?: "Email" | "Phone" | "Internal" | "Chat";
+  /** Default: 1 for customers, 0 for agents. */
+  IsVisibleForCustomer?: 0 | 1;
+  From?: string;
+  /** Who adds it (default: the ticket's customer, or root@localhost for agents and the system). */
+  CreatedBy?: string;
+  Attachments?: { Filename: string; ContentType?: string; Content: Buffer | string }[];
 }
 
 export interface OtrsTicket {
@@ -102,6 +129,14 @@ export interface OtrsFake {
   count(operation: string): number; // calls routed to this operation
   /** Adds a ticket as a customer would (not through the API); articles are created by "customer". */
   addTicket(t: OtrsTicketSeed): OtrsTicket;
+  /**
+   * A person adds an article to a ticket (a customer's e-mail reply, an agent's note); returns it and
+   * what the ArticleCreate invoker (Test::TestSimple / Generic::Tunnel) POSTs: `{TicketID, ArticleID}`.
+   */
+  addArticle(
+    ticketId: string,
+    article: OtrsArticleSeed,
+  ): { article: OtrsArticle; event: Record<string, string> };
   /** Changes a ticket as a human agent would (not through the API), returning the event payload OTRS's invoker would POST for it. */
   agentSetState(
     ticketId: string,
@@ -440,9 +475,35 @@ export async function startOtrsFake(options: OtrsFakeOptions): Promise<OtrsFake>
       if (text(data.ArticleOrder).toUpperCase() === "DESC") articles = [...articles].reverse();
       const limit = Number(text(data.ArticleLimit));
       if (Number.isInteger(limit) && limit > 0) articles = articles.slice(0, limit);
-      if (articles.length > 0) view.Article = articles.map((article) => articleView(ticket, article));
+      if (articles.length > 0) {
+        const files = flag(data.Attachments);
+        // GetAttachmentContents defaults to 1 (`// 1`): only an explicit 0 empties the contents.
+        const contents = data.GetAttachmentContents === undefined || flag(data.GetAttachmentContents);
+        view.Article = articles.map((article) => {
+          const item = articleView(ticket, article);
+          if (files && article.Attachments.length > 0)
+            item.Attachment = article.Attachments.map((file, index) =>
+              attachmentView(file, index + 1, contents),
+            );
+          return item;
+        });
+      }
     }
     return view;
+  }
+
+  /** ArticleAttachment() with FileID, as TicketGet adds it (the plain and HTML bodies left out). */
+  function attachmentView(file: OtrsAttachment, fileId: number, contents: boolean): Data {
+    return {
+      Content: contents ? file.Content.toString("base64") : "",
+      ContentAlternative: "",
+      ContentID: "",
+      ContentType: file.ContentType,
+      Disposition: "attachment",
+      FileID: String(fileId),
+      Filename: file.Filename,
+      FilesizeRaw: String(file.Content.length),
+    };
   }
 
   /** The ticket's attributes as TicketGet() returns them (without dynamic fields), all strings. */
@@ -594,6 +655,7 @@ export async function startOtrsFake(options: OtrsFakeOptions): Promise<OtrsFake>
     if (!PRIORITIES.includes(priority)) throw invalid("Ticket->Priority parameter is invalid!");
     const newArticle = checkArticle("TicketCreate", article, login);
     const fields = checkDynamicFields("TicketCreate", data.DynamicField);
+    newArticle.Attachments = checkAttachments("TicketCreate", data.Attachment);
     const customerUser = text(ticket.CustomerUser);
     const created = createTicket({
       Title: text(ticket.Title),
@@ -663,6 +725,9 @@ export async function startOtrsFake(options: OtrsFakeOptions): Promise<OtrsFake>
         ? checkArticle("TicketUpdate", data.Article, login)
         : undefined;
     const fields = checkDynamicFields("TicketUpdate", data.DynamicField);
+    // Validated in any case; stored only on the article this call creates (_TicketUpdate).
+    const files = checkAttachments("TicketUpdate", data.Attachment);
+    if (article) article.Attachments = files;
 
     let changed = false;
     for (const [key, value] of Object.entries(changes) as [keyof typeof changes, string][]) {
@@ -728,7 +793,45 @@ export async function startOtrsFake(options: OtrsFakeOptions): Promise<OtrsFake>
       ContentType: contentType,
       CreateTime: otrsDate(new Date()),
       CreatedBy: login,
+      Attachments: [],
     };
+  }
+
+  /** `Attachment`: one object or a list; Content (base64), ContentType and Filename each required. */
+  function checkAttachments(operation: string, input: unknown): OtrsAttachment[] {
+    if (input === undefined) return [];
+    if (!isRecord(input) && !(Array.isArray(input) && input.length > 0))
+      throw new GiError(
+        `${operation}.MissingParameter`,
+        `${operation}: Attachment parameter is missing or not valid!`,
+      );
+    const files: OtrsAttachment[] = [];
+    for (const item of Array.isArray(input) ? input : [input]) {
+      if (!isRecord(item))
+        throw new GiError(
+          `${operation}.InvalidParameter`,
+          `${operation}: Ticket->Attachment parameter is invalid!`,
+        );
+      for (const name of ["Content", "ContentType", "Filename"]) {
+        if (!text(item[name]).trim())
+          throw new GiError(
+            `${operation}.MissingParameter`,
+            `${operation}: Attachment->${name} parameter is missing!`,
+          );
+      }
+      const contentType = text(item.ContentType).trim();
+      if (!/^[\w.+-]+\/[\w.+-]+(;\s*charset=["']?[\w-]+["']?)?$/i.test(contentType))
+        throw new GiError(
+          `${operation}.InvalidParameter`,
+          `${operation}: Attachment->ContentType is invalid!`,
+        );
+      files.push({
+        Filename: text(item.Filename).trim(),
+        ContentType: contentType,
+        Content: Buffer.from(text(item.Content).trim(), "base64"),
+      });
+    }
+    return files;
   }
 
   /** `DynamicField` is one `{Name, Value}` or an array of them; values are stored as strings. */
@@ -833,9 +936,43 @@ export async function startOtrsFake(options: OtrsFakeOptions): Promise<OtrsFake>
           ContentType: "text/plain; charset=utf-8",
           CreateTime: ticket.Created,
           CreatedBy: "customer",
+          Attachments: [],
         });
       }
       return ticket;
+    },
+    addArticle: (ticketId, seed) => {
+      const ticket = tickets.find((t) => t.TicketID === ticketId);
+      if (!ticket) throw new Error(`OTRS fake: no ticket ${ticketId}`);
+      const senderType = seed.SenderType ?? "customer";
+      const customer = senderType === "customer";
+      const by = seed.CreatedBy ?? (customer ? ticket.CustomerUserID : "root@localhost");
+      const article: OtrsArticle = {
+        ArticleID: String(nextArticleId++),
+        Subject: seed.Subject ?? `Re: ${ticket.Title}`,
+        Body: seed.Body,
+        // A customer's reply comes from the address (and name) the ticket's customer wrote from.
+        From:
+          seed.From ??
+          (customer
+            ? (ticket.Articles.find((a) => a.SenderType === "customer")?.From ?? `${by} <${by}@example.com>`)
+            : `${by} <${by}>`),
+        SenderType: senderType,
+        CommunicationChannel: seed.CommunicationChannel ?? (customer ? "Email" : "Internal"),
+        IsVisibleForCustomer: seed.IsVisibleForCustomer ?? (customer ? 1 : 0),
+        ContentType: "text/plain; charset=utf-8",
+        CreateTime: otrsDate(new Date()),
+        CreatedBy: customer ? "customer" : by,
+        Attachments: (seed.Attachments ?? []).map((file) => ({
+          Filename: file.Filename,
+          ContentType: file.ContentType ?? "application/octet-stream",
+          Content: typeof file.Content === "string" ? Buffer.from(file.Content) : file.Content,
+        })),
+      };
+      ticket.Articles.push(article);
+      ticket.Changed = otrsDate(new Date());
+      ticket.ChangedBy = article.CreatedBy;
+      return { article, event: { TicketID: ticket.TicketID, ArticleID: article.ArticleID } };
     },
     agentSetState: (ticketId, state, agent = "root@localhost") => {
       const ticket = tickets.find((t) => t.TicketID === ticketId);

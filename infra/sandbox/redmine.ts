@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type FaultChaos,
@@ -36,8 +36,20 @@ import {
  *   `status_id` says otherwise; a datetime filter is one second wider than asked (`>=T` is "after T-1s"
  *   on stored times that have sub-second precision); `cf_N=` compares case-sensitively (SQLite,
  *   PostgreSQL; MySQL would not).
- * Modelled: GET/POST /issues.json, GET/PUT/DELETE /issues/:id.json, /projects/:id/issues.json and the
- * lookup lists (statuses, trackers, priorities, projects, current user). It sends no webhooks;
+ * - journals with `private_notes` are shown only to users who may view private notes (option per user,
+ *   default yes) and to their author; `include=attachments` lists the issue's files
+ *   (AttachmentsHelper#render_api_attachment_attributes; `thumbnail_url` is not modelled: it needs
+ *   ImageMagick on the server);
+ * - `POST /uploads.json` takes the raw bytes only as `application/octet-stream` (else 406, empty),
+ *   answers 201 `{"upload":{"id","token"}}` with token `<id>.<sha256 hex>`, 422 over
+ *   `attachmentMaxBytes` (Redmine's default 5 MB); a name-less upload gets 32 random hex digits and,
+ *   like a name Redmine::MimeType does not know, a null content_type; `uploads: [{token, filename?,
+ *   content_type?, description?}]` on a PUT attaches each upload, one `attachment` detail each in the
+ *   journal, and a token unknown or already attached fails the whole update: 422 `["N file(s) could
+ *   not be saved."]`; `GET /attachments/download/:id[/:filename]` sends the bytes (`Cache-Control:
+ *   private`); its 404 is modelled by status and type only (Redmine renders its full layout there).
+ * Modelled: GET/POST /issues.json, GET/PUT/DELETE /issues/:id.json, /projects/:id/issues.json,
+ * uploads and downloads, and the lookup lists (statuses, trackers, priorities, projects, current user). It sends no webhooks;
  * personCreates() and personUpdates() return the suer/redmine_webhook payload for the test to deliver
  * (that payload is modelled from the plugin's source, not checked against a running plugin).
  */
@@ -45,8 +57,11 @@ import {
 export interface RedmineFakeOptions {
   apiKey: string; // the bridge user's key
   port?: number; // default 0 (random)
-  /** Default: Deskbridge Bot (id 5, the bridge, with apiKey) and Jane Dev (id 7). */
-  users?: { id: number; login: string; name: string; apiKey?: string }[];
+  /**
+   * Default: Deskbridge Bot (id 5, the bridge, with apiKey) and Jane Dev (id 7). `viewPrivateNotes`
+   * (default true) is the role's "View private notes" permission.
+   */
+  users?: { id: number; login: string; name: string; apiKey?: string; viewPrivateNotes?: boolean }[];
   /** Default: "devteam" (1) and "suporte" (2), both private (`is_public` false), as a team's are. */
   projects?: { id: number; identifier: string; name: string; is_public?: boolean }[];
   trackers?: { id: number; name: string }[];
@@ -57,6 +72,22 @@ export interface RedmineFakeOptions {
   allowedStatusIds?: number[];
   /** Administration → Authentication → "Authentication required" (default off, as in a new Redmine). */
   loginRequired?: boolean;
+  /** Administration → Files → "Maximum attachment size" (default 5120 KB, as in a new Redmine). */
+  attachmentMaxBytes?: number;
+}
+
+/** A file uploaded (`POST /uploads.json`, or by a person in the UI); `issue_id` null until attached. */
+export interface RedmineAttachment {
+  id: number;
+  issue_id: number | null;
+  filename: string;
+  filesize: number;
+  content_type: string | null;
+  description: string;
+  content: Buffer;
+  digest: string; // SHA-256 hex of the contents (Redmine 4+)
+  author_id: number;
+  created_on: string;
 }
 
 /** An issue custom field; a value breaking its format is a 422 naming the field. */
@@ -72,6 +103,16 @@ export interface RedmineCustomField {
 }
 
 export type RedmineFault = NetworkFault;
+
+/** What a person changes in the UI: fields, a note (private or not), files added with it. */
+export interface PersonChange {
+  status_id?: number;
+  notes?: string;
+  private_notes?: boolean;
+  custom_fields?: Record<number, string>;
+  files?: { filename: string; content_type?: string; content: Buffer | string }[];
+  userId?: number;
+}
 
 export interface RedmineJournal {
   id: number;
@@ -116,13 +157,11 @@ export interface RedmineFake {
   url: string; // e.g. "http://127.0.0.1:43123" (no trailing slash)
   port: number;
   issues: RedmineIssue[]; // in creation order
+  attachments: RedmineAttachment[]; // every upload, attached or not
   calls: RedmineCall[]; // every request received, failed and faulted ones included
   count(method: string, path: string | RegExp): number; // calls matching method and path (string = exact)
   /** A person (not the bridge) edits an issue in the UI; returns the webhook plugin's "updated" payload. */
-  personUpdates(
-    issueId: number,
-    change: { status_id?: number; notes?: string; custom_fields?: Record<number, string>; userId?: number },
-  ): unknown;
+  personUpdates(issueId: number, change: PersonChange): unknown;
   /** A person creates an issue in the UI; returns it and the webhook plugin's "opened" payload. */
   personCreates(issue: {
     project_id: number;
@@ -165,12 +204,12 @@ export interface RedmineFake {
   resetInFlight(): void;
 }
 
-type User = { id: number; login: string; name: string; apiKey?: string };
+type User = { id: number; login: string; name: string; apiKey?: string; viewPrivateNotes?: boolean };
 type Detail = RedmineJournal["details"][number];
 
 interface Reply {
   status: number;
-  body?: unknown; // undefined: empty body
+  body?: unknown; // undefined: empty body; a Buffer is sent as it is (a download)
   headers?: Record<string, string>;
 }
 interface Request {
@@ -178,6 +217,8 @@ interface Request {
   path: string;
   query: URLSearchParams;
   body: Record<string, unknown>;
+  bytes: Buffer; // the raw body (an upload)
+  contentType: string; // the media type, without parameters
   user: User | null; // null: the anonymous user (no API key, or one Redmine does not know)
 }
 interface Filter {
@@ -278,6 +319,9 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
   const revoked = new Set<string>();
   let nextIssueId = 1;
   let nextJournalId = 1;
+  let nextAttachmentId = 1;
+  const attachments: RedmineAttachment[] = [];
+  const maxAttachmentBytes = options.attachmentMaxBytes ?? 5120 * 1024;
   const epoch = Math.floor(Date.now() / 1000) * 1000; // "created_on" of the seeded projects and users
   let offset = 0; // advanceClock()
   let last = 0; // the latest stamp handed out
@@ -311,10 +355,10 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     };
     calls.push(call);
     if (down) return void req.socket.destroy();
-    const reply = await plans.serve(req, call, (raw, fault): Reply => {
+    const reply = await plans.serve(req, call, (raw, fault, bytes): Reply => {
       if (fault?.kind === "status")
         return { status: fault.status, body: fault.body, headers: fault.headers ?? {} };
-      return answer(call, headers, raw);
+      return answer(call, headers, raw, bytes);
     });
     if (reply) send(res, reply);
   }
@@ -324,7 +368,12 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
    * parses it while the API key is looked up, so malformed JSON is a 400 before anything else), then
    * the user (the anonymous one when the key is missing or unknown), then the action.
    */
-  function answer(call: RedmineCall, headers: Record<string, string | undefined>, raw: string): Reply {
+  function answer(
+    call: RedmineCall,
+    headers: Record<string, string | undefined>,
+    raw: string,
+    bytes: Buffer,
+  ): Reply {
     const route = routeOf(call.method, call.path);
     if (!route) return { status: 404, body: NOT_FOUND_PAGE };
     let body: Record<string, unknown> = {};
@@ -340,7 +389,8 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     }
     const user = userOf(apiKeyOf(call.query, headers));
     if (!user && options.loginRequired) return unauthorized();
-    return route({ method: call.method, path: call.path, query: call.query, body, user });
+    const contentType = (headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+    return route({ method: call.method, path: call.path, query: call.query, body, bytes, contentType, user });
   }
 
   /** `?key=` is checked before the header; Basic auth carries the key as its username. */
@@ -364,6 +414,12 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
   function routeOf(method: string, path: string): ((request: Request) => Reply) | undefined {
     const byMethod = (handlers: Partial<Record<string, (request: Request) => Reply>>) => handlers[method];
     if (path === "/issues.json") return byMethod({ GET: (r) => listIssues(r), POST: createIssue });
+    if (path === "/uploads.json") return byMethod({ POST: upload });
+    const download = /^\/attachments\/download\/(\d+)(?:\/([^/]+))?$/.exec(path);
+    if (download) {
+      const [, id = "", name] = download;
+      return byMethod({ GET: (r) => downloadAttachment(r, Number(id), name) });
+    }
     const issueId = /^\/issues\/(\d+)\.json$/.exec(path)?.[1];
     if (issueId) {
       const id = Number(issueId);
@@ -597,8 +653,115 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     if (errors.length > 0) return invalid(errors);
     const cfDetails = cfChanges(issue, values);
     const notes = typeof input.notes === "string" ? input.notes : "";
-    record(issue, next, [...details, ...cfDetails], user, notes, input.private_notes === true);
+    // save_attachments: a token Redmine does not find, or one already attached, fails the whole save.
+    const unsaved = unsavedUploads(input.uploads);
+    if (unsaved > 0) return invalid([`${unsaved} file(s) could not be saved.`]);
+    const attached = attachUploads(issue, input.uploads);
+    record(
+      issue,
+      next,
+      [...details, ...cfDetails, ...attached],
+      user,
+      notes,
+      input.private_notes === true || input.private_notes === "1" || input.private_notes === "true",
+    );
     return head(204);
+  }
+
+  /** The uploads whose token is unknown or already attached (checked against Redmine 5.0.4: a 422). */
+  function unsavedUploads(uploads: unknown): number {
+    if (!Array.isArray(uploads)) return 0;
+    return uploads.filter((entry) => {
+      if (!isRecord(entry) || typeof entry.token !== "string") return false;
+      return uploadOf(entry.token)?.issue_id !== null;
+    }).length;
+  }
+
+  function uploadOf(token: string): RedmineAttachment | undefined {
+    const [id, digest] = token.split(".");
+    return attachments.find((a) => String(a.id) === id && a.digest === digest);
+  }
+
+  /**
+   * `uploads: [{token, filename?, content_type?, description?}]` (acts_as_attachable#save_attachments):
+   * each upload joins the issue, one `attachment` detail each; a non-blank filename or content type
+   * replaces the upload's.
+   */
+  function attachUploads(issue: RedmineIssue, uploads: unknown): Detail[] {
+    if (!Array.isArray(uploads)) return [];
+    const details: Detail[] = [];
+    for (const entry of uploads) {
+      if (!isRecord(entry) || typeof entry.token !== "string") continue;
+      const found = uploadOf(entry.token);
+      if (!found || found.issue_id !== null) continue;
+      found.issue_id = issue.id;
+      if (typeof entry.filename === "string" && entry.filename.trim()) found.filename = entry.filename;
+      if (typeof entry.content_type === "string" && entry.content_type.trim())
+        found.content_type = entry.content_type;
+      if (typeof entry.description === "string") found.description = entry.description;
+      details.push({
+        property: "attachment",
+        name: String(found.id),
+        old_value: null,
+        new_value: found.filename,
+      });
+    }
+    return details;
+  }
+
+  // POST /uploads.json (AttachmentsController#upload)
+  function upload({ query, bytes, contentType, user }: Request): Reply {
+    // Not parsed as params: Redmine insists on this type, and answers anything else with an empty 406.
+    if (contentType !== "application/octet-stream") return head(406);
+    if (!user) return unauthorized();
+    if (bytes.length > maxAttachmentBytes) {
+      return invalid([
+        `This file cannot be uploaded because it exceeds the maximum allowed file size (${humanSize(maxAttachmentBytes)})`,
+      ]);
+    }
+    // Redmine::Utils.random_hex(16): 32 hex digits.
+    const filename = query.get("filename")?.trim() || randomBytes(16).toString("hex");
+    const attachment = addAttachment(filename, query.get("content_type") ?? "", bytes, user.id);
+    return ok({ upload: { id: attachment.id, token: `${attachment.id}.${attachment.digest}` } }, 201);
+  }
+
+  function addAttachment(filename: string, contentType: string, content: Buffer, authorId: number) {
+    const attachment: RedmineAttachment = {
+      id: nextAttachmentId++,
+      issue_id: null,
+      filename,
+      filesize: content.length,
+      // Redmine guesses the type from the name when none is given (Redmine::MimeType.of).
+      content_type: contentType.trim() || mimeTypeOf(filename),
+      description: "",
+      content,
+      digest: createHash("sha256").update(content).digest("hex"),
+      author_id: authorId,
+      created_on: stamp(),
+    };
+    attachments.push(attachment);
+    return attachment;
+  }
+
+  // GET /attachments/download/:id(/:filename) (AttachmentsController#download)
+  function downloadAttachment({ user }: Request, id: number, name: string | undefined): Reply {
+    const attachment = attachments.find((a) => a.id === id);
+    // find_attachment: a wrong file name in the URL is a 404 too (an HTML page: no API format here).
+    if (!attachment || (name !== undefined && decodeURIComponent(name) !== attachment.filename))
+      return { status: 404, body: NOT_FOUND_PAGE };
+    const issue = issues.find((i) => i.id === attachment.issue_id);
+    const visible = issue ? visibleTo(user, issue) : user?.id === attachment.author_id;
+    if (!visible) return unauthorized();
+    const image = attachment.content_type?.startsWith("image/") === true;
+    return {
+      status: 200,
+      body: attachment.content,
+      headers: {
+        "Content-Type": attachment.content_type || "application/octet-stream",
+        "Content-Disposition": `${image ? "inline" : "attachment"}; filename="${attachment.filename}"`,
+        "Cache-Control": "private",
+      },
+    };
   }
 
   function cfChanges(issue: RedmineIssue, values: Record<number, string>): Detail[] {
@@ -700,10 +863,26 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
       updated_on: issue.updated_on,
       closed_on: issue.closed_on,
     });
-    if (include.has("attachments")) view.attachments = [];
+    if (include.has("attachments")) {
+      view.attachments = attachments
+        .filter((a) => a.issue_id === issue.id)
+        .map((a) => ({
+          id: a.id,
+          filename: a.filename,
+          filesize: a.filesize,
+          content_type: a.content_type,
+          description: a.description,
+          content_url: `${url}/attachments/download/${a.id}/${encodeURIComponent(a.filename)}`,
+          author: named(users, a.author_id),
+          created_on: a.created_on,
+        }));
+    }
     if (include.has("relations")) view.relations = [];
     if (include.has("journals")) {
-      view.journals = issue.journals.map((j) => ({
+      // Journal.visible: private notes only for who may view them, and for their author.
+      const mayView = (j: RedmineJournal) =>
+        !j.private_notes || (user !== null && (user.viewPrivateNotes !== false || j.user.id === user.id));
+      view.journals = issue.journals.filter(mayView).map((j) => ({
         id: j.id,
         user: j.user,
         notes: j.notes,
@@ -1048,10 +1227,7 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     return user;
   }
 
-  function personUpdates(
-    issueId: number,
-    change: { status_id?: number; notes?: string; custom_fields?: Record<number, string>; userId?: number },
-  ): unknown {
+  function personUpdates(issueId: number, change: PersonChange): unknown {
     const issue = issues.find((i) => i.id === issueId);
     if (!issue) throw new Error(`the Redmine fake has no issue ${issueId}`);
     const user = personOf(change.userId);
@@ -1073,7 +1249,18 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
       if (customFields.some((f) => f.id === Number(key))) values[Number(key)] = value;
     }
     details.push(...cfChanges(issue, values));
-    const journal = record(issue, next, details, user, change.notes ?? "", false);
+    for (const file of change.files ?? []) {
+      const content = typeof file.content === "string" ? Buffer.from(file.content) : file.content;
+      const attachment = addAttachment(file.filename, file.content_type ?? "", content, user.id);
+      attachment.issue_id = issue.id;
+      details.push({
+        property: "attachment",
+        name: String(attachment.id),
+        old_value: null,
+        new_value: file.filename,
+      });
+    }
+    const journal = record(issue, next, details, user, change.notes ?? "", change.private_notes === true);
     const payload: Record<string, unknown> = {
       action: "updated",
       url: `${url}/issues/${issue.id}`,
@@ -1131,6 +1318,7 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
     url,
     port,
     issues,
+    attachments,
     calls,
     count: (method, path) =>
       calls.filter(
@@ -1162,6 +1350,7 @@ export async function startRedmineFake(options: RedmineFakeOptions): Promise<Red
       allowed = configuredAllowed;
       revoked.clear();
       issues.length = 0;
+      attachments.length = 0;
       calls.length = 0;
       plans.clear();
       down = false;
@@ -1196,6 +1385,32 @@ function head(status: number, headers: Record<string, string> = {}): Reply {
 /** require_login for an API request: the same for no key and for a key Redmine does not know. */
 function unauthorized(): Reply {
   return head(401, { "WWW-Authenticate": 'Basic realm="Redmine API"' });
+}
+
+/** number_to_human_size as Redmine's error shows it: "5 MB", "500 KB". */
+function humanSize(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${Number((bytes / 1024 / 1024).toFixed(1))} MB`;
+  if (bytes >= 1024) return `${Number((bytes / 1024).toFixed(1))} KB`;
+  return `${bytes} Bytes`;
+}
+
+/** Redmine::MimeType.of for the common cases; null when the extension is unknown. */
+function mimeTypeOf(filename: string): string | null {
+  const extension = /\.([^.]+)$/.exec(filename)?.[1]?.toLowerCase() ?? "";
+  const types: Record<string, string> = {
+    txt: "text/plain",
+    log: "text/plain",
+    csv: "text/csv",
+    png: "image/png",
+    jpg: "image/jpeg",
+    jpeg: "image/jpeg",
+    gif: "image/gif",
+    pdf: "application/pdf",
+    zip: "application/zip",
+    json: "application/json",
+    xml: "application/xml",
+  };
+  return types[extension] ?? null;
 }
 
 /** Ruby counts characters (code points), not UTF-16 units. */
@@ -1233,8 +1448,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function send(res: ServerResponse, reply: Reply): void {
   if (res.destroyed || res.headersSent) return;
   const headers: Record<string, string> = {};
-  let payload = "";
-  if (typeof reply.body === "string") {
+  let payload: string | Buffer = "";
+  if (Buffer.isBuffer(reply.body)) {
+    payload = reply.body;
+  } else if (typeof reply.body === "string") {
     headers["Content-Type"] = "text/html; charset=utf-8";
     payload = reply.body;
   } else if (reply.body !== undefined) {

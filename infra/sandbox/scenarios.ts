@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
 import { jobRuntime } from "../../lib/jobs/runtime.ts";
 import type { Ref } from "../../lib/links/refs.ts";
+import { CONVERSATION, conversationAspect } from "../../lib/sync/otrs-redmine/conversation.ts";
+import { issueRef, statusAspect, ticketRef } from "../../lib/sync/otrs-redmine/link-state.ts";
 import { httpEvent } from "../local/events.ts";
 import { type DynamoFault, dynamoFailures, failDynamoWrite } from "./dynamo-faults.ts";
 import type { NetworkFault } from "./faults.ts";
@@ -50,6 +52,15 @@ export const STEP_PLANS = {
     { name: "create the issue" },
     { name: "write the issue id back to OTRS" },
     { name: "save the link", link: true },
+  ],
+  otrsRedmineConversation: [
+    { name: "read the issue" },
+    { name: "read the ticket" },
+    { name: "download the developer's file" },
+    { name: "add the article" },
+    { name: "upload the customer's file" },
+    { name: "add the note" },
+    { name: "record the entry", link: true },
   ],
   itopPair: [
     { name: "read the external ticket" },
@@ -329,6 +340,136 @@ export async function scenarios(stack: Stack): Promise<Record<ScenarioKey, Scena
         complete:
           issues.length === 1 && backReference === String(issues[0]?.id) && linked === String(issues[0]?.id),
         detail: `${issues.length} issue(s), OTRS field ${backReference ?? "-"}, link ${linked ?? "-"}`,
+      };
+    },
+  };
+
+  /** A string of bytes that is not UTF-8, so that a file copied as text would be caught. */
+  const screenshot = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0xfe, 0x80]);
+  const redmineStep = (name: string, method: string, path: RegExp, refused: NetworkFault): Step => ({
+    name,
+    faults: FAULTS,
+    inject: (fault) =>
+      redmine.failNext(1, fault === "refused" ? refused : networkFault(fault), { method, path }),
+    raw: (fault) => redmine.failNext(1, fault, { method, path }),
+    injected: () => redmine.faultsInjected().total,
+  });
+  const otrsStep = (name: string, operation: string, code: string): Step => ({
+    name,
+    faults: FAULTS,
+    inject: (fault) =>
+      otrs.failNext(
+        1,
+        fault === "refused"
+          ? { kind: "error200", code, message: `${operation}: User does not have access to the ticket!` }
+          : networkFault(fault),
+        { operation },
+      ),
+    raw: (fault) => otrs.failNext(1, fault, { operation }),
+    injected: () => otrs.faultsInjected().total,
+  });
+  const forbidden: NetworkFault = { kind: "status", status: 403 };
+
+  /**
+   * A linked pair where both sides have spoken: a developer's note with a file on the issue, a
+   * customer's reply with a screenshot on the ticket; OTRS reports the reply (ArticleCreate). One job
+   * reconciles both lists: one article for the note, one note for the reply, each with its file.
+   */
+  const otrsRedmineConversation: Scenario = {
+    name: "otrs-redmine-conversation",
+    jobType: "otrs-redmine.ticket",
+    reset: () => {
+      otrs.reset();
+      redmine.reset();
+    },
+    steps: [
+      redmineStep("read the issue", "GET", /^\/issues\/\d+\.json$/, forbidden),
+      otrsStep("read the ticket", "TicketGet", "TicketGet.AccessDenied"),
+      redmineStep("download the developer's file", "GET", /^\/attachments\/download\//, forbidden),
+      otrsStep("add the article", "TicketUpdate", "TicketUpdate.AccessDenied"),
+      // Refused here: 403 (the role may not add files). A 422 (too large for Redmine) is not a refusal of
+      // the note: the note is written, saying the file was not copied.
+      redmineStep("upload the customer's file", "POST", /^\/uploads\.json$/, forbidden),
+      redmineStep("add the note", "PUT", /^\/issues\/\d+\.json$/, {
+        kind: "status",
+        status: 422,
+        body: { errors: ["Notes is too long"] },
+      }),
+      // The first write is the lease; the second records the first entry.
+      {
+        name: "record the entry",
+        faults: ["503"],
+        inject: () =>
+          failDynamoWrite({ command: "UpdateItemCommand", keyPrefix: "link#otrs:", after: 1, times: 1 }),
+        injected: dynamoFailures,
+      },
+    ],
+    async prepare() {
+      const marker = randomUUID();
+      const ticket = otrs.addTicket({
+        Title: `Conversation ${marker}`,
+        Queue: "Desenvolvimento",
+        State: "Em Desenvolvimento",
+        CustomerUserID: "maria.souza",
+        CustomerName: "Maria Souza",
+        Articles: [{ Subject: "Erro", Body: "O relatório não abre." }],
+      });
+      const { issue } = redmine.personCreates({
+        project_id: 1,
+        subject: ticket.Title,
+        custom_fields: { 5: ticket.TicketNumber },
+        userId: 7,
+      });
+      ticket.DynamicFields.RedmineID = String(issue.id);
+      // Linked as the bridge links an escalated ticket (made directly: no call a fault could take).
+      await jobRuntime().links.create(ticketRef("main", ticket.TicketID), issueRef("main", issue.id), {
+        status: statusAspect({ otrs: ticket.State, redmine: issue.status_id }),
+        [CONVERSATION]: conversationAspect({
+          article: Number(ticket.Articles.at(-1)?.ArticleID),
+          journal: 0,
+        }),
+      });
+      redmine.personUpdates(issue.id, {
+        notes: `Pode mandar o log? ${marker}`,
+        files: [{ filename: "trace.txt", content_type: "text/plain", content: `trace ${marker}` }],
+        userId: 7,
+      });
+      const { event } = otrs.addArticle(ticket.TicketID, {
+        Body: `Segue o print. ${marker}`,
+        Attachments: [{ Filename: "tela.png", ContentType: "image/png", Content: screenshot }],
+      });
+      const send = async () =>
+        (
+          await post(otrsRoute, "/otrs/ticket-events", event, {
+            "x-deskbridge-token": SECRETS.OTRS_REDMINE_TOKEN,
+          })
+        ).statusCode ?? 0;
+      return { handle: `${ticket.TicketID}|${marker}`, send };
+    },
+    async converged(handle) {
+      const [ticketId = "", marker = ""] = handle.split("|");
+      const ticket = otrs.tickets.find((t) => t.TicketID === ticketId);
+      const issue = redmine.issues.find((i) => String(i.id) === ticket?.DynamicFields.RedmineID);
+      const articles = (ticket?.Articles ?? []).filter((a) =>
+        a.Body.includes(`Pode mandar o log? ${marker}`),
+      );
+      const notes = (issue?.journals ?? []).filter((j) => j.notes.includes(`Segue o print. ${marker}`));
+      const link = await jobRuntime().links.get(ticketRef("main", ticketId));
+      const entries = link?.aspects[CONVERSATION]?.entries ?? [];
+      const uploaded = notes[0]?.details.find((d) => d.property === "attachment");
+      const file = redmine.attachments.find((a) => String(a.id) === uploaded?.name);
+      const copied = articles[0]?.Attachments[0];
+      const objects =
+        articles.length === 1 && notes.length === 1 ? 1 : Math.max(articles.length, notes.length) > 1 ? 2 : 0;
+      return {
+        objects,
+        complete:
+          objects === 1 &&
+          entries.length === 2 &&
+          copied?.Filename === "trace.txt" &&
+          copied.Content.toString() === `trace ${marker}` &&
+          file?.content.equals(screenshot) === true,
+        detail: `${articles.length} article(s) for the note, ${notes.length} note(s) for the reply, ${entries.length} entries, files ${copied?.Filename ?? "-"} / ${file?.filename ?? "-"}`,
       };
     },
   };
@@ -710,6 +851,7 @@ export async function scenarios(stack: Stack): Promise<Record<ScenarioKey, Scena
   return {
     glpiForms,
     otrsRedmine,
+    otrsRedmineConversation,
     itopPair,
     rtKanban,
     livechat,

@@ -48,6 +48,51 @@ export const DEFAULT_WORKER_CONCURRENCY = 5;
 export const maxConcurrency = lazy(() =>
   v.optional(v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(1000)), DEFAULT_WORKER_CONCURRENCY),
 );
+/** An API stage's or route's throttling: requests per second (steady) and the burst above it. */
+const throttleSchema = lazy(() =>
+  v.strictObject({
+    rateLimit: v.pipe(v.number(), v.minValue(1), v.maxValue(10000)),
+    burstLimit: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(5000)),
+  }),
+);
+export const DEFAULT_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
+export const DEFAULT_FORM_THROTTLE = { rateLimit: 5, burstLimit: 20 } as const;
+
+/**
+ * `monitoring`: the thresholds the status page warns past and the stack's alarms fire at (serverless.yml
+ * reads the same file at packaging: infra/integrations.cjs, `monitoring`), and the tracing switch.
+ */
+export const DEFAULT_MONITORING = {
+  pollerLagSeconds: 900,
+  queueAgeSeconds: 900,
+  workerErrorRatePercent: 10,
+  throttles: 0,
+  tracing: false,
+} as const;
+const monitoringSchema = lazy(() =>
+  v.strictObject({
+    /** A poller's lag (now − what it has read up to): past this the page warns and the alarm fires. */
+    pollerLagSeconds: v.optional(
+      v.pipe(v.number(), v.integer(), v.minValue(60), v.maxValue(86400)),
+      DEFAULT_MONITORING.pollerLagSeconds,
+    ),
+    /** The age of the oldest message on an integration's jobs queue: past this the page warns and the alarm fires. */
+    queueAgeSeconds: v.optional(
+      v.pipe(v.number(), v.integer(), v.minValue(60), v.maxValue(1209600)),
+      DEFAULT_MONITORING.queueAgeSeconds,
+    ),
+    /** A worker's errors per invocation over 5 minutes, in percent, past which its alarm fires. */
+    workerErrorRatePercent: v.optional(
+      v.pipe(v.number(), v.minValue(0), v.maxValue(100)),
+      DEFAULT_MONITORING.workerErrorRatePercent,
+    ),
+    /** Throttled invocations over 5 minutes (all functions) past which the throttles alarm fires. */
+    throttles: v.optional(nonNegativeInt(), DEFAULT_MONITORING.throttles),
+    /** X-Ray tracing of the functions (off by default: traces cost per request; HTTP APIs have none of their own). */
+    tracing: v.optional(v.boolean(), DEFAULT_MONITORING.tracing),
+  }),
+);
+
 const httpUrl = lazy(() =>
   v.pipe(
     v.string(),
@@ -269,9 +314,17 @@ export function configSchema(scope: ConfigScope) {
     http: v.optional(
       v.strictObject({
         maxBodyBytes: v.optional(positiveInt(), 256 * 1024),
+        /**
+         * The HTTP API stage's default throttling (every route): steady requests per second and burst.
+         * serverless.yml reads these at packaging (infra/integrations.cjs, `edge`).
+         */
+        throttle: v.optional(throttleSchema(), DEFAULT_THROTTLE),
+        /** The form submission routes' own limit (POST /glpi/tickets, /criar-chamado): a form sender can burst. */
+        formThrottle: v.optional(throttleSchema(), DEFAULT_FORM_THROTTLE),
       }),
       {},
     ),
+    monitoring: v.optional(monitoringSchema(), {}),
     jobs: v.optional(
       v.strictObject({
         /** Every attempt counts, the inline one included; past this the job goes to the dead-letter queue. */

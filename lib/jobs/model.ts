@@ -55,6 +55,12 @@ export interface JobContext {
   /** Aborted when the attempt's time budget is spent (inline budget or Lambda deadline). */
   signal: AbortSignal;
   logger: Logger;
+  /**
+   * Gives back the job's system slots (lib/jobs/system-caps.ts) once it has made its last call to its
+   * systems, so that the rest of its run (the bridge's own writes) overlaps the give-back. Optional to
+   * call: the runner gives them back when the job ends; calling it twice gives them back once.
+   */
+  systemsDone?: () => Promise<void>;
 }
 
 /** An external system instance a job calls: `{ system: "rt", instance: "main" }` (see `systems` in config). */

@@ -32,6 +32,8 @@ export async function openPollWindow(
   settings: PollSettings,
   logger: Logger,
 ): Promise<PollWindow> {
+  // Everything changed before this moment is listed by a run that reads to the end: its lag's zero.
+  const startedAt = new Date();
   const cursor = await cursors.get(name);
   const since = cursor
     ? new Date(Date.parse(cursor.at) - (cursor.resume ? 0 : settings.overlapSeconds * 1000))
@@ -44,12 +46,18 @@ export async function openPollWindow(
     },
     async save({ truncated }) {
       const next = { ...last, resume: truncated };
-      if (cursor && next.at === cursor.at && next.id === cursor.id && truncated === Boolean(cursor.resume))
-        return next.at;
-      if (!(await cursors.advance(name, cursor, next)))
+      const unchanged =
+        cursor && next.at === cursor.at && next.id === cursor.id && truncated === Boolean(cursor.resume);
+      if (!unchanged && !(await cursors.advance(name, cursor, next)))
         logger.warn("another poll moved the cursor first; this run's position was not saved", {
           cursor: name,
         });
+      // The run succeeded: its lag is measured from here (the status page, the poller lag metric).
+      await cursors.recordRun(name, {
+        lastSuccessAt: new Date().toISOString(),
+        caughtUpTo: truncated ? new Date(Date.parse(next.at)).toISOString() : startedAt.toISOString(),
+        cursorAt: next.at,
+      });
       return next.at;
     },
   };

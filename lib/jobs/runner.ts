@@ -20,6 +20,7 @@ import {
   capWaitSeconds,
   holdSlots,
   LEASE_MARGIN_MS,
+  once,
   releaseSlots,
   type SystemCapsDeps,
 } from "./system-caps.ts";
@@ -62,7 +63,14 @@ export async function runInline<R extends Record<string, unknown>>(
   job: JobMessage,
   handler: JobHandler<v.GenericSchema, R>,
   deps: InlineDeps,
-  options: { maybeRan?: boolean } = {},
+  options: {
+    maybeRan?: boolean;
+    /**
+     * The job's slots, taken by the caller beside a write of its own (`inlineSlots`), so the attempt
+     * does not wait for a second round trip; the attempt gives them back as if it had taken them.
+     */
+    held?: HeldSlots;
+  } = {},
 ): Promise<InlineOutcome<R>> {
   const signal = AbortSignal.timeout(deps.budgetMs);
   const log = deps.logger.createChild({ persistentKeys: { job_id: job.id, job_type: job.type } });
@@ -76,6 +84,7 @@ export async function runInline<R extends Record<string, unknown>>(
       log.info("inline attempt skipped: its system's breaker is open, queueing the job", {
         system: gate.system,
       });
+      await releaseSlots(deps.systemCaps, options.held?.hold, log);
       const since = new Date().toISOString();
       await sendToWorker(
         { ...job, maybeRan: options.maybeRan ?? job.maybeRan, outageSince: job.outageSince ?? since },
@@ -87,7 +96,7 @@ export async function runInline<R extends Record<string, unknown>>(
       return { kind: "queued", jobId: job.id };
     }
     breakers = gate;
-    const { hold, busy } = await holdSlots(deps.systemCaps, job, deps.budgetMs + LEASE_MARGIN_MS);
+    const { hold, busy } = options.held ?? (await inlineSlots(job, deps));
     if (busy) {
       // No attempt was made: queued as the queue acknowledgement queues (the worker counts the event).
       log.info("inline attempt skipped: its system is at its cap, queueing the job", { system: busy });
@@ -96,6 +105,7 @@ export async function runInline<R extends Record<string, unknown>>(
       return { kind: "queued", jobId: job.id };
     }
     let result: R;
+    const release = once(() => releaseSlots(deps.systemCaps, hold, log));
     try {
       result = await handler.run(input, {
         jobId: job.id,
@@ -103,12 +113,18 @@ export async function runInline<R extends Record<string, unknown>>(
         maybeRan: options.maybeRan ?? job.maybeRan,
         signal,
         logger: log,
+        systemsDone: release,
       });
-    } finally {
-      await releaseSlots(deps.systemCaps, hold, log);
+    } catch (error) {
+      await release();
+      throw error;
     }
-    await breakers.report(undefined);
-    await deps.stats?.record(["received", "succeeded"], job);
+    // Independent writes (none throws): the answer waits for one round trip, not several.
+    await Promise.all([
+      release(),
+      breakers.report(undefined),
+      deps.stats?.record(["received", "succeeded"], job),
+    ]);
     return { kind: "done", result };
   } catch (thrown) {
     const error = asBridgeError(thrown);
@@ -141,6 +157,25 @@ export async function runInline<R extends Record<string, unknown>>(
     else await deps.stats?.record(["received", "retrying"], job, error);
     return { kind: "queued", jobId: job.id };
   }
+}
+
+/** The slots an inline attempt holds, or the system that was at its cap. */
+export type HeldSlots = Awaited<ReturnType<typeof holdSlots>>;
+
+/**
+ * Takes the slots of the systems an inline attempt of this job calls (leased for its budget), for a
+ * caller that takes them beside a write of its own and passes them to `runInline` as `held`. A caller
+ * that then does not run the job gives them back with `releaseInlineSlots`.
+ */
+export function inlineSlots(job: JobMessage, deps: Pick<InlineDeps, "systemCaps" | "budgetMs">) {
+  return holdSlots(deps.systemCaps, job, deps.budgetMs + LEASE_MARGIN_MS);
+}
+
+export function releaseInlineSlots(
+  held: HeldSlots,
+  deps: Pick<InlineDeps, "systemCaps" | "logger">,
+): Promise<void> {
+  return releaseSlots(deps.systemCaps, held.hold, deps.logger);
 }
 
 /**

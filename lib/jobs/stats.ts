@@ -1,6 +1,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as v from "valibot";
+import { emitMetric, METRIC, type MetricName } from "../core/metrics.ts";
 
 /**
  * An integration, named as its job types are prefixed (`otrs-redmine.ticket`). The counters take any
@@ -13,6 +14,13 @@ export type IntegrationId = string;
 export const COUNTERS = ["received", "succeeded", "retrying", "deadLettered"] as const;
 export type Counter = (typeof COUNTERS)[number];
 export type WindowCounts = Record<Counter, number>;
+/** Each counter's CloudWatch metric (lib/core/metrics.ts). */
+const COUNTER_METRICS = {
+  received: METRIC.received,
+  succeeded: METRIC.synced,
+  retrying: METRIC.retried,
+  deadLettered: METRIC.deadLettered,
+} as const satisfies Record<Counter, MetricName>;
 
 /** What the counters say of one integration, read from its hour items. */
 export interface IntegrationWindows {
@@ -95,6 +103,9 @@ export class JobStats {
     if (integration === "unknown") return;
     const list: readonly Counter[] = typeof counters === "string" ? [counters] : counters;
     if (list.length === 0) return;
+    // The same events as CloudWatch metrics (embedded in the log, no API call): the alarms and the dashboard.
+    for (const counter of list)
+      emitMetric({ name: COUNTER_METRICS[counter], unit: "Count", value: 1, dimensions: { integration } });
     const at = this.now();
     const names: Record<string, string> = { "#ttl": "ttl" };
     const adds: string[] = [];

@@ -102,6 +102,15 @@ export async function holdSlots(
   return outcome.kind === "held" ? { hold: outcome.hold } : { busy: outcome.system };
 }
 
+/** A give-back that runs once; later calls get the first call's promise. */
+export function once(run: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => {
+    done ??= run();
+    return done;
+  };
+}
+
 /** Gives the slots back; a failure is only logged: the leases run out by themselves. */
 export async function releaseSlots(
   caps: Pick<SystemCapsDeps, "slots"> | undefined,
@@ -181,7 +190,10 @@ export class BatchTurns {
   }
 }
 
-/** A worker job's slots, given back by `release`, or the system it found full until it stopped waiting. */
+/**
+ * A worker job's slots, given back by `release` (once, however often it is called), or the system it
+ * found full until it stopped waiting.
+ */
 export type SlotsTaken = { kind: "held"; release: () => Promise<void> } | { kind: "busy"; system: string };
 
 /**
@@ -210,7 +222,9 @@ export async function waitForSlots(
         return {
           kind: "held",
           // The slots first: the next job of the batch must not find them still held by this one.
-          release: () => releaseSlots(caps, outcome.hold, options.log).finally(() => turns.give(wanted)),
+          release: once(() =>
+            releaseSlots(caps, outcome.hold, options.log).finally(() => turns.give(wanted)),
+          ),
         };
       }
       const nap = Math.round(pause * (0.5 + Math.random()));

@@ -160,6 +160,7 @@ export function createWorker(
           maybeRan: job.maybeRan || attempt > 1,
           signal: AbortSignal.timeout(Math.max(1000, remaining() - DEADLINE_MARGIN_MS)),
           logger: log,
+          systemsDone: slots.release,
         });
       } finally {
         await slots.release();

@@ -12,6 +12,20 @@ const CursorSchema = v.object({
 /** A poller's position: the (timestamp, id) of the last item it handed on, so equal timestamps never stall it. */
 export type Cursor = v.InferOutput<typeof CursorSchema>;
 
+const PollRunSchema = v.object({
+  /** When the last successful run ended. */
+  lastSuccessAt: v.string(),
+  /**
+   * What the poller has read up to: the start of that run (it listed every change made before it), or
+   * its cursor when it stopped at its page limit with more to read.
+   */
+  caughtUpTo: v.string(),
+  /** Its cursor's timestamp after that run (the last item it handed on). */
+  cursorAt: v.string(),
+});
+/** A poller's last successful run (`pollrun#<name>`): what its lag is measured from. */
+export type PollRun = v.InferOutput<typeof PollRunSchema>;
+
 /** Poller cursors (`cursor#<name>` in the links table). Advancing is conditional: a slower run never moves one back. */
 export class CursorStore {
   constructor(
@@ -47,4 +61,37 @@ export class CursorStore {
       throw error;
     }
   }
+
+  /**
+   * Records a successful run. A slower run that ended later but read less never moves `caughtUpTo`
+   * back: the condition keeps the newest.
+   */
+  async recordRun(name: string, run: PollRun): Promise<void> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `pollrun#${name}`, kind: "pollrun", ...run },
+          ConditionExpression: "attribute_not_exists(pk) OR caughtUpTo <= :caughtUpTo",
+          ExpressionAttributeValues: { ":caughtUpTo": run.caughtUpTo },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** The poller's last successful run, or undefined before its first. */
+  async lastRun(name: string): Promise<PollRun | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `pollrun#${name}` }, ConsistentRead: true }),
+    );
+    const parsed = v.safeParse(PollRunSchema, out.Item);
+    return parsed.success ? parsed.output : undefined;
+  }
+}
+
+/** A poller's lag in whole seconds at `now`: how far behind now it has read (0 at most a second after). */
+export function pollerLagSeconds(run: PollRun, now: Date): number {
+  return Math.max(0, Math.floor((now.getTime() - Date.parse(run.caughtUpTo)) / 1000));
 }

@@ -3,6 +3,7 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Config } from "../core/config-schema.ts";
 import type { IntegrationQueues } from "../jobs/queue.ts";
 import { runtimeBase } from "../jobs/runtime.ts";
+import type { QueueAgeReader } from "./queue-age.ts";
 
 /**
  * What the operators' view works with: the links table (links, counters, parked requests, job
@@ -18,6 +19,8 @@ export interface OpsDeps {
   /** Each integration's queue and dead-letter queue; left out, every job uses the pair above. */
   jobQueues?: IntegrationQueues | undefined;
   config: Readonly<Config>;
+  /** How the queues' oldest ages are read; left out, as the SQS endpoint says (lib/ops/queue-age.ts). */
+  queueAges?: QueueAgeReader;
 }
 
 /**

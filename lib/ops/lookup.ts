@@ -1,3 +1,4 @@
+import * as v from "valibot";
 import { ValidationError } from "../core/errors.ts";
 import type { Ref } from "../links/refs.ts";
 import { type Link, LinkStore } from "../links/store.ts";
@@ -93,6 +94,21 @@ async function linksOf(store: LinkStore, refs: readonly Ref[]): Promise<Link[]> 
  */
 const BOOKKEEPING = new Set(["claim", "lease"]);
 
+const SummarySchema = v.object({
+  summary: v.record(v.string(), v.union([v.string(), v.number()])),
+});
+
+/** An aspect's own figures, when its state (JSON) keeps a `summary` of them. */
+function summaryOf(state: string | undefined): { summary?: Record<string, string | number> } {
+  if (!state) return {};
+  try {
+    const parsed = v.safeParse(SummarySchema, JSON.parse(state));
+    return parsed.success ? { summary: parsed.output.summary } : {};
+  } catch {
+    return {};
+  }
+}
+
 function toView(link: Link, deps: OpsDeps): LinkView {
   return {
     source: objectView(link.source, deps.config),
@@ -103,6 +119,7 @@ function toView(link: Link, deps: OpsDeps): LinkView {
         name,
         syncedAt: state.syncedAt,
         ...(state.notes?.length ? { notes: state.notes } : {}),
+        ...summaryOf(state.state),
       }))
       .sort((a, b) => a.name.localeCompare(b.name)),
     createdAt: link.createdAt,

@@ -54,6 +54,26 @@ export const StatusOverviewSchema = v.object({
           reason: v.string(),
         }),
       ),
+      pollers: v.array(
+        v.object({
+          cursor: v.string(),
+          system: v.string(),
+          lastSuccessAt: v.optional(v.string()),
+          caughtUpTo: v.optional(v.string()),
+          cursorAt: v.optional(v.string()),
+          lagSeconds: v.optional(v.number()),
+          thresholdSeconds: v.number(),
+          warning: v.boolean(),
+        }),
+      ),
+      queue: v.optional(
+        v.object({
+          oldestAgeSeconds: v.optional(v.number()),
+          thresholdSeconds: v.number(),
+          warning: v.boolean(),
+        }),
+      ),
+      warning: v.boolean(),
     }),
   ),
   deadLetters: v.array(
@@ -87,7 +107,12 @@ export const LinkLookupSchema = v.object({
       source: ObjectViewSchema,
       target: ObjectViewSchema,
       aspects: v.array(
-        v.object({ name: v.string(), syncedAt: v.string(), notes: v.optional(v.array(v.string())) }),
+        v.object({
+          name: v.string(),
+          syncedAt: v.string(),
+          notes: v.optional(v.array(v.string())),
+          summary: v.optional(v.record(v.string(), v.union([v.string(), v.number()]))),
+        }),
       ),
       createdAt: v.string(),
       updatedAt: v.string(),

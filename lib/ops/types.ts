@@ -21,6 +21,37 @@ export interface IntegrationStatus extends IntegrationWindows {
   integration: IntegrationId;
   /** False when the deployment's config has no section for it (its counts are then all zero). */
   configured: boolean;
+  /** Its pollers (none for an integration without, or not configured). */
+  pollers: PollerStatus[];
+  /** Its jobs queue's oldest message (absent when not configured). */
+  queue?: QueueStatus;
+  /** A poller's lag or the queue's oldest age is past its threshold (`monitoring` in the config). */
+  warning: boolean;
+}
+
+/** A poller's position, measured at the overview's time. */
+export interface PollerStatus {
+  /** Its cursor's name (`rt:main:transactions`). */
+  cursor: string;
+  system: string;
+  /** When its last successful run ended; absent before its first. */
+  lastSuccessAt?: string;
+  /** What it has read up to: its last complete run's start, or its cursor when it stopped at its page limit. */
+  caughtUpTo?: string;
+  /** The timestamp of the last item it handed on. */
+  cursorAt?: string;
+  /** now − caughtUpTo, in seconds; absent before its first successful run. */
+  lagSeconds?: number;
+  thresholdSeconds: number;
+  warning: boolean;
+}
+
+/** An integration's jobs queue: how long its oldest message has waited. */
+export interface QueueStatus {
+  /** Seconds (0: empty); absent when it cannot be read (CloudWatch has no recent datapoint). */
+  oldestAgeSeconds?: number;
+  thresholdSeconds: number;
+  warning: boolean;
 }
 
 /** One object in one system, with where to open it. */
@@ -60,6 +91,8 @@ export interface AspectView {
   syncedAt: string;
   /** What the bridge could not sync of this aspect, and why (e.g. an image iTop would not let it read). */
   notes?: string[];
+  /** Figures the aspect keeps about itself (a conversation: entries copied each way, the last one). */
+  summary?: Record<string, string | number>;
 }
 
 /** One link found for a looked-up object: both ends and what was last synced of each aspect. */

@@ -26,6 +26,16 @@ export function jobSpec<S extends v.GenericSchema>(spec: JobSpec<S>): JobSpec<S>
 }
 
 /**
+ * A scheduled poller of an integration (functions/<id>/poll-*.ts): the system it reads, and the name of
+ * the cursor it keeps (lib/jobs/poll-window.ts), from the deployment's config; undefined when the
+ * settings are absent. The status page reads its last run by that name; the poller emits its lag.
+ */
+export interface PollerSpec {
+  system: SystemName;
+  cursor(config: Readonly<Config>): string | undefined;
+}
+
+/**
  * Everything the bridge knows about one integration without loading its code: its one id (the prefix
  * of its job types, its row on the status page, its counters), where its settings sit in the config,
  * their schema and cross-checks (settings.ts), the systems it works with, the objects it links (what an
@@ -46,6 +56,8 @@ export interface IntegrationDescriptor<K extends IntegrationName = IntegrationNa
   /** Per system (or `forms`), the ref types its links store: what the links lookup searches. */
   links: Readonly<Record<string, readonly string[]>>;
   jobs: readonly JobSpec[];
+  /** Its pollers, if it has any (what webhooks miss). */
+  pollers?: readonly PollerSpec[];
 }
 
 /** Declares an integration's descriptor (see IntegrationDescriptor). */

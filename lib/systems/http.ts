@@ -1,4 +1,5 @@
 import type { HTTPError, KyInstance, Options } from "ky";
+import { emitMetric, METRIC } from "../core/metrics.ts";
 
 /**
  * ky, loaded on first use. Evaluating ky reads fetch's globals (Request, ReadableStream), and that
@@ -13,12 +14,42 @@ export function loadKy(): Promise<typeof import("ky")> {
   return loading;
 }
 
-/** A ky instance with these options, created the first time it is asked for. */
-export function lazyHttp(options: Options): () => Promise<KyInstance> {
+/**
+ * A ky instance with these options, created the first time it is asked for. With `system`, every call
+ * it makes (each retry too) is measured: its latency and, when it gets no answer, a 5xx or a 429, an
+ * error, as that system's metrics (lib/core/metrics.ts).
+ */
+export function lazyHttp(options: Options, system?: string): () => Promise<KyInstance> {
   let instance: Promise<KyInstance> | undefined;
   return () => {
-    instance ??= loadKy().then((ky) => ky.default.create(options));
+    instance ??= loadKy().then((ky) =>
+      ky.default.create(
+        system ? { ...options, fetch: measuredFetch(system, options.fetch ?? fetch) } : options,
+      ),
+    );
     return instance;
+  };
+}
+
+/** `fetch`, timing each call and counting its failures under `system`'s metrics. */
+export function measuredFetch(system: string, inner: typeof fetch): typeof fetch {
+  return async (input, init) => {
+    const started = performance.now();
+    let failed = true;
+    try {
+      const response = await inner(input, init);
+      failed = response.status >= 500 || response.status === 429;
+      return response;
+    } finally {
+      const dimensions = { system };
+      emitMetric({
+        name: METRIC.upstreamLatency,
+        unit: "Milliseconds",
+        value: performance.now() - started,
+        dimensions,
+      });
+      if (failed) emitMetric({ name: METRIC.upstreamErrors, unit: "Count", value: 1, dimensions });
+    }
   };
 }
 

@@ -479,8 +479,22 @@ describe("status page: rendering untrusted values", () => {
     const overview: StatusOverview = {
       generatedAt: new Date().toISOString(),
       integrations: [
-        { integration: "otrs-redmine", configured: true, lastHour: zero, lastDay: zero },
-        { integration: "rt-kanban", configured: false, lastHour: zero, lastDay: zero },
+        {
+          integration: "otrs-redmine",
+          configured: true,
+          lastHour: zero,
+          lastDay: zero,
+          pollers: [],
+          warning: false,
+        },
+        {
+          integration: "rt-kanban",
+          configured: false,
+          lastHour: zero,
+          lastDay: zero,
+          pollers: [],
+          warning: false,
+        },
       ],
       deadLetters: [
         {

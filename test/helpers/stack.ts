@@ -23,6 +23,15 @@ export function setupStack(options: StackOptions = {}): Promise<Stack> {
   return buildStack({ dynamo: inject("dynamoEndpoint"), sqs: inject("sqsEndpoint") }, options);
 }
 
+/**
+ * Reads the GLPI fake's entities into the forms' entity directory, as its refresh job does: the forms
+ * sent next find their customers in it and queue no refresh of their own.
+ */
+export async function warmEntityDirectory(): Promise<void> {
+  const { glpiFormsDeps } = await import("../../lib/sync/glpi-forms/deps.ts");
+  await (await glpiFormsDeps()).entities.refresh({ force: true });
+}
+
 /** The next job on the stack's shared jobs queue (deferred jobs wait a few seconds), taken off the queue. */
 export async function nextQueuedJob(stack: Stack, timeoutMs = 10_000): Promise<JobMessage | undefined> {
   const deadline = Date.now() + timeoutMs;

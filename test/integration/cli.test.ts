@@ -11,7 +11,7 @@ import { type StackState, writeStackState } from "../../infra/local/stack-state.
 import { ValidationError } from "../../lib/core/errors.ts";
 import type { LinkLookup, StatusOverview } from "../../lib/ops/types.ts";
 import { INTEGRATION_IDS } from "../../lib/sync/registry.ts";
-import { httpEvent, SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
+import { httpEvent, SECRETS, type Stack, setupStack, warmEntityDirectory } from "../helpers/stack.ts";
 
 const run = promisify(execFile);
 
@@ -77,6 +77,7 @@ function stateFile(over: Partial<StackState>): string {
 beforeAll(async () => {
   // An outage is retried for the horizon: on this clock (3600×) its hour is a second.
   stack = await setupStack({ jobs: { maxAttempts: 2, outageHorizonHours: 1, timeScale: 3600 } });
+  await warmEntityDirectory();
 });
 afterAll(() => stack.close());
 
@@ -433,7 +434,8 @@ describe("status", () => {
     expect(overview.unreadableDeadLetters).toBe(1);
     expect(overview.parked).toEqual([]);
     const text = await cli(["status"]);
-    expect(text.stdout).toMatch(/glpi-forms\s+\d+\/2\/\d+\/2\s+\d+\/2\/\d+\/2\s+\d{4}-/);
+    expect(text.stdout).toMatch(/glpi-forms\s+\d+\/2\/\d+\/2\s+\d+\/2\/\d+\/2\s+-\s+-\s+\d+s\s+\d{4}-/);
+    expect(text.stdout).toMatch(/rt-kanban\s+[\d/]+\s+[\d/]+\s+rt (never|\d+s)/);
     expect(text.stdout).toContain("dead letters: 0 (+1 unreadable), parked requests: 0");
   });
 });

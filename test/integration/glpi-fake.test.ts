@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { demoEntities, type GlpiFake, startGlpiFake } from "../../infra/sandbox/glpi.ts";
+import { customerEntities, demoEntities, type GlpiFake, startGlpiFake } from "../../infra/sandbox/glpi.ts";
+import { isValidCnpj } from "../../lib/sync/glpi-forms/cnpj.ts";
 
 const APP_TOKEN = "app-token-for-tests";
 const USER_TOKEN = "user-token-for-tests";
@@ -250,6 +251,93 @@ describe("search/Entity", () => {
     });
     const exceeded = await searchCnpj(session, "contains", "0001", "10-20");
     expect(exceeded).toMatchObject({ status: 400, body: ["ERROR_RANGE_EXCEED_TOTAL", expect.any(String)] });
+  });
+
+  it("ORs criteria linked with OR, AND binding tighter as in SQL", async () => {
+    const session = await login();
+    const query = (criteria: [string, string, string][]) =>
+      glpi(
+        `/search/Entity?${new URLSearchParams([
+          ...criteria.flatMap(([link, searchtype, value], i): [string, string][] => [
+            [`criteria[${i}][link]`, link],
+            [`criteria[${i}][field]`, String(SID)],
+            [`criteria[${i}][searchtype]`, searchtype],
+            [`criteria[${i}][value]`, value],
+          ]),
+          ["forcedisplay[0]", "2"] as [string, string],
+        ])}`,
+        { session },
+      );
+    const both = await query([
+      ["AND", "contains", "11222333000181"],
+      ["OR", "contains", "11.222.333/0001-81"],
+    ]);
+    expect(both.body.data.map((row: Record<string, unknown>) => row["2"])).toEqual([1]);
+    const either = await query([
+      ["AND", "contains", "13579246000101"],
+      ["OR", "contains", "11.222.333/0001-81"],
+    ]);
+    expect(either.body.totalcount).toBe(2);
+    // (0001 AND NOT 1357…) OR 2468…: ACME by the AND group, the Mercado by the OR alone.
+    const mixed = await query([
+      ["AND", "contains", "0001"],
+      ["AND NOT", "contains", "1357"],
+      ["OR", "contains", "24681357"],
+    ]);
+    expect(mixed.body.data.map((row: Record<string, unknown>) => row["2"]).sort()).toEqual([1, 4]);
+    const badLink = await query([
+      ["AND", "contains", "0001"],
+      ["XOR", "contains", "1357"],
+    ]);
+    expect(badLink.status).toBe(400);
+  });
+
+  it("pages every entity with range: 206 and Content-Range for each page short of the whole, 200 for one page holding all", async () => {
+    customerEntities(2500).forEach(fake.addEntity);
+    const session = await login();
+    const page = (range: string) =>
+      glpi(`/search/Entity?forcedisplay[0]=${SID}&forcedisplay[1]=2&range=${range}`, { session });
+    const first = await page("0-999");
+    expect([first.status, first.body.totalcount, first.body.count]).toEqual([206, 2505, 1000]);
+    expect(first.headers.get("content-range")).toBe("0-999/2505");
+    expect(first.body["content-range"]).toBe("0-999/2505");
+    const last = await page("2000-2999");
+    // GLPI compares the page's count with the total: the last page of several is partial too.
+    expect([last.status, last.body.count]).toEqual([206, 505]);
+    expect(last.headers.get("content-range")).toBe("2000-2504/2505");
+    const all = await page("0-2999");
+    expect([all.status, all.body.count]).toEqual([200, 2505]);
+    const ids = new Set<number>();
+    for (const range of ["0-999", "1000-1999", "2000-2999"]) {
+      for (const row of (await page(range)).body.data) ids.add(row["2"]);
+    }
+    expect(ids.size).toBe(2505);
+    expect((await page("2505-3504")).body).toMatchObject({ totalcount: 2505, count: 0 });
+    expect((await page("2506-3505")).status).toBe(400);
+  });
+
+  it("seeds customers with distinct valid CNPJs, formatted or not, and edits or removes an entity", async () => {
+    const customers = customerEntities(1500);
+    expect(new Set(customers.map((c) => c.cnpj.replace(/\D/g, ""))).size).toBe(1500);
+    expect(customers.every((c) => isValidCnpj(c.cnpj))).toBe(true);
+    expect(customers.filter((c) => c.cnpj.includes("/")).length).toBe(750);
+    const session = await login();
+    fake.setEntityCnpj(1, "98.765.432/0001-98");
+    expect((await searchCnpj(session, "contains", "11.222.333")).body.totalcount).toBe(0);
+    expect((await searchCnpj(session, "contains", "98.765.432")).body.data[0]["2"]).toBe(1);
+    fake.removeEntity(1);
+    expect((await searchCnpj(session, "contains", "98.765.432")).body.totalcount).toBe(0);
+    expect(await createTicket(session, { content: "x", entities_id: 1 })).toMatchObject({
+      status: 400,
+      body: ["ERROR_GLPI_ADD", "You don't have permission to perform this action."],
+    });
+  });
+
+  it("answers after the configured latency", async () => {
+    fake.setLatency(60);
+    const started = performance.now();
+    await glpi("/initSession", { headers: { Authorization: `user_token ${USER_TOKEN}` } });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(55);
   });
 
   it("lists the CNPJ option of the Fields plugin among the Entity search options", async () => {

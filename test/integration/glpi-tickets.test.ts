@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
-import { httpEvent, SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
+import { httpEvent, SECRETS, type Stack, setupStack, warmEntityDirectory } from "../helpers/stack.ts";
 
 const VALID = {
   nome_cliente: "Fulano de Tal",
@@ -26,6 +26,7 @@ beforeAll(async () => {
   criarChamado = (await import("../../functions/glpi-forms/criar-chamado.ts")).handler;
   getJob = (await import("../../functions/glpi-forms/get-ticket-job.ts")).handler;
   ping = (await import("../../functions/ping.ts")).handler;
+  await warmEntityDirectory();
 });
 afterAll(() => stack.close());
 beforeEach(() => {

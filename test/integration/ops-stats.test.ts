@@ -2,7 +2,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
 import { JobStats } from "../../lib/jobs/stats.ts";
-import { httpEvent, SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
+import { httpEvent, SECRETS, type Stack, setupStack, warmEntityDirectory } from "../helpers/stack.ts";
 
 const VALID = {
   nome_cliente: "Fulano",
@@ -20,6 +20,7 @@ beforeAll(async () => {
   stack = await setupStack();
   db = DynamoDBDocumentClient.from(stack.dynamo);
   createTicket = (await import("../../functions/glpi-forms/create-ticket.ts")).handler;
+  await warmEntityDirectory();
 });
 afterAll(() => stack.close());
 

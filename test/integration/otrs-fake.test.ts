@@ -658,3 +658,89 @@ describe("faults", () => {
     expect(fake.calls.at(-1)?.status).toBe(0);
   });
 });
+
+describe("attachments", () => {
+  const note = {
+    Subject: "Nota",
+    Body: "Com anexo",
+    ContentType: "text/plain; charset=utf8",
+    IsVisibleForCustomer: 0,
+  };
+  const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0x80]);
+
+  it("puts TicketUpdate's Attachment on the article it creates, and lists it only with Attachments=1", async () => {
+    const ticket = fake.addTicket(demoTickets[0]!);
+    const session = await login();
+    const answer = await otrs(`/Ticket/${ticket.TicketID}`, {
+      method: "PATCH",
+      body: withSession(session, {
+        Article: note,
+        Attachment: [{ Content: bytes.toString("base64"), ContentType: "image/png", Filename: "tela.png" }],
+      }),
+    });
+    expect(answer.body.ArticleID).toEqual(expect.any(String));
+    const query = { SessionID: session, AllArticles: "1", ArticleOrder: "DESC", ArticleLimit: "1" };
+    const plain = await otrs(`/Ticket/${ticket.TicketID}`, { query });
+    expect(plain.body.Ticket[0].Article[0]).not.toHaveProperty("Attachment");
+    const withFiles = await otrs(`/Ticket/${ticket.TicketID}`, { query: { ...query, Attachments: "1" } });
+    expect(withFiles.body.Ticket[0].Article[0].Attachment).toEqual([
+      {
+        Content: bytes.toString("base64"),
+        ContentAlternative: "",
+        ContentID: "",
+        ContentType: "image/png",
+        Disposition: "attachment",
+        FileID: "1",
+        Filename: "tela.png",
+        FilesizeRaw: String(bytes.length),
+      },
+    ]);
+    const names = await otrs(`/Ticket/${ticket.TicketID}`, {
+      query: { ...query, Attachments: "1", GetAttachmentContents: "0" },
+    });
+    expect(names.body.Ticket[0].Article[0].Attachment[0]).toMatchObject({
+      Content: "",
+      Filename: "tela.png",
+    });
+    // An article without files has no Attachment key, even with Attachments=1.
+    const first = await otrs(`/Ticket/${ticket.TicketID}`, {
+      query: { SessionID: session, AllArticles: "1", Attachments: "1" },
+    });
+    expect(first.body.Ticket[0].Article[0]).not.toHaveProperty("Attachment");
+  });
+
+  it("refuses an attachment without Content, ContentType or Filename with HTTP 200, adding nothing", async () => {
+    const ticket = fake.addTicket(demoTickets[0]!);
+    const session = await login();
+    const before = fake.tickets[0]!.Articles.length;
+    for (const missing of ["Content", "ContentType", "Filename"]) {
+      const file: Record<string, string> = { Content: "eA==", ContentType: "text/plain", Filename: "x.txt" };
+      delete file[missing];
+      const answer = await otrs(`/Ticket/${ticket.TicketID}`, {
+        method: "PATCH",
+        body: withSession(session, { Article: note, Attachment: file }),
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.body.Error).toEqual({
+        ErrorCode: "TicketUpdate.MissingParameter",
+        ErrorMessage: `TicketUpdate: Attachment->${missing} parameter is missing!`,
+      });
+    }
+    expect(fake.tickets[0]!.Articles).toHaveLength(before);
+  });
+
+  it("gives a person's article (a customer's e-mail reply) and the ArticleCreate event OTRS sends for it", async () => {
+    const ticket = fake.addTicket(demoTickets[0]!);
+    const { article, event } = fake.addArticle(ticket.TicketID, {
+      Body: "Segue o print.",
+      Attachments: [{ Filename: "tela.png", ContentType: "image/png", Content: bytes }],
+    });
+    expect(event).toEqual({ TicketID: ticket.TicketID, ArticleID: article.ArticleID });
+    expect(article).toMatchObject({
+      SenderType: "customer",
+      CommunicationChannel: "Email",
+      IsVisibleForCustomer: 1,
+      From: '"Maria Souza" <maria.souza@example.com>',
+    });
+  });
+});

@@ -688,3 +688,80 @@ describe("faults", () => {
     expect((await create({})).body.issue.id).toBe(first + 1);
   });
 });
+
+describe("uploads, notes with files, private notes", () => {
+  const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0xfe, 0x80]);
+  const upload = (body: Buffer, type = "application/octet-stream", key = KEY) =>
+    fetch(`${fake.url}/uploads.json?filename=tela.png`, {
+      method: "POST",
+      headers: { "X-Redmine-API-Key": key, "Content-Type": type },
+      body,
+    });
+
+  it("takes raw bytes as application/octet-stream only, and attaches them by token, once", async () => {
+    const { issue } = fake.personCreates({ project_id: 1, subject: "anexos" });
+    expect((await upload(bytes, "text/plain")).status).toBe(406);
+    const answer = await upload(bytes);
+    expect(answer.status).toBe(201);
+    const token = ((await answer.json()) as { upload: { token: string } }).upload.token;
+    expect(token).toMatch(/^\d+\.[0-9a-f]{64}$/);
+    const put = await redmine(`/issues/${issue.id}.json`, {
+      method: "PUT",
+      body: {
+        issue: { notes: "Segue", uploads: [{ token, filename: "tela.png", content_type: "image/png" }] },
+      },
+    });
+    expect(put.status).toBe(204);
+    const again = await redmine(`/issues/${issue.id}.json`, {
+      method: "PUT",
+      body: { issue: { notes: "De novo", uploads: [{ token }] } },
+    });
+    expect(again.status).toBe(422);
+    expect(again.body).toEqual({ errors: ["1 file(s) could not be saved."] });
+    const shown = await redmine(`/issues/${issue.id}.json?include=journals,attachments`);
+    const [attachment] = shown.body.issue.attachments;
+    expect(attachment).toMatchObject({
+      filename: "tela.png",
+      filesize: bytes.length,
+      content_type: "image/png",
+    });
+    expect(shown.body.issue.journals.map((j: { notes: string }) => j.notes)).toEqual(["Segue"]);
+    expect(shown.body.issue.journals[0].details).toEqual([
+      { property: "attachment", name: String(attachment.id), old_value: null, new_value: "tela.png" },
+    ]);
+    const download = await fetch(`${fake.url}/attachments/download/${attachment.id}`, {
+      headers: { "X-Redmine-API-Key": KEY },
+    });
+    expect(Buffer.from(await download.arrayBuffer()).equals(bytes)).toBe(true);
+  });
+
+  it("refuses an upload over the attachment size limit with 422", async () => {
+    const answer = await upload(Buffer.alloc(5120 * 1024 + 1));
+    expect(answer.status).toBe(422);
+    expect(await answer.json()).toEqual({
+      errors: ["This file cannot be uploaded because it exceeds the maximum allowed file size (5 MB)"],
+    });
+  });
+
+  it("shows a private note only to users who may view private notes, and to its author", async () => {
+    const hidden = await startRedmineFake({
+      apiKey: KEY,
+      users: [
+        { id: 5, login: "deskbridge", name: "Deskbridge Bot", apiKey: KEY, viewPrivateNotes: false },
+        { id: 7, login: "jane", name: "Jane Dev", apiKey: JANE_KEY },
+      ],
+    });
+    try {
+      const { issue } = hidden.personCreates({ project_id: 1, subject: "privado" });
+      hidden.personUpdates(issue.id, { notes: "só a equipe", private_notes: true, userId: 7 });
+      const notesFor = async (key: string) =>
+        (
+          await redmine(`/issues/${issue.id}.json?include=journals`, { key, on: hidden })
+        ).body.issue.journals.map((j: { notes: string }) => j.notes);
+      expect(await notesFor(KEY)).toEqual([]);
+      expect(await notesFor(JANE_KEY)).toEqual(["só a equipe"]);
+    } finally {
+      await hidden.close();
+    }
+  });
+});

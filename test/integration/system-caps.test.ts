@@ -377,6 +377,65 @@ describe("the inline attempt with system caps", () => {
   });
 });
 
+describe("a job done with its systems", () => {
+  /** A job that says it is done with RT, then checks whether another taker now gets RT's one slot. */
+  function doneEarlyJob(type: string, instance: string, seen: boolean[]) {
+    return defineJob({
+      type,
+      input: v.object({ n: v.number() }),
+      systems: () => [{ system: "rt", instance }],
+      async run({ n }, context) {
+        await context.systemsDone?.();
+        await context.systemsDone?.();
+        const other = await slotsFor.acquire([{ system: `rt:${instance}`, max: 1 }], `other-${n}`, 60_000);
+        seen.push(other.kind === "held");
+        if (other.kind === "held") await slotsFor.release(other.hold);
+        return { n };
+      },
+    });
+  }
+  let slotsFor: SystemSlots;
+  beforeAll(() => {
+    slotsFor = new SystemSlots(doc, stack.resources.table);
+  });
+
+  it("gives its slot back before it ends, inline and in the worker, and only once", async () => {
+    const instance = randomUUID().slice(0, 8);
+    const seen: boolean[] = [];
+    const job = doneEarlyJob("test.rt-done-early", instance, seen);
+    const systemCaps = caps([job], instance, { rt: 1 });
+    expect(
+      await runInline(newJob(job.type, { n: 1 }), job, {
+        queue,
+        records,
+        logger,
+        budgetMs: 3000,
+        systemCaps,
+      }),
+    ).toMatchObject({ kind: "done" });
+    const run = createWorker({
+      handlers: [job],
+      queue,
+      records,
+      sqs: stack.sqs,
+      jobsQueueUrl: stack.resources.jobsQueueUrl,
+      logger,
+      jobs: { maxAttempts: 3, backoffBaseSeconds: 1, backoffMaxSeconds: 1 },
+      systemCaps,
+    });
+    const message = newJob(job.type, { n: 2 });
+    expect(
+      await run({ Records: [sqsRecord({ messageId: "m", body: JSON.stringify(message) })] }, lambdaContext()),
+    ).toEqual({ batchItemFailures: [] });
+    // Inside each run another taker got RT's only slot: the job had given it back.
+    expect(seen).toEqual([true, true]);
+    // And nothing is held after: the slot is free (a second give-back freed nothing it did not hold).
+    const after = await slotsFor.acquire([{ system: `rt:${instance}`, max: 1 }], "after", 60_000);
+    expect(after.kind).toBe("held");
+    if (after.kind === "held") await slotsFor.release(after.hold);
+  });
+});
+
 describe("the backfill tool with system caps", () => {
   it("holds RT's slots for each ticket it projects, so RT never sees more calls than its cap", async () => {
     const { backfillBoard } = await import("../../lib/sync/rt-kanban/backfill.ts");

@@ -121,7 +121,10 @@ async function ticketInDevelopment(queue = "Desenvolvimento") {
   return { ticket, issue: made };
 }
 /** Jane changes the issue in Redmine. */
-async function janeSets(issueId: number, change: { status_id?: number; notes?: string }) {
+async function janeSets(
+  issueId: number,
+  change: { status_id?: number; notes?: string; private_notes?: boolean },
+) {
   const put = await redmine.as("jane", "PUT", `issues/${issueId}.json`, { issue: change });
   expect(put.status, JSON.stringify(put.body)).toBe(204);
 }
@@ -211,6 +214,86 @@ describe("OTRS → Redmine 5, real", () => {
     expect((await issue(made.id)).status.id).toBe(redmine.statuses["In Progress"]);
     const letters = (await stack.deadLetters()) as { lastError: { message: string } }[];
     expect(letters.map((letter) => letter.lastError.message).join("\n")).toMatch(/status/i);
+  });
+
+  it("carries the conversation both ways once: Jane's note with its file to the ticket, her private note nowhere, the customer's reply with a screenshot to the issue; nothing echoes", async () => {
+    const { ticket, issue: made } = await ticketInDevelopment();
+    const before = otrsTicket(ticket.TicketID)?.Articles.length ?? 0;
+    // Jane uploads a file and adds it with her question (POST /uploads.json, then the token on the PUT).
+    const uploaded = await fetch(`${redmine.url}/uploads.json?filename=trace.txt`, {
+      method: "POST",
+      headers: { "X-Redmine-API-Key": redmine.keys.jane ?? "", "Content-Type": "application/octet-stream" },
+      body: "NullPointerException at Relatorio.java:42\n",
+    });
+    expect(uploaded.status).toBe(201);
+    const { upload } = v.parse(v.object({ upload: v.object({ token: v.string() }) }), await uploaded.json());
+    const put = await redmine.as("jane", "PUT", `issues/${made.id}.json`, {
+      issue: {
+        notes: "Consegue mandar um print da tela?",
+        uploads: [{ token: upload.token, filename: "trace.txt" }],
+      },
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(204);
+    await janeSets(made.id, { notes: "senha do banco de testes: hunter2", private_notes: true });
+    await sendIssueEvent(made.id);
+    await sendIssueEvent(made.id);
+    await pollRedmine();
+    await drain();
+    const copied = otrsTicket(ticket.TicketID)?.Articles.slice(before) ?? [];
+    expect(copied).toHaveLength(1);
+    expect(copied[0]).toMatchObject({ IsVisibleForCustomer: 0, CommunicationChannel: "Internal" });
+    expect(copied[0]?.Body).toContain("Jane Dev wrote in Redmine");
+    expect(copied[0]?.Body).toContain("Consegue mandar um print da tela?");
+    expect(copied[0]?.Attachments.map((a) => [a.Filename, a.Content.toString()])).toEqual([
+      ["trace.txt", "NullPointerException at Relatorio.java:42\n"],
+    ]);
+    expect(otrsTicket(ticket.TicketID)?.Articles.some((a) => a.Body.includes("hunter2"))).toBe(false);
+
+    // The customer answers by e-mail with a screenshot; OTRS reports the article (twice).
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0xfe, 0x80]);
+    const { article, event } = stack.otrs.addArticle(ticket.TicketID, {
+      Body: "Segue o print.\n\nOn Tue, Dec 1, 2026 at 10:00 Suporte wrote:\n> Consegue mandar um print?",
+      Attachments: [{ Filename: "tela.png", ContentType: "image/png", Content: png }],
+    });
+    await sendTicketEvent(event);
+    await sendTicketEvent(event);
+    const read = await redmine.as("deskbridge", "GET", `issues/${made.id}.json?include=journals,attachments`);
+    const shown = v.parse(
+      v.object({
+        issue: v.object({
+          journals: v.array(
+            v.object({ id: v.number(), notes: v.nullable(v.string()), private_notes: v.boolean() }),
+          ),
+          attachments: v.array(
+            v.object({ id: v.number(), filename: v.string(), content_type: v.nullable(v.string()) }),
+          ),
+        }),
+      }),
+      read.body,
+    ).issue;
+    const replies = shown.journals.filter((j) =>
+      (j.notes ?? "").includes(`[deskbridge: OTRS article ${article.ArticleID}]`),
+    );
+    expect(replies).toHaveLength(1);
+    expect(replies[0]?.notes).toContain("Segue o print.");
+    expect(replies[0]?.notes).not.toContain("Consegue mandar um print?");
+    const screenshot = shown.attachments.find((a) => a.filename === "tela.png");
+    expect(screenshot?.content_type).toBe("image/png");
+    const download = await fetch(`${redmine.url}/attachments/download/${screenshot?.id}`, {
+      headers: { "X-Redmine-API-Key": redmine.keys.deskbridge ?? "" },
+    });
+    expect(Buffer.from(await download.arrayBuffer()).equals(png)).toBe(true);
+
+    // Nothing comes back: Redmine's webhook and the poller for the bridge's note, OTRS's for its article.
+    const articles = otrsTicket(ticket.TicketID)?.Articles.length;
+    const journals = shown.journals.length;
+    await sendIssueEvent(made.id);
+    await pollRedmine();
+    await drain();
+    await sendTicketEvent({ TicketID: ticket.TicketID, ArticleID: copied[0]?.ArticleID });
+    expect(otrsTicket(ticket.TicketID)?.Articles.length).toBe(articles);
+    const after = await redmine.as("deskbridge", "GET", `issues/${made.id}.json?include=journals`);
+    expect((after.body as { issue: { journals: unknown[] } }).issue.journals).toHaveLength(journals);
   });
 
   it("backfills with the CLI: issues naming tickets are linked once, and a second run changes nothing", async () => {

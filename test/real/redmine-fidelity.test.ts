@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedmineFake, startRedmineFake } from "../../infra/sandbox/redmine.ts";
 import { type RealRedmine, startRealRedmine } from "./servers/redmine.ts";
@@ -114,6 +115,16 @@ const update = (id: number, issue: Record<string, unknown>, who?: Who): Step => 
   body: { issue },
   ...(who ? { who } : {}),
 });
+
+/** `POST /uploads.json[?filename=]` with the bytes of `text` as application/octet-stream. */
+const upload = (filename: string | undefined, text: string): Step => ({
+  method: "POST",
+  path: filename === undefined ? "/uploads.json" : `/uploads.json?filename=${encodeURIComponent(filename)}`,
+  raw: text,
+  type: "application/octet-stream",
+});
+/** An upload's token: `<id>.<SHA-256 hex of the contents>`, the same on both sides. */
+const token = (id: number, text: string) => `${id}.${createHash("sha256").update(text).digest("hex")}`;
 
 /** Run in order against both; ids are the same because both start empty. */
 const STEPS: [string, () => Step][] = [
@@ -253,6 +264,46 @@ const STEPS: [string, () => Step][] = [
   ["an update whose body is not JSON", () => ({ method: "PUT", path: "/issues/2.json", raw: "{x" })],
   ["an update of a missing issue", () => update(999, { notes: "x" })],
   ["an update without a key", () => update(2, { notes: "x" }, "nobody")],
+  // The conversation: uploads, notes with files, private notes, downloads.
+  ["an upload", () => upload("log.txt", "hello from OTRS\n")],
+  ["an upload without a file name", () => upload(undefined, "sem nome")],
+  ["an upload not declared as octet-stream", () => ({ ...upload("a.txt", "x"), type: "text/plain" })],
+  ["an upload declared as JSON", () => ({ ...upload("a.json", "{}"), type: "application/json" })],
+  ["an upload without a key", () => ({ ...upload("a.txt", "x"), who: "nobody" })],
+  [
+    "an update with notes and an upload",
+    () =>
+      update(2, {
+        notes: "Segue o log.\n\n[deskbridge: OTRS article 7]",
+        uploads: [
+          { token: token(1, "hello from OTRS\n"), filename: "otrs-log.txt", content_type: "text/plain" },
+        ],
+      }),
+  ],
+  [
+    "an update with a token already attached and an unknown one",
+    () =>
+      update(2, {
+        notes: "de novo",
+        uploads: [
+          { token: token(1, "hello from OTRS\n"), filename: "again.txt" },
+          { token: `99.${"0".repeat(64)}`, filename: "nope.txt" },
+        ],
+      }),
+  ],
+  [
+    "an update with only an upload, named there",
+    () => update(2, { uploads: [{ token: token(2, "sem nome"), filename: "sem-nome" }] }),
+  ],
+  ["a private note", () => update(2, { notes: "Só para a equipe", private_notes: true })],
+  ["a private note by another user", () => update(2, { notes: "Nota da Jane", private_notes: true }, "jane")],
+  ["an issue's journals and attachments", () => ({ path: "/issues/2.json?include=journals,attachments" })],
+  [
+    "an issue's journals and attachments, to a developer",
+    () => ({ path: "/issues/2.json?include=journals,attachments", who: "jane" }),
+  ],
+  ["a download", () => ({ path: "/attachments/download/1" })],
+  ["a download by name", () => ({ path: "/attachments/download/1/otrs-log.txt" })],
   [
     "an issue with journals and allowed statuses",
     () => ({ path: "/issues/1.json?include=journals,allowed_statuses" }),
@@ -315,6 +366,24 @@ describe("the Redmine fake, step by step against Redmine 5.0.4", () => {
       const request = step();
       const real = await ask(redmine.url, request);
       expect(await ask(fake.url, request)).toEqual(real);
+    });
+  }
+});
+
+describe("downloads the fake does not have", () => {
+  // Redmine renders its whole layout for these 404s: the fake's page is the bare one, same status and type.
+  for (const path of ["/attachments/download/1/other.txt", "/attachments/download/999"]) {
+    it(`answers 404 with an HTML page: ${path}`, async () => {
+      const answers = await Promise.all(
+        [redmine.url, fake.url].map(async (base) => {
+          const response = await fetch(`${base}${path}`, {
+            headers: { "X-Redmine-API-Key": redmine.keys.deskbridge ?? "" },
+          });
+          await response.text();
+          return { status: response.status, type: response.headers.get("content-type") };
+        }),
+      );
+      expect(answers[1]).toEqual(answers[0]);
     });
   }
 });

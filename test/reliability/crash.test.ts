@@ -15,6 +15,8 @@ const CRASHES: { key: ScenarioKey; after: string; twice?: string }[] = [
   { key: "glpiForms", after: "create the ticket" },
   { key: "otrsRedmine", after: "create the issue" },
   { key: "otrsRedmine", after: "write the issue id back to OTRS" },
+  { key: "otrsRedmineConversation", after: "add the article" },
+  { key: "otrsRedmineConversation", after: "add the note" },
   { key: "itopPair", after: "create the internal ticket" },
   { key: "rtKanban", after: "create the card" },
   { key: "rtKanban", after: "write the card id back to RT" },

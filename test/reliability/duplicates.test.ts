@@ -17,6 +17,7 @@ let all: Record<ScenarioKey, Scenario>;
 const KEYS: ScenarioKey[] = [
   "glpiForms",
   "otrsRedmine",
+  "otrsRedmineConversation",
   "itopPair",
   "rtKanban",
   "livechat",

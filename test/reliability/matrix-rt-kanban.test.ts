@@ -1,32 +1,3 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { faultsOf, type Scenario, STEP_PLANS, scenarios } from "../../infra/sandbox/scenarios.ts";
-import { type Stack, setupStack } from "../helpers/stack.ts";
-import { type CaseResult, expectConverged, runCase, saveResults } from "./matrix.ts";
+import { matrixSuite } from "./matrix.ts";
 
-let stack: Stack;
-let scenario: Scenario;
-const results: CaseResult[] = [];
-
-beforeAll(async () => {
-  stack = await setupStack({ jobs: { maxAttempts: 3 } });
-  scenario = (await scenarios(stack)).rtKanban;
-  expect(scenario.steps.map((step) => step.name)).toEqual(STEP_PLANS.rtKanban.map((step) => step.name));
-});
-afterAll(async () => {
-  saveResults("rt-kanban", results);
-  await stack.close();
-});
-
-describe("rt-kanban converges under a fault at each step of its job", () => {
-  for (const planned of STEP_PLANS.rtKanban) {
-    for (const fault of faultsOf(planned)) {
-      it(`${planned.name}: ${fault}`, async () => {
-        const step = scenario.steps.find((s) => s.name === planned.name);
-        if (!step) throw new Error(`no step ${planned.name}`);
-        const result = await runCase(stack, scenario, step, fault);
-        results.push(result);
-        expectConverged(result);
-      }, 180_000);
-    }
-  }
-});
+matrixSuite("rtKanban", "rt-kanban", "rt-kanban converges under a fault at each step of its job");

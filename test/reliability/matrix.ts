@@ -1,11 +1,19 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { PurgeQueueCommand } from "@aws-sdk/client-sqs";
-import { expect } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { failDynamoWrite } from "../../infra/sandbox/dynamo-faults.ts";
-import type { FaultName, Scenario, Step } from "../../infra/sandbox/scenarios.ts";
+import {
+  type FaultName,
+  faultsOf,
+  type Scenario,
+  type ScenarioKey,
+  STEP_PLANS,
+  type Step,
+  scenarios,
+} from "../../infra/sandbox/scenarios.ts";
 import { JobQueue } from "../../lib/jobs/queue.ts";
 import { readDeadLetters, replayDeadLetters } from "../../lib/jobs/replay.ts";
-import type { Stack } from "../helpers/stack.ts";
+import { type Stack, setupStack } from "../helpers/stack.ts";
 
 export interface CaseResult {
   integration: string;
@@ -97,4 +105,40 @@ export function expectConverged(result: CaseResult): void {
 export function saveResults(name: string, results: CaseResult[]): void {
   mkdirSync(".local/reliability", { recursive: true });
   writeFileSync(`.local/reliability/matrix-${name}.json`, `${JSON.stringify(results, null, 2)}\n`);
+}
+
+/**
+ * One integration's fault matrix, as its test file declares it (a file each, so that vitest runs the
+ * matrices side by side): every step of the scenario's job under every fault that step can meet, one
+ * test each, on a stack of its own; each case must converge, or its refusal be dead-lettered and
+ * converge on replay. The results go to `name`'s file for the figures.
+ */
+export function matrixSuite(key: ScenarioKey, name: string, title: string): void {
+  let stack: Stack;
+  let scenario: Scenario;
+  const results: CaseResult[] = [];
+
+  beforeAll(async () => {
+    stack = await setupStack({ jobs: { maxAttempts: 3 } });
+    scenario = (await scenarios(stack))[key];
+    expect(scenario.steps.map((step) => step.name)).toEqual(STEP_PLANS[key].map((step) => step.name));
+  });
+  afterAll(async () => {
+    saveResults(name, results);
+    await stack.close();
+  });
+
+  describe(title, () => {
+    for (const planned of STEP_PLANS[key]) {
+      for (const fault of faultsOf(planned)) {
+        it(`${planned.name}: ${fault}`, async () => {
+          const step = scenario.steps.find((s) => s.name === planned.name);
+          if (!step) throw new Error(`no step ${planned.name}`);
+          const result = await runCase(stack, scenario, step, fault);
+          results.push(result);
+          expectConverged(result);
+        }, 180_000);
+      }
+    }
+  });
 }

@@ -5,7 +5,16 @@
  * exactly one bucket of each phase, so a figure can no longer miss an event without naming it.
  */
 
-export type SoakKind = "glpi" | "otrs-redmine" | "itop" | "rt" | "livechat" | "notify" | "notify-hooks";
+/** `conversation`: on a linked OTRS ticket and Redmine issue, a developer's note and a customer's reply, each with a file. */
+export type SoakKind =
+  | "glpi"
+  | "otrs-redmine"
+  | "conversation"
+  | "itop"
+  | "rt"
+  | "livechat"
+  | "notify"
+  | "notify-hooks";
 
 /**
  * Kinds whose target may show a second object without a bridge fault: a Rocket.Chat Incoming WebHook

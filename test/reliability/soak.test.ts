@@ -15,6 +15,9 @@ import { SQS_OPTIONS } from "../../lib/core/aws.ts";
 import type { JobMessage } from "../../lib/jobs/model.ts";
 import { JobQueue } from "../../lib/jobs/queue.ts";
 import { type ReadLetter, readDeadLetters, replayDeadLetters } from "../../lib/jobs/replay.ts";
+import { LinkStore } from "../../lib/links/store.ts";
+import { CONVERSATION, conversationAspect } from "../../lib/sync/otrs-redmine/conversation.ts";
+import { issueRef, statusAspect, ticketRef } from "../../lib/sync/otrs-redmine/link-state.ts";
 import { INTEGRATION_IDS } from "../../lib/sync/registry.ts";
 import { notificationEventKey } from "../../lib/sync/rocketchat-otrs/notifications.ts";
 import { SECRETS, type Stack, setupStack } from "../helpers/stack.ts";
@@ -35,7 +38,18 @@ const RATE = Number(process.env.SOAK_FAULT_RATE ?? 0.2);
 const REPORT = process.env.SOAK_REPORT ?? ".local/reliability/soak.json";
 
 type Kind = SoakKind;
-const KINDS: Kind[] = ["glpi", "otrs-redmine", "itop", "rt", "livechat", "notify", "notify-hooks"];
+const KINDS: Kind[] = [
+  "glpi",
+  "otrs-redmine",
+  "conversation",
+  "itop",
+  "rt",
+  "livechat",
+  "notify",
+  "notify-hooks",
+];
+/** The tickets of the `conversation` events: their jobs are otrs-redmine's too. */
+const conversationTickets = new Set<string>();
 
 interface SoakEvent {
   kind: Kind;
@@ -223,6 +237,61 @@ function makeEvent(kind: Kind): SoakEvent {
           deliver("/otrs/ticket-events", event, { "x-deskbridge-token": SECRETS.OTRS_REDMINE_TOKEN }, seen),
       };
     }
+    case "conversation": {
+      const marker = randomUUID();
+      const ticket = otrs.addTicket({
+        Title: `Soak ${marker}`,
+        Queue: "Desenvolvimento",
+        State: "Em Desenvolvimento",
+        CustomerUserID: "maria.souza",
+        Articles: [{ Subject: "s", Body: "b" }],
+      });
+      conversationTickets.add(ticket.TicketID);
+      const { issue } = stack.redmine.personCreates({
+        project_id: 1,
+        subject: ticket.Title,
+        custom_fields: { 5: ticket.TicketNumber },
+        userId: 7,
+      });
+      ticket.DynamicFields.RedmineID = String(issue.id);
+      return {
+        kind,
+        handle: ticket.TicketID,
+        answers: seen,
+        sourceKeys: [keyOf("otrs", "ticket", ticket.TicketID)],
+        send: async () => {
+          // Linked as an escalation links them (written to the bridge's table: no call a fault could take).
+          const links = new LinkStore(
+            DynamoDBDocumentClient.from(
+              new DynamoDBClient({ endpoint: dynamoEndpoint, region: "us-east-1" }),
+            ),
+            "deskbridge-local-links",
+          );
+          await links.create(ticketRef("main", ticket.TicketID), issueRef("main", issue.id), {
+            status: statusAspect({ otrs: ticket.State, redmine: issue.status_id }),
+            [CONVERSATION]: conversationAspect({
+              article: Number(ticket.Articles.at(-1)?.ArticleID),
+              journal: 0,
+            }),
+          });
+          stack.redmine.personUpdates(issue.id, {
+            notes: `Pergunta ${marker}`,
+            files: [{ filename: "trace.txt", content: `trace ${marker}` }],
+            userId: 7,
+          });
+          const { event } = otrs.addArticle(ticket.TicketID, {
+            Body: `Resposta ${marker}`,
+            Attachments: [{ Filename: "tela.png", ContentType: "image/png", Content: `png ${marker}` }],
+          });
+          await deliver(
+            "/otrs/ticket-events",
+            event,
+            { "x-deskbridge-token": SECRETS.OTRS_REDMINE_TOKEN },
+            seen,
+          );
+        },
+      };
+    }
     case "itop": {
       const ticket = external.agentCreatesTicket({
         title: `Soak ${randomUUID()}`,
@@ -324,6 +393,24 @@ function targetsOf(event: SoakEvent): string[] {
         .filter((issue) => issue.custom_fields[5] === ticket?.TicketNumber)
         .map((issue) => `redmine:issue:${issue.id}`);
     }
+    case "conversation": {
+      // The copies: articles carrying the developer's note, notes carrying the customer's reply.
+      const ticket = otrs.tickets.find((t) => t.TicketID === event.handle);
+      const marker = ticket?.Title.replace(/^Soak /, "") ?? "-";
+      const issue = redmine.issues.find((i) => String(i.id) === ticket?.DynamicFields.RedmineID);
+      const articles = (ticket?.Articles ?? [])
+        .filter((a) => a.Body.includes(`Pergunta ${marker}`) && a.Attachments.length === 1)
+        .map((a) => `otrs:article:${a.ArticleID}`);
+      const notes = (issue?.journals ?? [])
+        .filter(
+          // With its file, or saying Redmine refused the file for good (a 422 of the chaos on the upload).
+          (j) =>
+            j.notes.includes(`Resposta ${marker}`) &&
+            (j.details.some((d) => d.property === "attachment") || j.notes.includes("Redmine refused it")),
+        )
+        .map((j) => `redmine:journal:${j.id}`);
+      return [...articles, ...notes];
+    }
     case "itop": {
       const ref = stack.itop.external.ticket(Number(event.handle))?.ref;
       return stack.itop.internal
@@ -356,6 +443,13 @@ function targetsOf(event: SoakEvent): string[] {
  */
 function objectsOf(event: SoakEvent): number {
   const targets = targetsOf(event);
+  if (event.kind === "conversation") {
+    // Both ways, once each, with their files: 1; a copy missing: 0; a copy made twice: a duplicate.
+    const articles = targets.filter((t) => t.startsWith("otrs:")).length;
+    const notes = targets.length - articles;
+    if (articles === 1 && notes === 1) return 1;
+    return Math.max(articles, notes) > 1 ? Math.max(articles, notes) : 0;
+  }
   if (event.kind === "otrs-redmine" && targets.length === 1) {
     const written = stack.otrs.tickets.find((t) => t.TicketID === event.handle)?.DynamicFields.RedmineID;
     return targets[0] === `redmine:issue:${written}` ? 1 : 0;
@@ -396,7 +490,8 @@ function eventOfJob(job: JobMessage): string | undefined {
     const queue = stack.otrs.tickets.find((t) => t.TicketID === String(ticket.output.ticketId))?.Queue;
     return `${queue === "Desenvolvimento" ? "notify-hooks" : "notify"}|${ticket.output.ticketId}`;
   }
-  return `${kind}|${ticket.output.ticketId}`;
+  const ticketId = String(ticket.output.ticketId);
+  return `${kind === "otrs-redmine" && conversationTickets.has(ticketId) ? "conversation" : kind}|${ticketId}`;
 }
 
 const eventKey = (event: { kind: Kind; handle: string }) => `${event.kind}|${event.handle}`;

@@ -49,6 +49,68 @@ describe("configuration", () => {
     });
   });
 
+  it("fills in the monitoring thresholds and the API's throttling, and names a bad one", () => {
+    const config = parseDeploymentConfig(sandbox);
+    expect(config.monitoring).toEqual({
+      pollerLagSeconds: 900,
+      queueAgeSeconds: 900,
+      workerErrorRatePercent: 10,
+      throttles: 0,
+      tracing: false,
+    });
+    expect(config.http.throttle).toEqual({ rateLimit: 50, burstLimit: 100 });
+    expect(config.http.formThrottle).toEqual({ rateLimit: 5, burstLimit: 20 });
+    const broken = structuredClone(sandbox);
+    broken.monitoring = { pollerLagSeconds: 10, tracing: "yes" };
+    broken.http = { throttle: { rateLimit: 50 } };
+    expect(
+      problemsOf(broken)
+        .map((p) => p.path)
+        .sort(),
+    ).toEqual(["http.throttle.burstLimit", "monitoring.pollerLagSeconds", "monitoring.tracing"]);
+  });
+
+  it("reads the entity directory's ages, taking the old cacheTtlSeconds as its max age", () => {
+    const lookup = (entityLookup: Record<string, unknown>) => {
+      const config = structuredClone(sandbox);
+      config.integrations.glpiForms.entityLookup = {
+        fieldName: "cnpjfield",
+        searchOptionId: 76674,
+        ...entityLookup,
+      };
+      return config;
+    };
+    const directoryOf = (entityLookup: Record<string, unknown>) =>
+      parseDeploymentConfig(lookup(entityLookup)).integrations.glpiForms?.entityLookup.directory;
+    expect(directoryOf({})).toEqual({ maxAgeSeconds: 900, refreshAfterSeconds: 450, pageSize: 1000 });
+    expect(directoryOf({ cacheTtlSeconds: 300 })).toEqual({
+      maxAgeSeconds: 300,
+      refreshAfterSeconds: 150,
+      pageSize: 1000,
+    });
+    expect(directoryOf({ cacheTtlSeconds: 0 })).toMatchObject({ maxAgeSeconds: 0 });
+    expect(
+      directoryOf({ directory: { maxAgeSeconds: 3600, refreshAfterSeconds: 600, pageSize: 500 } }),
+    ).toEqual({ maxAgeSeconds: 3600, refreshAfterSeconds: 600, pageSize: 500 });
+
+    expect(problemsOf(lookup({ cacheTtlSeconds: 300, directory: { maxAgeSeconds: 600 } }))).toEqual([
+      {
+        path: "integrations.glpiForms.entityLookup.cacheTtlSeconds",
+        message: "is the old name of directory.maxAgeSeconds: set only that one",
+      },
+    ]);
+    expect(problemsOf(lookup({ directory: { maxAgeSeconds: 600, refreshAfterSeconds: 600 } }))).toEqual([
+      {
+        path: "integrations.glpiForms.entityLookup.directory.refreshAfterSeconds",
+        message:
+          "must be less than directory.maxAgeSeconds, or the map goes untrusted before it is refreshed",
+      },
+    ]);
+    expect(problemsOf(lookup({ directory: { pageSize: 5000 } })).map((p) => p.path)).toEqual([
+      "integrations.glpiForms.entityLookup.directory.pageSize",
+    ]);
+  });
+
   it("refuses a secret written into the file instead of named", () => {
     const broken = structuredClone(sandbox);
     broken.systems.glpi.main.appToken = { secret: "e4f9a0c1b2" };

@@ -39,6 +39,8 @@ function describeLink(link: LinkView): string {
   if (link.aspects.length === 0) lines.push("        no aspect synced yet");
   for (const aspect of link.aspects) {
     lines.push(`        ${aspect.name.padEnd(12)} synced ${aspect.syncedAt}`);
+    for (const [key, value] of Object.entries(aspect.summary ?? {}))
+      lines.push(`        ${"".padEnd(12)} ${key}: ${value}`);
     for (const note of aspect.notes ?? []) lines.push(`        ${"".padEnd(12)} not synced: ${note}`);
   }
   return `${lines.join("\n")}\n`;

@@ -42,7 +42,7 @@ function linkRow(link: LinkView): SafeHtml {
       ? html`<span class="muted">nothing synced yet</span>`
       : html`<dl>${link.aspects.map(
           (aspect) =>
-            html`<dt>${aspect.name}</dt><dd>${formatTime(aspect.syncedAt)}${(aspect.notes ?? []).map((note) => html`<br><span class="warn">${note}</span>`)}</dd>`,
+            html`<dt>${aspect.name}</dt><dd>${formatTime(aspect.syncedAt)}${Object.entries(aspect.summary ?? {}).map(([key, value]) => html`<br>${key}: ${String(value)}`)}${(aspect.notes ?? []).map((note) => html`<br><span class="warn">${note}</span>`)}</dd>`,
         )}</dl>`
   }</td>
 <td>${formatTime(link.createdAt)}</td>

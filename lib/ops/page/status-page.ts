@@ -3,6 +3,8 @@ import type {
   IntegrationStatus,
   ObjectView,
   ParkedRequest,
+  PollerStatus,
+  QueueStatus,
   StatusOverview,
   SystemStatus,
   WindowCounts,
@@ -56,7 +58,7 @@ function integrationsSection(integrations: IntegrationStatus[]): SafeHtml {
 <h2>Integrations</h2>
 <table>
 <thead>
-<tr><th rowspan="2">Integration</th><th colspan="4">Last hour</th><th colspan="4">Last day</th><th rowspan="2">Last success</th><th rowspan="2">Last failure</th></tr>
+<tr><th rowspan="2">Integration</th><th colspan="4">Last hour</th><th colspan="4">Last day</th><th rowspan="2">Last success</th><th rowspan="2">Last failure</th><th rowspan="2">Poller lag</th><th rowspan="2">Oldest queued job</th></tr>
 <tr>${[0, 1].map(() => html`<th class="n">received</th><th class="n">succeeded</th><th class="n">retrying</th><th class="n">dead-lettered</th>`)}</tr>
 </thead>
 <tbody>
@@ -68,7 +70,7 @@ ${integrations.map(integrationRow)}
 
 function integrationRow(status: IntegrationStatus): SafeHtml {
   if (!status.configured) {
-    return html`<tr class="muted" data-integration="${status.integration}"><td>${status.integration}</td><td colspan="10">not configured</td></tr>`;
+    return html`<tr class="muted" data-integration="${status.integration}"><td>${status.integration}</td><td colspan="12">not configured</td></tr>`;
   }
   const failure = status.lastFailure;
   return html`<tr data-integration="${status.integration}">
@@ -77,6 +79,8 @@ ${counts(status.lastHour)}
 ${counts(status.lastDay)}
 <td>${status.lastSuccess ? html`${formatTime(status.lastSuccess.at)}<br><code>${status.lastSuccess.type}</code>` : html`<span class="muted">none</span>`}</td>
 <td>${failure ? html`${formatTime(failure.at)}<br><code>${failure.type}</code><br><span class="bad"><code>${failure.code}</code> ${failure.reason}</span>` : html`<span class="muted">none</span>`}</td>
+<td>${status.pollers.length === 0 ? html`<span class="muted">no poller</span>` : status.pollers.map(pollerCell)}</td>
+<td>${queueCell(status.queue)}</td>
 </tr>`;
 }
 
@@ -106,6 +110,28 @@ ${systems.map(
 </tbody>
 </table>
 </section>`;
+}
+
+/** A poller's lag, red past its threshold, and its last successful run. */
+function pollerCell(poller: PollerStatus): SafeHtml {
+  if (poller.lagSeconds === undefined)
+    return html`<div data-poller="${poller.cursor}"><code>${poller.system}</code> <span class="muted">no successful poll yet</span></div>`;
+  return html`<div data-poller="${poller.cursor}"${poller.warning ? html` data-warning="lag"` : ""}><code>${poller.system}</code> <span class="${poller.warning ? "bad" : "ok"}">${formatDuration(poller.lagSeconds)} behind</span>${poller.warning ? html` (over ${formatDuration(poller.thresholdSeconds)})` : ""}<br><span class="muted">last poll ${poller.lastSuccessAt ? formatTime(poller.lastSuccessAt) : "—"}</span></div>`;
+}
+
+/** The jobs queue's oldest message, red past its threshold. */
+function queueCell(queue: QueueStatus | undefined): SafeHtml {
+  if (queue?.oldestAgeSeconds === undefined) return html`<span class="muted">—</span>`;
+  if (queue.oldestAgeSeconds === 0) return html`<span class="muted">empty</span>`;
+  return html`<span class="${queue.warning ? "bad" : "ok"}"${queue.warning ? html` data-warning="queue-age"` : ""}>${formatDuration(queue.oldestAgeSeconds)}</span>${queue.warning ? html` (over ${formatDuration(queue.thresholdSeconds)})` : ""}`;
+}
+
+/** 75 → "1m 15s", 7260 → "2h 1m". */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${seconds % 60}s`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
+  return `${Math.floor(seconds / 86400)}d ${Math.floor((seconds % 86400) / 3600)}h`;
 }
 
 function counts(window: WindowCounts): SafeHtml {

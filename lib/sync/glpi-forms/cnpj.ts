@@ -29,6 +29,12 @@ export function isValidCnpj(value: string): boolean {
   return cnpj.endsWith(`${first}${second}`);
 }
 
+/** A CNPJ from its first 12 characters (0-9, A-Z) and the two check digits computed for them. */
+export function cnpjWithCheckDigits(base: string): string {
+  const first = checkDigit(base, WEIGHTS_1);
+  return `${base}${first}${checkDigit(base + first, WEIGHTS_2)}`;
+}
+
 /** The usual display form `AA.AAA.AAA/AAAA-DD` of a normalized CNPJ. */
 export function formatCnpj(normalized: string): string {
   return normalized.replace(/^(.{2})(.{3})(.{3})(.{4})(.{2})$/, "$1.$2.$3/$4-$5");

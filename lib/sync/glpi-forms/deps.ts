@@ -1,11 +1,14 @@
 import { dynamo, requiredEnv } from "../../core/aws.ts";
+import { logger } from "../../core/logger.ts";
+import { newJob } from "../../jobs/queue.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import type { LinkStore } from "../../links/store.ts";
 import type { GlpiClient } from "../../systems/glpi/client.ts";
 import { glpiClientFromConfig } from "../../systems/glpi/from-config.ts";
 import { buildOnce, integrationSettings, systemInstance } from "../integration.ts";
-import { EntityLookup } from "./entity-lookup.ts";
-import { glpiForms } from "./index.ts";
+import { DirectoryStore } from "./directory-store.ts";
+import { EntityDirectory } from "./entity-directory.ts";
+import { glpiForms, REFRESH_DIRECTORY_JOB } from "./index.ts";
 import { ParkedRequests } from "./parked.ts";
 import type { GlpiFormsConfig } from "./settings.ts";
 
@@ -15,7 +18,8 @@ export interface GlpiFormsDeps {
   /** The GLPI instance name from the config. */
   instance: string;
   glpi: GlpiClient;
-  entities: EntityLookup;
+  /** The CNPJ → entity map (entity-directory.ts). */
+  entities: EntityDirectory;
   links: LinkStore;
   /** Requests whose CNPJ matched no entity, kept for an operator to assign and replay. */
   parked: ParkedRequests;
@@ -24,7 +28,7 @@ export interface GlpiFormsDeps {
 /** The integration's settings; a ConfigError when the config does not enable it. */
 export const glpiFormsSettings = () => integrationSettings(glpiForms);
 
-/** Builds the GLPI client (one session per container) and the entity cache on first use. */
+/** Builds the GLPI client (one session per container) and the entity directory on first use. */
 export const glpiFormsDeps = /* @__PURE__ */ buildOnce(async (): Promise<GlpiFormsDeps> => {
   const runtime = jobRuntime();
   const settings = glpiFormsSettings();
@@ -34,7 +38,15 @@ export const glpiFormsDeps = /* @__PURE__ */ buildOnce(async (): Promise<GlpiFor
     settings,
     instance: settings.glpi,
     glpi,
-    entities: new EntityLookup(glpi, settings.entityLookup),
+    entities: new EntityDirectory(
+      glpi,
+      new DirectoryStore(runtime.db, runtime.table, settings.glpi),
+      settings.entityLookup,
+      {
+        queueRefresh: () => runtime.queue.send(newJob(REFRESH_DIRECTORY_JOB, {})),
+        warn: (message, details) => logger.warn(message, details),
+      },
+    ),
     links: runtime.links,
     parked: new ParkedRequests(dynamo(), requiredEnv("LINKS_TABLE")),
   };

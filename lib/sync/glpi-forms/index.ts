@@ -19,6 +19,16 @@ export const createTicketSpec = jobSpec({
   source: (_input, { jobId }) => ({ system: "forms", instance: "glpi-forms", type: "submission", id: jobId }),
 });
 
+/** The job type that reads the CNPJ → entity map from GLPI (refresh-directory-job.ts). */
+export const REFRESH_DIRECTORY_JOB = "glpi-forms.refresh-directory";
+
+/** Refreshes the shared entity directory; queued by a route whose map is old. No source object. */
+export const refreshDirectorySpec = jobSpec({
+  type: REFRESH_DIRECTORY_JOB,
+  input: v.object({}),
+  source: () => undefined,
+});
+
 /** GLPI forms: web form submissions (`POST /glpi/tickets`, `/criar-chamado`) become GLPI tickets. */
 export const glpiForms = defineIntegration({
   id: "glpi-forms",
@@ -27,5 +37,5 @@ export const glpiForms = defineIntegration({
   check: checkGlpiForms,
   systems: ["glpi"],
   links: { glpi: ["Ticket"], forms: ["submission"] },
-  jobs: [createTicketSpec],
+  jobs: [createTicketSpec, refreshDirectorySpec],
 });

@@ -3,11 +3,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ConflictError, ValidationError } from "../../core/errors.ts";
 import { logger } from "../../core/logger.ts";
 import { newJob } from "../../jobs/queue.ts";
-import { type InlineOutcome, runInline } from "../../jobs/runner.ts";
+import { type InlineOutcome, inlineSlots, releaseInlineSlots, runInline } from "../../jobs/runner.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import { capsFromHandlers } from "../../jobs/system-caps.ts";
 import type { IdempotencyRecord } from "../../links/idempotency.ts";
-import { CREATE_TICKET_JOB, createTicketJob } from "./create-ticket-job.ts";
+import { CREATE_TICKET_JOB, createTicketJob, submissionRef } from "./create-ticket-job.ts";
 import type { FormSubmission } from "./submission.ts";
 
 /** What a ticket request came to: a ticket now, or a job that will create it. */
@@ -20,6 +20,13 @@ const POLL_MS = 100;
  * Opens a GLPI ticket for a form submission: inline when GLPI answers within the budget, otherwise
  * through the jobs queue. With an Idempotency-Key, every repeat of the request gets the first one's
  * outcome (waiting for it while it is still running), and never a second ticket.
+ *
+ * DynamoDB writes of a ticket made inline: the key's claim (with a key: it makes repeats wait for the
+ * first request, and lets one take over if the first died), the GLPI slot's take and give-back (the
+ * cap on concurrent GLPI calls; lib/jobs/system-caps.ts), the link (the submission → ticket record
+ * that a retry, a replay or a repeat reads, so no ticket is made twice) and the hour's counter
+ * (lib/jobs/stats.ts). The link doubles as the key's outcome. They go in three round trips: the claim
+ * with the slot's take, then GLPI's create, the link with the slot's give-back, then the counter.
  */
 export async function requestTicket(
   submission: FormSubmission,
@@ -49,24 +56,54 @@ export async function requestTicket(
   const fingerprint = sha256(JSON.stringify(submission));
   const jobId = deterministicId(`${SCOPE}:${idempotencyKey}`);
   const { idempotency, config } = runtime;
-  const claim = await idempotency.claim(SCOPE, idempotencyKey, {
-    fingerprint,
-    jobId,
-    lockMs: config.jobs.inlineBudgetMs + 10_000,
-    ttlSeconds: config.idempotency.ttlHours * 3600,
-  });
+  const job = newJob(CREATE_TICKET_JOB, { submission }, { id: jobId });
+  // The key's claim and GLPI's slot are two writes to two items: taken at once, one round trip. A
+  // repeat that does not run gives the slot straight back.
+  const [claimed, slotted] = await Promise.allSettled([
+    idempotency.claim(SCOPE, idempotencyKey, {
+      fingerprint,
+      jobId,
+      lockMs: config.jobs.inlineBudgetMs + 10_000,
+      ttlSeconds: config.idempotency.ttlHours * 3600,
+    }),
+    inlineSlots(job, deps),
+  ]);
+  // A slot that could not be taken here is asked for again by runInline (which queues the job if the
+  // table is still unavailable); a claim that failed fails the request, with the slot given back.
+  const held = slotted.status === "fulfilled" ? slotted.value : undefined;
+  if (claimed.status === "rejected") {
+    if (held) await releaseInlineSlots(held, deps);
+    throw claimed.reason;
+  }
+  const claim = claimed.value;
+  const skip = async () => {
+    if (held) await releaseInlineSlots(held, deps);
+  };
   if (claim.outcome === "exists") {
+    await skip();
     if (claim.record.fingerprint !== fingerprint) {
       throw new ConflictError("this Idempotency-Key was already used with a different body");
     }
     return awaitOutcome(idempotencyKey, claim.record, config.idempotency.waitMs);
   }
+  if (claim.outcome === "taken-over") {
+    // The key's first request may have made the ticket and answered: its link says so.
+    const link = await runtime.links.get(submissionRef(jobId));
+    if (link) {
+      await skip();
+      return { kind: "created", ticketId: Number(link.target.id) };
+    }
+  }
   try {
-    const job = newJob(CREATE_TICKET_JOB, { submission }, { id: jobId });
     const outcome = toOutcome(
-      await runInline(job, createTicketJob, deps, { maybeRan: claim.outcome === "taken-over" }),
+      await runInline(job, createTicketJob, deps, {
+        maybeRan: claim.outcome === "taken-over",
+        ...(held ? { held } : {}),
+      }),
     );
-    await idempotency.complete(SCOPE, idempotencyKey, outcome);
+    // A created ticket's link (written by the job, under the job id this key names) is its outcome:
+    // repeats read it, so the key's record takes no second write. A queued job's outcome is written.
+    if (outcome.kind === "queued") await idempotency.complete(SCOPE, idempotencyKey, outcome);
     return outcome;
   } catch (error) {
     // Nothing was created: let a later repeat with this key try again (after fixing the CNPJ, say).
@@ -81,10 +118,13 @@ async function awaitOutcome(
   first: IdempotencyRecord,
   waitMs: number,
 ): Promise<TicketRequestOutcome> {
-  const { idempotency, records } = jobRuntime();
+  const { idempotency, records, links } = jobRuntime();
   const deadline = Date.now() + waitMs;
   let record: IdempotencyRecord | undefined = first;
-  while (record && record.status === "in_progress" && Date.now() < deadline) {
+  while (record && record.status === "in_progress") {
+    const link = await links.get(submissionRef(record.jobId));
+    if (link) return { kind: "created", ticketId: Number(link.target.id) };
+    if (Date.now() >= deadline) break;
     await sleep(POLL_MS);
     record = await idempotency.get(SCOPE, key);
   }

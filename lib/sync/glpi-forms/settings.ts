@@ -17,14 +17,7 @@ export const glpiFormsSchema = lazy(() =>
     /** Key of the GLPI instance under systems.glpi. */
     glpi: v.string(),
     auth: sharedSecretAuthSchema(),
-    entityLookup: v.strictObject({
-      itemtype: v.optional(v.string(), "Entity"),
-      /** Name of the Fields plugin field holding the CNPJ (documentation and start-up checks). */
-      fieldName: v.string(),
-      /** Search-option id of that field (GET /listSearchOptions/Entity). */
-      searchOptionId: positiveInt(),
-      cacheTtlSeconds: v.optional(nonNegativeInt(), 300),
-    }),
+    entityLookup: entityLookupSchema(),
     ticket: v.strictObject({
       /** 1 = Incident, 2 = Request. */
       type: v.optional(v.picklist([1, 2]), 1),
@@ -38,6 +31,69 @@ export const glpiFormsSchema = lazy(() =>
     }),
   }),
 );
+/** How long a CNPJ → entity map read from GLPI is trusted when nothing else says (15 minutes). */
+export const DEFAULT_DIRECTORY_MAX_AGE_SECONDS = 900;
+/** GLPI advertises PHP's max_input_vars (1000 by default) as its largest page (`Accept-Range`). */
+export const MAX_DIRECTORY_PAGE = 1000;
+
+/**
+ * `entityLookup`: where the CNPJ lives, and the entity directory (entity-directory.ts): the CNPJ →
+ * entity map read from GLPI, trusted for `directory.maxAgeSeconds` (0: no map, one search a ticket) and
+ * refreshed in the background after `directory.refreshAfterSeconds` (default: half the max age).
+ * `cacheTtlSeconds`, the per-container cache this replaced, is still read as the max age.
+ */
+function entityLookupSchema() {
+  return v.pipe(
+    v.strictObject({
+      itemtype: v.optional(v.string(), "Entity"),
+      /** Name of the Fields plugin field holding the CNPJ (documentation and start-up checks). */
+      fieldName: v.string(),
+      /** Search-option id of that field (GET /listSearchOptions/Entity). */
+      searchOptionId: positiveInt(),
+      /** The old name of `directory.maxAgeSeconds`. */
+      cacheTtlSeconds: v.optional(nonNegativeInt()),
+      directory: v.optional(
+        v.strictObject({
+          maxAgeSeconds: v.optional(nonNegativeInt()),
+          refreshAfterSeconds: v.optional(positiveInt()),
+          /** Rows a page when the whole map is read (GLPI's `range`), 1 to 1000. */
+          pageSize: v.optional(
+            v.pipe(
+              v.number(),
+              v.integer(),
+              v.minValue(1, `must be 1 to ${MAX_DIRECTORY_PAGE}`),
+              v.maxValue(MAX_DIRECTORY_PAGE, `must be 1 to ${MAX_DIRECTORY_PAGE}`),
+            ),
+            MAX_DIRECTORY_PAGE,
+          ),
+        }),
+        {},
+      ),
+    }),
+    v.forward(
+      v.check(
+        ({ cacheTtlSeconds, directory }) =>
+          cacheTtlSeconds === undefined || directory.maxAgeSeconds === undefined,
+        "is the old name of directory.maxAgeSeconds: set only that one",
+      ),
+      ["cacheTtlSeconds"],
+    ),
+    v.transform(({ cacheTtlSeconds, directory, ...lookup }) => {
+      const maxAgeSeconds = directory.maxAgeSeconds ?? cacheTtlSeconds ?? DEFAULT_DIRECTORY_MAX_AGE_SECONDS;
+      const refreshAfterSeconds = directory.refreshAfterSeconds ?? Math.max(1, Math.floor(maxAgeSeconds / 2));
+      return { ...lookup, directory: { maxAgeSeconds, refreshAfterSeconds, pageSize: directory.pageSize } };
+    }),
+    v.forward(
+      v.check(
+        ({ directory }) =>
+          directory.maxAgeSeconds === 0 || directory.refreshAfterSeconds < directory.maxAgeSeconds,
+        "must be less than directory.maxAgeSeconds, or the map goes untrusted before it is refreshed",
+      ),
+      ["directory", "refreshAfterSeconds"],
+    ),
+  );
+}
+
 export type GlpiFormsConfig = v.InferOutput<ReturnType<typeof glpiFormsSchema>>;
 
 declare module "../../core/config-schema.ts" {

@@ -5,6 +5,9 @@ import { checkOtrsRedmine, otrsRedmineSchema } from "./settings.ts";
 export const TICKET_JOB = "otrs-redmine.ticket";
 export const ISSUE_JOB = "otrs-redmine.issue";
 
+/** The Redmine poller's cursor (poller.ts): the issues of one instance, by update time. */
+export const redmineIssuesCursor = (instance: string) => `redmine:${instance}:issues`;
+
 /** Makes Redmine reflect one OTRS ticket (ticket-job.ts runs it). */
 export const ticketSpec = jobSpec({
   type: TICKET_JOB,
@@ -30,4 +33,11 @@ export const otrsRedmine = defineIntegration({
   systems: ["otrs", "redmine"],
   links: { otrs: ["ticket"], redmine: ["issue"] },
   jobs: [ticketSpec, issueSpec],
+  pollers: [
+    {
+      system: "redmine",
+      cursor: ({ integrations }) =>
+        integrations.otrsRedmine && redmineIssuesCursor(integrations.otrsRedmine.redmine),
+    },
+  ],
 });

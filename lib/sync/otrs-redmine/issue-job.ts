@@ -4,6 +4,7 @@ import { assertNotBeingCreated, holdsLease, PENDING, releaseLease, takeLease } f
 import type { Link } from "../../links/store.ts";
 import { dynamicFieldValue } from "../../systems/otrs/schemas.ts";
 import { customFieldValue, type Issue } from "../../systems/redmine/schemas.ts";
+import { conversationBaseline, journalMarker, syncConversation } from "./conversation.ts";
 import { type OtrsRedmineDeps, otrsRedmineDeps, otrsRedmineSettings } from "./deps.ts";
 import { ISSUE_JOB, issueSpec } from "./index.ts";
 import { issueRef, readStatus, statusAspect, ticketRef, waitForOtherJobs } from "./link-state.ts";
@@ -54,7 +55,10 @@ export const issueJob = defineJob({
       });
       return { action: "none", reason: `ticket ${ticketNumber} is linked to issue ${link.target.id}` };
     }
-    return syncStatus(issue, ticketId, link, deps, context);
+    const state = await syncStatus(issue, ticketId, link, deps, context);
+    const after = (await links.get(source)) ?? link;
+    const conversation = await syncConversation(after, ticketId, deps, context);
+    return { ...state, conversation };
   },
   async release({ issueId }, { jobId }) {
     const deps = await otrsRedmineDeps();
@@ -75,7 +79,7 @@ async function linkIssue(
   pending?: Link,
 ) {
   const { settings, otrs, links } = deps;
-  const ticket = await otrs.getTicket(ticketId, { signal: context.signal });
+  const ticket = await otrs.getTicket(ticketId, { articles: "latest", signal: context.signal });
   if (dynamicFieldValue(ticket, settings.otrsDynamicField) !== String(issue.id)) {
     await otrs.updateTicket(
       ticketId,
@@ -83,7 +87,11 @@ async function linkIssue(
       context.signal,
     );
   }
-  const aspects = { status: statusAspect({ otrs: ticket.State, redmine: issue.status.id }) };
+  const aspects = {
+    status: statusAspect({ otrs: ticket.State, redmine: issue.status.id }),
+    // The issue's notes so far are about this ticket: they are copied; the ticket's history is not.
+    conversation: conversationBaseline(ticket),
+  };
   const target = issueRef(deps.redmineInstance, issue.id);
   if (pending) {
     const saved = await links.replaceTarget(pending, target, aspects);
@@ -135,10 +143,13 @@ async function syncStatus(
           (d) => d.property === "attr" && d.name === "status_id" && d.new_value === String(issue.status.id),
         ),
       );
-    const marker = `[deskbridge: Redmine #${issue.id}, journal ${journal?.id ?? "-"}]`;
+    // The conversation's marker: a note copied from this journal already is this note, and the reverse.
+    const marker = journalMarker(issue.id, journal?.id ?? "-");
     // Search before create: a retried attempt may already have added this note.
     if (!ticket.Article.some((article) => (article.Body ?? "").includes(marker))) {
-      const notes = journal?.notes?.trim() || "(sem notas)";
+      // A private note never leaves Redmine unless the conversation settings say it may.
+      const shown = journal && (!journal.private_notes || settings.conversation.redmineToOtrs.privateNotes);
+      const notes = (shown ? journal.notes?.trim() : "") || "(sem notas)";
       update.Article = {
         Subject: settings.done.noteSubject,
         Body: `${notes}\n\n${marker}`,

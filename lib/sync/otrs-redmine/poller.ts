@@ -4,6 +4,7 @@ import { newJob } from "../../jobs/queue.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import { customFieldValue } from "../../systems/redmine/schemas.ts";
 import { otrsRedmineDeps } from "./deps.ts";
+import { redmineIssuesCursor } from "./index.ts";
 import { ISSUE_JOB } from "./issue-job.ts";
 
 const PAGE = 100;
@@ -19,7 +20,7 @@ export async function pollRedmine(logger: Logger): Promise<{ queued: number; cur
   const runtime = jobRuntime();
   const deps = await otrsRedmineDeps();
   const { poller, redmineCustomFieldId } = deps.settings;
-  const name = `redmine:${deps.redmineInstance}:issues`;
+  const name = redmineIssuesCursor(deps.redmineInstance);
   // A key Redmine does not know lists as the anonymous user: every page would come back empty, and the
   // cursor would move past changes the poller never saw. Asking who the key is fails (401) instead.
   await deps.redmine.currentUser();

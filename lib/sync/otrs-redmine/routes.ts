@@ -20,7 +20,10 @@ export const routes: readonly RouteSpec[] = [
     path: "/otrs/ticket-events",
     tag: "otrs-redmine",
     summary: "An OTRS ticket event (GenericInterface invoker)",
-    description: "Raw event data `{TicketID, OldTicketData}` or Znuny's Ticket::Generic `{Event, Ticket}`.",
+    description:
+      "Raw event data `{TicketID, OldTicketData}` (a state change) or `{TicketID, ArticleID}` (ArticleCreate), " +
+      "or Znuny's Ticket::Generic `{Event, Ticket}`. Whatever the event, the job reads the ticket and the issue " +
+      "again: the state and the conversation (articles ↔ journals) are reconciled.",
     auth: "sharedSecret",
     body: jsonBody(S.otrsTicketEvent),
     responses: webhookResponses("Synced to Redmine (`{}`: OTRS must never get OTRS_* keys back)"),

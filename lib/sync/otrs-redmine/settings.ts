@@ -5,6 +5,8 @@ import {
   maxConcurrency,
   missingInstances,
   nonNegativeInt,
+  positiveInt,
+  regexSource,
   secretRefSchema,
   sharedSecretAuthSchema,
   stateName,
@@ -56,6 +58,58 @@ export const otrsRedmineSchema = lazy(() =>
           v.record(v.pipe(v.string(), v.regex(/^\d+$/, "must be a status id")), v.nullable(stateName())),
           {},
         ),
+      }),
+      {},
+    ),
+    /** The conversation between the two: Redmine journals ↔ OTRS articles, with their attachments. */
+    conversation: v.optional(
+      v.strictObject({
+        redmineToOtrs: v.optional(
+          v.strictObject({
+            /** Copy journals with notes (and attachments) to the ticket. */
+            enabled: v.optional(v.boolean(), true),
+            /** Public journals become customer-visible articles; otherwise (the default) internal notes. */
+            publicVisibleForCustomer: v.optional(v.boolean(), false),
+            /** Copy private notes too (always as internal notes); by default they never leave Redmine. */
+            privateNotes: v.optional(v.boolean(), false),
+          }),
+          {},
+        ),
+        otrsToRedmine: v.optional(
+          v.strictObject({
+            /** Copy new articles (and their attachments) to the issue as notes. */
+            enabled: v.optional(v.boolean(), true),
+            /** Article sender types copied: customer replies and agent notes, never system notifications. */
+            senderTypes: v.optional(v.array(v.picklist(["agent", "customer", "system"])), [
+              "customer",
+              "agent",
+            ]),
+            /** Communication channels copied (all when absent). */
+            channels: v.optional(v.array(v.picklist(["Email", "Phone", "Internal", "Chat"]))),
+            /** `any`, only customer-visible articles, or only internal ones. */
+            visibility: v.optional(v.picklist(["any", "customer", "internal"]), "any"),
+            /** Add the notes as private notes (needs Redmine's "set notes private" permission). */
+            privateNotes: v.optional(v.boolean(), false),
+            /** How a customer's e-mail quoting is cut off the copied text. */
+            trimQuotes: v.optional(
+              v.strictObject({
+                /** Drop lines starting with `>`. */
+                quotedLines: v.optional(v.boolean(), true),
+                /** Everything from the first line matching one of these (case-insensitive) is dropped. */
+                cutFrom: v.optional(v.array(regexSource()), [
+                  "^On .+ wrote:\\s*$",
+                  "^Em .+ escreveu:\\s*$",
+                  "^-{2,}\\s*Original Message\\s*-{2,}",
+                  "^-{2,}\\s*Mensagem original\\s*-{2,}",
+                ]),
+              }),
+              {},
+            ),
+          }),
+          {},
+        ),
+        /** Attachments larger than this are not copied (the copied entry says so). */
+        maxAttachmentBytes: v.optional(positiveInt(), 10 * 1024 * 1024),
       }),
       {},
     ),

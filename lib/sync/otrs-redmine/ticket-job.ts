@@ -11,6 +11,7 @@ import {
 import type { Link } from "../../links/store.ts";
 import { dynamicFieldValue, type Ticket } from "../../systems/otrs/schemas.ts";
 import { customFieldValue } from "../../systems/redmine/schemas.ts";
+import { conversationBaseline, syncConversation } from "./conversation.ts";
 import { type OtrsRedmineDeps, otrsRedmineDeps, otrsRedmineSettings } from "./deps.ts";
 import { TICKET_JOB, ticketSpec } from "./index.ts";
 import { issueRef, readStatus, statusAspect, ticketRef, waitForOtherJobs } from "./link-state.ts";
@@ -38,7 +39,13 @@ export const ticketJob = defineJob({
     const { settings } = deps;
     const ticket = await deps.otrs.getTicket(ticketId, { articles: "latest", signal: context.signal });
     const link = await deps.links.get(ticketRef(deps.otrsInstance, ticket.TicketID));
-    if (link && link.target.id !== PENDING) return syncState(ticket, link, deps, context);
+    if (link && link.target.id !== PENDING) {
+      const state = await syncState(ticket, link, deps, context);
+      // The same job reconciles the conversation (an ArticleCreate event lands here too).
+      const after = (await deps.links.get(link.source)) ?? link;
+      const conversation = await syncConversation(after, ticket.TicketID, deps, context);
+      return { ...state, conversation };
+    }
     const changedIntoTrigger =
       ticket.State === settings.triggerState &&
       previousState !== undefined &&
@@ -111,6 +118,8 @@ async function createIssue(ticket: Ticket, deps: OtrsRedmineDeps, context: JobCo
   }
   const saved = await links.replaceTarget(claim.link, issueRef(deps.redmineInstance, issue.id), {
     status: statusAspect({ otrs: ticket.State, redmine: issue.status.id }),
+    // The conversation starts after the article the issue was made from.
+    conversation: conversationBaseline(ticket),
   });
   if (saved.outcome === "stale") throw new InProgressError("another attempt took over the creation");
   return { action: "created", issue_id: issue.id, ...(warnings.length > 0 ? { warnings } : {}) };

@@ -4,6 +4,9 @@ import { checkRtKanban, rtKanbanSchema } from "./settings.ts";
 
 export const RT_TICKET_JOB = "rt-kanban.ticket";
 
+/** The RT poller's cursor (poller.ts): the ticket transactions of one instance. */
+export const rtTransactionsCursor = (instance: string) => `rt:${instance}:transactions`;
+
 /** Makes the board's card reflect one RT ticket (ticket-job.ts runs it). */
 export const ticketSpec = jobSpec({
   type: RT_TICKET_JOB,
@@ -24,4 +27,10 @@ export const rtKanban = defineIntegration({
   systems: ["rt", "kanboard"],
   links: { rt: ["ticket"], kanboard: ["card"] },
   jobs: [ticketSpec],
+  pollers: [
+    {
+      system: "rt",
+      cursor: ({ integrations }) => integrations.rtKanban && rtTransactionsCursor(integrations.rtKanban.rt),
+    },
+  ],
 });

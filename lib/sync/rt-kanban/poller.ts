@@ -4,6 +4,7 @@ import { newJob } from "../../jobs/queue.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import { rtKanbanDeps } from "./deps.ts";
 import { isBridgeEcho } from "./http.ts";
+import { rtTransactionsCursor } from "./index.ts";
 import { RT_TICKET_JOB } from "./ticket-job.ts";
 
 /** At most this many pages (of 100 transactions) per run; the cursor carries on from there next time. */
@@ -18,7 +19,7 @@ const MAX_PAGES = 20;
 export async function pollRt(logger: Logger): Promise<{ queued: number; cursor: string | undefined }> {
   const runtime = jobRuntime();
   const deps = await rtKanbanDeps();
-  const name = `rt:${deps.rtInstance}:transactions`;
+  const name = rtTransactionsCursor(deps.rtInstance);
   const window = await openPollWindow(runtime.cursors, name, deps.settings.poller, logger);
   const tickets = new Set<number>();
   let truncated = false;

@@ -43,18 +43,21 @@ export class GlpiClient {
   private currentToken: string | undefined;
 
   constructor(private readonly options: GlpiClientOptions) {
-    this.http = lazyHttp({
-      prefixUrl: options.url.replace(/\/+$/, ""),
-      timeout: options.timeoutMs,
-      // Idempotent reads are retried once in-process; writes are retried by the jobs queue.
-      retry: { limit: 1, methods: ["get"], statusCodes: [429, 502, 503, 504], backoffLimit: 1000 },
-      headers: {
-        "App-Token": options.appToken,
-        // GLPI 10 HTML-encodes text unless told the client handles raw content.
-        "X-GLPI-Sanitized-Content": "false",
+    this.http = lazyHttp(
+      {
+        prefixUrl: options.url.replace(/\/+$/, ""),
+        timeout: options.timeoutMs,
+        // Idempotent reads are retried once in-process; writes are retried by the jobs queue.
+        retry: { limit: 1, methods: ["get"], statusCodes: [429, 502, 503, 504], backoffLimit: 1000 },
+        headers: {
+          "App-Token": options.appToken,
+          // GLPI 10 HTML-encodes text unless told the client handles raw content.
+          "X-GLPI-Sanitized-Content": "false",
+        },
+        ...(options.fetch ? { fetch: options.fetch } : {}),
       },
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
+      "glpi",
+    );
   }
 
   /**

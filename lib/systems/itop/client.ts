@@ -41,12 +41,15 @@ export class ItopClient {
   private readonly http: () => Promise<KyInstance>;
 
   constructor(private readonly options: ItopClientOptions) {
-    this.http = lazyHttp({
-      timeout: options.timeoutMs,
-      retry: 0, // writes are not idempotent: the job runtime retries, after reading again
-      ...(options.token ? { headers: { "Auth-Token": options.token } } : {}),
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
+    this.http = lazyHttp(
+      {
+        timeout: options.timeoutMs,
+        retry: 0, // writes are not idempotent: the job runtime retries, after reading again
+        ...(options.token ? { headers: { "Auth-Token": options.token } } : {}),
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      },
+      "itop",
+    );
   }
 
   get instance(): string {

@@ -33,12 +33,15 @@ export class KanboardClient {
 
   constructor(private readonly options: KanboardClientOptions) {
     const basic = Buffer.from(`${options.user}:${options.token}`).toString("base64");
-    this.http = lazyHttp({
-      timeout: options.timeoutMs,
-      retry: 0, // most procedures write; the jobs queue retries after reading again
-      headers: { Authorization: `Basic ${basic}` },
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
+    this.http = lazyHttp(
+      {
+        timeout: options.timeoutMs,
+        retry: 0, // most procedures write; the jobs queue retries after reading again
+        headers: { Authorization: `Basic ${basic}` },
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      },
+      "kanboard",
+    );
   }
 
   get instance(): string {

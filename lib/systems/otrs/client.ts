@@ -49,10 +49,20 @@ export interface TicketInput {
   Type?: string;
 }
 
+/** A file for the new article (TicketUpdate's `Attachment`): all three fields are required. */
+export interface AttachmentInput {
+  /** Base64. */
+  Content: string;
+  ContentType: string;
+  Filename: string;
+}
+
 export interface TicketUpdate {
   State?: string;
   DynamicField?: { Name: string; Value: string }[];
   Article?: ArticleInput;
+  /** Attached to `Article` (TicketUpdate puts the top-level list on the article it creates). */
+  Attachment?: AttachmentInput[];
 }
 
 /**
@@ -66,23 +76,36 @@ export class OtrsClient {
   private session: Promise<string> | undefined;
 
   constructor(private readonly options: OtrsClientOptions) {
-    this.http = lazyHttp({
-      prefixUrl: options.url.replace(/\/+$/, ""),
-      timeout: options.timeoutMs,
-      retry: { limit: 1, methods: ["get"], statusCodes: [429, 502, 503, 504], backoffLimit: 1000 },
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
+    this.http = lazyHttp(
+      {
+        prefixUrl: options.url.replace(/\/+$/, ""),
+        timeout: options.timeoutMs,
+        retry: { limit: 1, methods: ["get"], statusCodes: [429, 502, 503, 504], backoffLimit: 1000 },
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      },
+      "otrs",
+    );
   }
 
-  /** TicketGet (`GET /Ticket/:TicketID`) with dynamic fields and, optionally, articles (newest first). */
+  /**
+   * TicketGet (`GET /Ticket/:TicketID`) with dynamic fields and, optionally, articles (newest first)
+   * and their attachments (`Attachments=1`, contents base64, the plain and HTML bodies left out).
+   */
   async getTicket(
     ticketId: string,
-    options: { articles?: "none" | "latest" | "all"; signal?: AbortSignal } = {},
+    options: {
+      /** A number: that many of the newest articles. */
+      articles?: "none" | "latest" | "all" | number;
+      attachments?: boolean;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<Ticket> {
     const articles = options.articles ?? "none";
     const query: Record<string, string> = { DynamicFields: "1" };
     if (articles !== "none") Object.assign(query, { AllArticles: "1", ArticleOrder: "DESC" });
     if (articles === "latest") query.ArticleLimit = "1";
+    if (typeof articles === "number") query.ArticleLimit = String(articles);
+    if (articles !== "none" && options.attachments) query.Attachments = "1";
     const body = await this.call(
       "get",
       `Ticket/${encodeURIComponent(ticketId)}`,
@@ -147,6 +170,7 @@ export class OtrsClient {
     if (update.State) payload.Ticket = { State: update.State };
     if (update.DynamicField) payload.DynamicField = update.DynamicField;
     if (update.Article) payload.Article = articlePayload(update.Article);
+    if (update.Article && update.Attachment?.length) payload.Attachment = update.Attachment;
     const body = await this.call("patch", `Ticket/${encodeURIComponent(ticketId)}`, {}, payload, signal);
     const out = v.parse(TicketUpdateSchema, body);
     return out.ArticleID ? { articleId: out.ArticleID } : {};

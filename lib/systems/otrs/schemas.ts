@@ -25,13 +25,32 @@ export const GiFaultSchema = v.object({
 
 export const SessionCreateSchema = v.object({ SessionID: v.pipe(v.string(), v.minLength(1)) });
 
+/**
+ * An article attachment as TicketGet returns it with `Attachments=1` (ArticleAttachment() plus FileID;
+ * Content is base64 without line breaks, "" with `GetAttachmentContents=0`). Articles without
+ * attachments have no `Attachment` key at all.
+ */
+export const ArticleAttachmentSchema = v.object({
+  Filename: v.optional(v.string(), ""),
+  ContentType: v.optional(v.string(), "application/octet-stream"),
+  FilesizeRaw: v.optional(v.pipe(v.union([v.string(), v.number()]), v.transform(Number))),
+  Content: v.optional(v.string(), ""),
+  Disposition: v.optional(v.string()),
+  FileID: v.optional(v.union([v.string(), v.number()])),
+});
+export type ArticleAttachment = v.InferOutput<typeof ArticleAttachmentSchema>;
+
 export const ArticleSchema = v.object({
   ArticleID: IdString,
   Subject: v.optional(v.nullable(v.string()), ""),
   Body: v.optional(v.nullable(v.string()), ""),
   From: v.optional(v.nullable(v.string())),
   SenderType: v.optional(v.string()),
+  /** OTRS 6 / Znuny: 1 Email, 2 Phone, 3 Internal, 4 Chat (the communication_channel table's ids). */
+  CommunicationChannelID: v.optional(v.pipe(v.union([v.string(), v.number()]), v.transform(String))),
+  IsVisibleForCustomer: v.optional(v.pipe(v.union([v.string(), v.number()]), v.transform(String))),
   CreateTime: v.optional(v.string()),
+  Attachment: v.optional(v.array(ArticleAttachmentSchema)),
 });
 export type Article = v.InferOutput<typeof ArticleSchema>;
 

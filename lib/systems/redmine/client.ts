@@ -2,7 +2,13 @@ import type { KyInstance } from "ky";
 import * as v from "valibot";
 import { lazyHttp } from "../http.ts";
 import { translateRedmineError } from "./errors.ts";
-import { CurrentUserSchema, type Issue, IssueEnvelopeSchema, IssueListSchema } from "./schemas.ts";
+import {
+  CurrentUserSchema,
+  type Issue,
+  IssueEnvelopeSchema,
+  IssueListSchema,
+  UploadSchema,
+} from "./schemas.ts";
 
 export interface RedmineClientOptions {
   instance: string;
@@ -23,6 +29,8 @@ export interface IssueFields {
   notes?: string;
   private_notes?: boolean;
   custom_fields?: { id: number; value: string }[];
+  /** Files uploaded first (`POST /uploads.json`), attached by their tokens. */
+  uploads?: { token: string; filename: string; content_type?: string; description?: string }[];
 }
 
 /**
@@ -34,13 +42,16 @@ export class RedmineClient {
   private readonly http: () => Promise<KyInstance>;
 
   constructor(private readonly options: RedmineClientOptions) {
-    this.http = lazyHttp({
-      prefixUrl: options.url.replace(/\/+$/, ""),
-      timeout: options.timeoutMs,
-      retry: { limit: 1, methods: ["get"], statusCodes: [429, 502, 503, 504], backoffLimit: 1000 },
-      headers: { "X-Redmine-API-Key": options.apiKey },
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
+    this.http = lazyHttp(
+      {
+        prefixUrl: options.url.replace(/\/+$/, ""),
+        timeout: options.timeoutMs,
+        retry: { limit: 1, methods: ["get"], statusCodes: [429, 502, 503, 504], backoffLimit: 1000 },
+        headers: { "X-Redmine-API-Key": options.apiKey },
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      },
+      "redmine",
+    );
   }
 
   /**
@@ -56,13 +67,54 @@ export class RedmineClient {
     });
   }
 
-  /** `GET /issues/:id.json?include=journals`. */
+  /** `GET /issues/:id.json?include=journals,attachments`. */
   async getIssue(id: number, signal?: AbortSignal): Promise<Issue> {
     return this.run(async () => {
       const body = await (await this.http())
-        .get(`issues/${id}.json`, { searchParams: { include: "journals" }, ...opts(signal) })
+        .get(`issues/${id}.json`, { searchParams: { include: "journals,attachments" }, ...opts(signal) })
         .json();
       return v.parse(IssueEnvelopeSchema, body).issue;
+    });
+  }
+
+  /**
+   * An attachment's contents: `GET /attachments/download/:id` (AttachmentsController#download accepts
+   * the API key). Built from the configured base URL, not the attachment's `content_url`, which uses
+   * Redmine's own host-name setting and may not be reachable from the bridge.
+   * Reference: https://www.redmine.org/projects/redmine/wiki/Rest_Attachments
+   */
+  async downloadAttachment(id: number, signal?: AbortSignal): Promise<Uint8Array> {
+    return this.run(async () => {
+      const response = await (await this.http()).get(`attachments/download/${id}`, opts(signal));
+      return new Uint8Array(await response.arrayBuffer());
+    });
+  }
+
+  /**
+   * `POST /uploads.json?filename=…` with the raw bytes as `application/octet-stream` (anything else is
+   * a 406) → 201 `{"upload": {"id", "token"}}`; a file over Redmine's attachment_max_size is a 422. The
+   * token is then attached through `uploads` on an issue update. An upload whose answer is lost stays
+   * unattached (Redmine deletes such files after a day): harmless.
+   * Reference: https://www.redmine.org/projects/redmine/wiki/Rest_api#Attaching-files
+   */
+  async upload(
+    contents: Uint8Array,
+    filename: string,
+    contentType: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const searchParams = new URLSearchParams({ filename });
+    if (contentType) searchParams.set("content_type", contentType);
+    return this.run(async () => {
+      const body = await (await this.http())
+        .post("uploads.json", {
+          searchParams,
+          body: contents,
+          headers: { "Content-Type": "application/octet-stream", "X-Skip-Webhooks": "1" },
+          ...opts(signal),
+        })
+        .json();
+      return v.parse(UploadSchema, body).upload.token;
     });
   }
 

@@ -29,6 +29,22 @@ export const JournalSchema = v.object({
 });
 export type Journal = v.InferOutput<typeof JournalSchema>;
 
+/**
+ * An attachment as `include=attachments` lists it (AttachmentsHelper#render_api_attachment_attributes):
+ * `thumbnail_url` only for images, `author` only while the user exists.
+ */
+export const AttachmentSchema = v.object({
+  id: v.number(),
+  filename: v.string(),
+  filesize: v.number(),
+  content_type: v.optional(v.nullable(v.string())),
+  description: v.optional(v.nullable(v.string())),
+  content_url: v.optional(v.string()),
+  author: v.optional(Named),
+  created_on: v.optional(v.string()),
+});
+export type Attachment = v.InferOutput<typeof AttachmentSchema>;
+
 /** An issue as `GET /issues/:id.json` and `GET /issues.json` return it (Redmine 5/6). */
 export const IssueSchema = v.object({
   id: v.number(),
@@ -39,6 +55,7 @@ export const IssueSchema = v.object({
   custom_fields: v.optional(v.array(CustomFieldSchema), []),
   updated_on: v.string(),
   journals: v.optional(v.array(JournalSchema), []),
+  attachments: v.optional(v.array(AttachmentSchema), []),
 });
 export type Issue = v.InferOutput<typeof IssueSchema>;
 
@@ -50,6 +67,10 @@ export const IssueListSchema = v.object({
   limit: v.optional(v.number()),
 });
 export const ErrorsSchema = v.object({ errors: v.array(v.string()) });
+/** `POST /uploads.json` → 201 `{"upload": {"id", "token"}}` (app/views/attachments/upload.api.rsb). */
+export const UploadSchema = v.object({
+  upload: v.object({ id: v.optional(v.number()), token: v.pipe(v.string(), v.minLength(1)) }),
+});
 /** `GET /users/current.json`: the user the API key belongs to. */
 export const CurrentUserSchema = v.object({ user: v.object({ id: v.number(), login: v.string() }) });
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { HTTPError } from "ky";
 import * as v from "valibot";
 import { UpstreamPermanentError } from "../../core/errors.ts";
-import { isHttpError, loadKy } from "../http.ts";
+import { isHttpError, loadKy, measuredFetch } from "../http.ts";
 import { translateHttpError } from "../http-error.ts";
 import { ApiAnswerSchema, BotMessageAnswerSchema, RoomAnswerSchema } from "./schemas.ts";
 
@@ -147,7 +147,7 @@ export class RocketChatBot {
         ...(request.searchParams ? { searchParams: request.searchParams } : {}),
         ...(request.json !== undefined ? { json: request.json } : {}),
         ...(request.signal ? { signal: request.signal } : {}),
-        ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+        fetch: measuredFetch("rocketchat", this.options.fetch ?? fetch),
       }).json();
     } catch (error) {
       if (options.absentOn400 && isHttpError(error) && (await isBareFailure(error))) return ABSENT;

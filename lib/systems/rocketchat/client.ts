@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { UpstreamPermanentError } from "../../core/errors.ts";
-import { loadKy } from "../http.ts";
+import { loadKy, measuredFetch } from "../http.ts";
 import { translateHttpError } from "../http-error.ts";
 import { HookAnswerSchema } from "./schemas.ts";
 
@@ -42,7 +42,7 @@ export async function postToHook(
         timeout: options.timeoutMs,
         retry: 0,
         ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.fetch ? { fetch: options.fetch } : {}),
+        fetch: measuredFetch("rocketchat", options.fetch ?? fetch),
       })
       .json();
     const parsed = v.safeParse(HookAnswerSchema, answer);

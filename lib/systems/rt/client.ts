@@ -40,13 +40,16 @@ export class RtClient {
   private readonly http: () => Promise<KyInstance>;
 
   constructor(private readonly options: RtClientOptions) {
-    this.http = lazyHttp({
-      prefixUrl: options.url.replace(/\/+$/, ""),
-      timeout: options.timeoutMs,
-      retry: { limit: 1, methods: ["get"], statusCodes: [429, 502, 503, 504], backoffLimit: 1000 },
-      headers: { Authorization: `token ${options.token}` },
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
+    this.http = lazyHttp(
+      {
+        prefixUrl: options.url.replace(/\/+$/, ""),
+        timeout: options.timeoutMs,
+        retry: { limit: 1, methods: ["get"], statusCodes: [429, 502, 503, 504], backoffLimit: 1000 },
+        headers: { Authorization: `token ${options.token}` },
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      },
+      "rt",
+    );
   }
 
   get instance(): string {
