@@ -25,6 +25,8 @@ export const METRIC = {
   upstreamLatency: "UpstreamLatency",
   /** Per system: calls that failed (no answer, a 5xx or a 429). */
   upstreamErrors: "UpstreamErrors",
+  /** Per system: 1 when its breaker opens or holds a job, 0 when it closes (lib/jobs/breakers.ts). */
+  systemDown: "SystemDown",
 } as const;
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 

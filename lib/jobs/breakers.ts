@@ -1,6 +1,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Config } from "../core/config-schema.ts";
 import { type BridgeError, UpstreamError } from "../core/errors.ts";
+import { emitMetric, METRIC } from "../core/metrics.ts";
 import type { BreakerSettings, BreakerState, SystemBreakers } from "../links/system-breakers.ts";
 import type { JobMessage } from "./model.ts";
 import { isOutage, scaledDelaySeconds, scaledMs } from "./outage.ts";
@@ -46,26 +47,13 @@ export interface BreakerHeld {
 }
 
 /**
- * The `SystemDown` metric (namespace `deskbridge`, dimension `system`) in CloudWatch's embedded metric
- * format: 1 each time a job is held behind the system's open breaker or the breaker opens, 0 when it
- * closes. An alarm on its maximum over 5 minutes says a system is down while jobs wait for it.
+ * The `SystemDown` metric (dimension `system`, lib/core/metrics.ts) with its log line: 1 each time the
+ * system's breaker opens or holds a job, 0 when it closes. An alarm on its maximum over 5 minutes says
+ * a system is down while jobs wait for it.
  */
 export function logSystemDown(log: Logger, system: string, down: 0 | 1, message: string, extra = {}): void {
-  log[down ? "warn" : "info"](message, {
-    ...extra,
-    system,
-    SystemDown: down,
-    _aws: {
-      Timestamp: Date.now(),
-      CloudWatchMetrics: [
-        {
-          Namespace: "deskbridge",
-          Dimensions: [["system"]],
-          Metrics: [{ Name: "SystemDown", Unit: "Count" }],
-        },
-      ],
-    },
-  });
+  log[down ? "warn" : "info"](message, { ...extra, system });
+  emitMetric({ name: METRIC.systemDown, unit: "Count", value: down, dimensions: { system } });
 }
 
 const passAll: BreakersPassed = { kind: "pass", probes: [], report: async () => {} };
