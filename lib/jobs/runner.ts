@@ -8,7 +8,7 @@ import {
   UpstreamRetryableError,
 } from "../core/errors.ts";
 import { validate } from "../core/http.ts";
-import { type BreakersPassed, checkBreakers } from "./breakers.ts";
+import { type BreakerHeld, type BreakersPassed, checkBreakers } from "./breakers.ts";
 import { deadLetterJob, releaseOf } from "./dead-letter.ts";
 import { deferralSeconds } from "./defer.ts";
 import type { JobHandler, JobMessage } from "./model.ts";
@@ -66,10 +66,11 @@ export async function runInline<R extends Record<string, unknown>>(
   options: {
     maybeRan?: boolean;
     /**
-     * The job's slots, taken by the caller beside a write of its own (`inlineSlots`), so the attempt
-     * does not wait for a second round trip; the attempt gives them back as if it had taken them.
+     * The job's admission (its systems' breakers read and its slots taken, `admitInline`), done by the
+     * caller beside a write of its own, so the attempt does not wait for another round trip; the
+     * attempt gives the slots back as if it had taken them.
      */
-    held?: HeldSlots;
+    admitted?: Admission;
   } = {},
 ): Promise<InlineOutcome<R>> {
   const signal = AbortSignal.timeout(deps.budgetMs);
@@ -77,14 +78,14 @@ export async function runInline<R extends Record<string, unknown>>(
   let breakers: BreakersPassed | undefined;
   try {
     const input = validate(handler.input, job.input);
-    const gate = await checkBreakers(deps.systemCaps, job, deps.budgetMs + LEASE_MARGIN_MS, log);
+    const { gate, held } = options.admitted ?? (await admitInline(job, deps));
     if (gate.kind === "wait") {
       // The system is down: no attempt, no wait for the budget. The worker holds the job until a
       // probe finds the system back; the caller has its 202 and job id now.
       log.info("inline attempt skipped: its system's breaker is open, queueing the job", {
         system: gate.system,
       });
-      await releaseSlots(deps.systemCaps, options.held?.hold, log);
+      await releaseSlots(deps.systemCaps, held.hold, log);
       const since = new Date().toISOString();
       await sendToWorker(
         { ...job, maybeRan: options.maybeRan ?? job.maybeRan, outageSince: job.outageSince ?? since },
@@ -96,7 +97,7 @@ export async function runInline<R extends Record<string, unknown>>(
       return { kind: "queued", jobId: job.id };
     }
     breakers = gate;
-    const { hold, busy } = options.held ?? (await inlineSlots(job, deps));
+    const { hold, busy } = held;
     if (busy) {
       // No attempt was made: queued as the queue acknowledgement queues (the worker counts the event).
       log.info("inline attempt skipped: its system is at its cap, queueing the job", { system: busy });
@@ -162,20 +163,40 @@ export async function runInline<R extends Record<string, unknown>>(
 /** The slots an inline attempt holds, or the system that was at its cap. */
 export type HeldSlots = Awaited<ReturnType<typeof holdSlots>>;
 
-/**
- * Takes the slots of the systems an inline attempt of this job calls (leased for its budget), for a
- * caller that takes them beside a write of its own and passes them to `runInline` as `held`. A caller
- * that then does not run the job gives them back with `releaseInlineSlots`.
- */
-export function inlineSlots(job: JobMessage, deps: Pick<InlineDeps, "systemCaps" | "budgetMs">) {
-  return holdSlots(deps.systemCaps, job, deps.budgetMs + LEASE_MARGIN_MS);
+/** What an inline attempt may do: its systems' breakers (pass, or wait) and its slots. */
+export interface Admission {
+  gate: BreakersPassed | BreakerHeld;
+  held: HeldSlots;
 }
 
-export function releaseInlineSlots(
-  held: HeldSlots,
+/**
+ * Reads the breakers of the systems an inline attempt of this job calls and takes their slots (leased
+ * for its budget), at once: one round trip. `runInline` does it itself; a caller that has a write of
+ * its own to make first does it beside that write and passes it as `admitted`, and gives the slots
+ * back with `releaseAdmission` if it then does not run the job.
+ */
+export async function admitInline(
+  job: JobMessage,
+  deps: Pick<InlineDeps, "systemCaps" | "budgetMs" | "logger">,
+): Promise<Admission> {
+  const leaseMs = deps.budgetMs + LEASE_MARGIN_MS;
+  const [gate, held] = await Promise.allSettled([
+    checkBreakers(deps.systemCaps, job, leaseMs, deps.logger),
+    holdSlots(deps.systemCaps, job, leaseMs),
+  ]);
+  if (gate.status === "rejected") {
+    if (held.status === "fulfilled") await releaseSlots(deps.systemCaps, held.value.hold, deps.logger);
+    throw gate.reason;
+  }
+  if (held.status === "rejected") throw held.reason;
+  return { gate: gate.value, held: held.value };
+}
+
+export function releaseAdmission(
+  admitted: Admission,
   deps: Pick<InlineDeps, "systemCaps" | "logger">,
 ): Promise<void> {
-  return releaseSlots(deps.systemCaps, held.hold, deps.logger);
+  return releaseSlots(deps.systemCaps, admitted.held.hold, deps.logger);
 }
 
 /**

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ConflictError, ValidationError } from "../../core/errors.ts";
 import { logger } from "../../core/logger.ts";
 import { newJob } from "../../jobs/queue.ts";
-import { type InlineOutcome, inlineSlots, releaseInlineSlots, runInline } from "../../jobs/runner.ts";
+import { admitInline, type InlineOutcome, releaseAdmission, runInline } from "../../jobs/runner.ts";
 import { jobRuntime } from "../../jobs/runtime.ts";
 import { capsFromHandlers } from "../../jobs/system-caps.ts";
 import type { IdempotencyRecord } from "../../links/idempotency.ts";
@@ -26,7 +26,8 @@ const POLL_MS = 100;
  * cap on concurrent GLPI calls; lib/jobs/system-caps.ts), the link (the submission → ticket record
  * that a retry, a replay or a repeat reads, so no ticket is made twice) and the hour's counter
  * (lib/jobs/stats.ts). The link doubles as the key's outcome. They go in three round trips: the claim
- * with the slot's take, then GLPI's create, the link with the slot's give-back, then the counter.
+ * with the slot's take (and the read of GLPI's breaker), then GLPI's create, the link with the slot's
+ * give-back, then the counter.
  */
 export async function requestTicket(
   submission: FormSubmission,
@@ -57,27 +58,27 @@ export async function requestTicket(
   const jobId = deterministicId(`${SCOPE}:${idempotencyKey}`);
   const { idempotency, config } = runtime;
   const job = newJob(CREATE_TICKET_JOB, { submission }, { id: jobId });
-  // The key's claim and GLPI's slot are two writes to two items: taken at once, one round trip. A
-  // repeat that does not run gives the slot straight back.
-  const [claimed, slotted] = await Promise.allSettled([
+  // The key's claim, GLPI's breaker and GLPI's slot are three items: read and written at once, one
+  // round trip. A repeat that does not run gives the slot straight back.
+  const [claimed, admission] = await Promise.allSettled([
     idempotency.claim(SCOPE, idempotencyKey, {
       fingerprint,
       jobId,
       lockMs: config.jobs.inlineBudgetMs + 10_000,
       ttlSeconds: config.idempotency.ttlHours * 3600,
     }),
-    inlineSlots(job, deps),
+    admitInline(job, deps),
   ]);
-  // A slot that could not be taken here is asked for again by runInline (which queues the job if the
-  // table is still unavailable); a claim that failed fails the request, with the slot given back.
-  const held = slotted.status === "fulfilled" ? slotted.value : undefined;
+  // An admission that failed here is tried again by runInline (which queues the job if the table is
+  // still unavailable); a claim that failed fails the request, with the slot given back.
+  const admitted = admission.status === "fulfilled" ? admission.value : undefined;
   if (claimed.status === "rejected") {
-    if (held) await releaseInlineSlots(held, deps);
+    if (admitted) await releaseAdmission(admitted, deps);
     throw claimed.reason;
   }
   const claim = claimed.value;
   const skip = async () => {
-    if (held) await releaseInlineSlots(held, deps);
+    if (admitted) await releaseAdmission(admitted, deps);
   };
   if (claim.outcome === "exists") {
     await skip();
@@ -98,7 +99,7 @@ export async function requestTicket(
     const outcome = toOutcome(
       await runInline(job, createTicketJob, deps, {
         maybeRan: claim.outcome === "taken-over",
-        ...(held ? { held } : {}),
+        ...(admitted ? { admitted } : {}),
       }),
     );
     // A created ticket's link (written by the job, under the job id this key names) is its outcome:
