@@ -20,6 +20,7 @@ import { customerEntities } from "../sandbox/glpi.ts";
 import { buildStack, SECRETS } from "../sandbox/stack.ts";
 import { recordAwsCalls } from "./aws-recorder.ts";
 import { startAwsProcess } from "./scale-processes.ts";
+import { percentile, timed } from "./timing.ts";
 
 const REQUESTS = Number(process.env.BENCH_FORMS_REQUESTS ?? 200);
 const CUSTOMERS = (process.env.BENCH_FORMS_CUSTOMERS ?? "1500,20000").split(",").map(Number);
@@ -60,9 +61,6 @@ interface PhaseResult {
   dynamo?: { writes: number; reads: number; commands: string };
 }
 
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
-
 /** A seeded PRNG (mulberry32): the same customers every run. */
 function random(seed: number): () => number {
   let state = seed >>> 0;
@@ -72,23 +70,6 @@ function random(seed: number): () => number {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** Runs the calls `concurrency` at a time; each one's duration in ms. */
-async function timed(calls: (() => Promise<unknown>)[], concurrency: number): Promise<number[]> {
-  const durations: number[] = [];
-  let next = 0;
-  const lane = async () => {
-    for (;;) {
-      const call = calls[next++];
-      if (!call) return;
-      const started = performance.now();
-      await call();
-      durations.push(performance.now() - started);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, lane));
-  return durations;
 }
 
 /** One phase, in this process: `customers` entities, a cold or warm directory, each concurrency. */

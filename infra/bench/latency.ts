@@ -5,6 +5,7 @@ import type { Stack } from "../sandbox/stack.ts";
 import { type AwsCall, floorHandler, recordAwsCalls } from "./aws-recorder.ts";
 import { type HttpCall, recordHttpCalls, replayHttpCalls } from "./http-recorder.ts";
 import type { BenchRoute } from "./routes.ts";
+import { percentile, timed } from "./timing.ts";
 
 export interface LatencyRow {
   route: string;
@@ -55,26 +56,6 @@ function diff(after: Record<string, number>, before: Record<string, number>): Re
     if (delta > 0) out[system] = delta;
   }
   return out;
-}
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
-
-/** Runs the calls `concurrency` at a time; returns each one's duration in ms, sorted. */
-async function timed(calls: (() => Promise<unknown>)[], concurrency: number): Promise<number[]> {
-  const durations: number[] = [];
-  let next = 0;
-  const lane = async () => {
-    for (;;) {
-      const call = calls[next++];
-      if (!call) return;
-      const started = performance.now();
-      await call();
-      durations.push(performance.now() - started);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, lane));
-  return durations.sort((a, b) => a - b);
 }
 
 /**

@@ -37,6 +37,7 @@ import {
   startAwsProcess,
   startBackfillProcess,
 } from "./scale-processes.ts";
+import { percentile } from "./timing.ts";
 
 export interface ScaleOptions {
   /** RT tickets the backfill projects onto the board. */
@@ -129,9 +130,6 @@ interface Sent {
 const MIX = ["glpi-forms", "otrs-redmine"] as const;
 
 const epochNow = () => performance.timeOrigin + performance.now();
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
 
 /** The two routes of the mix, each sending one fresh event as its system would. */
 async function senders(stack: Stack) {
