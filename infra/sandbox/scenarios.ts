@@ -239,6 +239,32 @@ export async function scenarios(stack: Stack): Promise<Record<ScenarioKey, Scena
     },
   };
 
+  /** A step whose fault lands on one Redmine request; `refused` is Redmine's refusal of it. */
+  const redmineStep = (name: string, method: string, path: string | RegExp, refused: NetworkFault): Step => ({
+    name,
+    faults: FAULTS,
+    inject: (fault) =>
+      redmine.failNext(1, fault === "refused" ? refused : networkFault(fault), { method, path }),
+    raw: (fault) => redmine.failNext(1, fault, { method, path }),
+    injected: () => redmine.faultsInjected().total,
+  });
+  /** A step whose fault lands on one OTRS operation; refused, OTRS's AccessDenied in an HTTP 200. */
+  const otrsStep = (name: string, operation: string, code: string): Step => ({
+    name,
+    faults: FAULTS,
+    inject: (fault) =>
+      otrs.failNext(
+        1,
+        fault === "refused"
+          ? { kind: "error200", code, message: `${operation}: User does not have access to the ticket!` }
+          : networkFault(fault),
+        { operation },
+      ),
+    raw: (fault) => otrs.failNext(1, fault, { operation }),
+    injected: () => otrs.faultsInjected().total,
+  });
+  const forbidden: NetworkFault = { kind: "status", status: 403 };
+
   const otrsRedmine: Scenario = {
     name: "otrs-redmine",
     jobType: "otrs-redmine.ticket",
@@ -247,71 +273,14 @@ export async function scenarios(stack: Stack): Promise<Record<ScenarioKey, Scena
       redmine.reset();
     },
     steps: [
-      {
-        name: "read the OTRS ticket",
-        faults: FAULTS,
-        inject: (fault) =>
-          otrs.failNext(
-            1,
-            fault === "refused"
-              ? {
-                  kind: "error200",
-                  code: "TicketGet.AccessDenied",
-                  message: "TicketGet: User does not have access to the ticket!",
-                }
-              : networkFault(fault),
-            { operation: "TicketGet" },
-          ),
-        raw: (fault) => otrs.failNext(1, fault, { operation: "TicketGet" }),
-        injected: () => otrs.faultsInjected().total,
-      },
-      {
-        name: "search Redmine",
-        faults: FAULTS,
-        inject: (fault) =>
-          redmine.failNext(1, fault === "refused" ? { kind: "status", status: 403 } : networkFault(fault), {
-            method: "GET",
-            path: "/issues.json",
-          }),
-        raw: (fault) =>
-          redmine.failNext(1, fault, {
-            method: "GET",
-            path: "/issues.json",
-          }),
-        injected: () => redmine.faultsInjected().total,
-      },
-      {
-        name: "create the issue",
-        faults: FAULTS,
-        inject: (fault) =>
-          redmine.failNext(
-            1,
-            fault === "refused"
-              ? { kind: "status", status: 422, body: { errors: ["Tracker is not included in the list"] } }
-              : networkFault(fault),
-            { method: "POST", path: "/issues.json" },
-          ),
-        raw: (fault) => redmine.failNext(1, fault, { method: "POST", path: "/issues.json" }),
-        injected: () => redmine.faultsInjected().total,
-      },
-      {
-        name: "write the issue id back to OTRS",
-        faults: FAULTS,
-        inject: (fault) =>
-          otrs.failNext(
-            1,
-            fault === "refused"
-              ? {
-                  kind: "error200",
-                  code: "TicketUpdate.AccessDenied",
-                  message: "TicketUpdate: User does not have access to the ticket!",
-                }
-              : networkFault(fault),
-            { operation: "TicketUpdate" },
-          ),
-        raw: (fault) => otrs.failNext(1, fault, { operation: "TicketUpdate" }),
-        injected: () => otrs.faultsInjected().total,
-      },
+      otrsStep("read the OTRS ticket", "TicketGet", "TicketGet.AccessDenied"),
+      redmineStep("search Redmine", "GET", "/issues.json", forbidden),
+      redmineStep("create the issue", "POST", "/issues.json", {
+        kind: "status",
+        status: 422,
+        body: { errors: ["Tracker is not included in the list"] },
+      }),
+      otrsStep("write the issue id back to OTRS", "TicketUpdate", "TicketUpdate.AccessDenied"),
       dynamoStep("save the link", { command: "UpdateItemCommand", keyPrefix: "link#otrs:" }),
     ],
     async prepare() {
@@ -346,29 +315,6 @@ export async function scenarios(stack: Stack): Promise<Record<ScenarioKey, Scena
 
   /** A string of bytes that is not UTF-8, so that a file copied as text would be caught. */
   const screenshot = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0xfe, 0x80]);
-  const redmineStep = (name: string, method: string, path: RegExp, refused: NetworkFault): Step => ({
-    name,
-    faults: FAULTS,
-    inject: (fault) =>
-      redmine.failNext(1, fault === "refused" ? refused : networkFault(fault), { method, path }),
-    raw: (fault) => redmine.failNext(1, fault, { method, path }),
-    injected: () => redmine.faultsInjected().total,
-  });
-  const otrsStep = (name: string, operation: string, code: string): Step => ({
-    name,
-    faults: FAULTS,
-    inject: (fault) =>
-      otrs.failNext(
-        1,
-        fault === "refused"
-          ? { kind: "error200", code, message: `${operation}: User does not have access to the ticket!` }
-          : networkFault(fault),
-        { operation },
-      ),
-    raw: (fault) => otrs.failNext(1, fault, { operation }),
-    injected: () => otrs.faultsInjected().total,
-  });
-  const forbidden: NetworkFault = { kind: "status", status: 403 };
 
   /**
    * A linked pair where both sides have spoken: a developer's note with a file on the issue, a
@@ -758,24 +704,7 @@ export async function scenarios(stack: Stack): Promise<Record<ScenarioKey, Scena
         rocketchat.reset();
       },
       steps: [
-        {
-          name: "read the OTRS ticket",
-          faults: FAULTS,
-          inject: (fault) =>
-            otrs.failNext(
-              1,
-              fault === "refused"
-                ? {
-                    kind: "error200",
-                    code: "TicketGet.AccessDenied",
-                    message: "TicketGet: User does not have access to the ticket!",
-                  }
-                : networkFault(fault),
-              { operation: "TicketGet" },
-            ),
-          raw: (fault) => otrs.failNext(1, fault, { operation: "TicketGet" }),
-          injected: () => otrs.faultsInjected().total,
-        },
+        otrsStep("read the OTRS ticket", "TicketGet", "TicketGet.AccessDenied"),
         {
           name: "post to Rocket.Chat",
           faults: FAULTS,
