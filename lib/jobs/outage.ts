@@ -46,6 +46,21 @@ export function outageSystem(error: BridgeError): string | undefined {
   return isOutage(error) && error.upstream.system.includes(":") ? error.upstream.system : undefined;
 }
 
+/**
+ * Where a job stands on the outage clock: when it first met the outage (now, for a first one), how long
+ * ago that was and the horizon, both in real milliseconds, and whether the horizon has passed.
+ */
+export function outageClock(
+  job: Pick<JobMessage, "outageSince">,
+  settings: Pick<OutageSettings, "outageHorizonHours" | "timeScale">,
+  now = Date.now(),
+): { since: string; elapsedMs: number; horizonMs: number; expired: boolean } {
+  const since = job.outageSince ?? new Date(now).toISOString();
+  const elapsedMs = now - Date.parse(since);
+  const horizonMs = scaledMs(settings.outageHorizonHours * 3_600_000, settings.timeScale);
+  return { since, elapsedMs, horizonMs, expired: elapsedMs >= horizonMs };
+}
+
 /** A job that met an outage: put back with this delay, or kept in the dead-letter queue past the horizon. */
 export type OutageStep = { kind: "retry"; job: JobMessage; delaySeconds: number } | { kind: "expired" };
 
@@ -62,9 +77,8 @@ export function outageStep(
   now = Date.now(),
   random: () => number = Math.random,
 ): OutageStep {
-  const since = job.outageSince ?? new Date(now).toISOString();
-  const horizonMs = scaledMs(settings.outageHorizonHours * 3_600_000, settings.timeScale);
-  if (now - Date.parse(since) >= horizonMs) return { kind: "expired" };
+  const { since, expired } = outageClock(job, settings, now);
+  if (expired) return { kind: "expired" };
   const outages = (job.outages ?? 0) + 1;
   const maxSeconds = Math.min(900, settings.outageBackoffMaxSeconds ?? settings.backoffMaxSeconds);
   const seconds = backoffSeconds(

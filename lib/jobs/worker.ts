@@ -27,9 +27,9 @@ import {
   DEFAULT_OUTAGE_SETTINGS,
   isOutage,
   type OutageSettings,
+  outageClock,
   outageStep,
   scaledDelaySeconds,
-  scaledMs,
 } from "./outage.ts";
 import type { JobQueue } from "./queue.ts";
 import type { JobRecords } from "./records.ts";
@@ -251,10 +251,8 @@ export function createWorker(
     received: boolean,
     release: (() => Promise<void>) | undefined,
   ): Promise<void> {
-    const now = Date.now();
-    const outageSince = job.outageSince ?? new Date(now).toISOString();
-    const horizonMs = scaledMs(clock.outageHorizonHours * 3_600_000, clock.timeScale);
-    if (now - Date.parse(outageSince) >= horizonMs) {
+    const { since: outageSince, elapsedMs, horizonMs, expired } = outageClock(job, clock);
+    if (expired) {
       const error = new UpstreamRetryableError(
         { system: held.system },
         `${held.system} has been down since ${new Date(held.openedAt).toISOString()}, past the outage horizon of ${clock.outageHorizonHours} h`,
@@ -263,7 +261,7 @@ export function createWorker(
       return;
     }
     if (job.heldBy !== held.openedAt) await deps.systemCaps?.breakers?.held(held.system, held.openedAt);
-    const delay = breakerWaitSeconds(clock, (now - Date.parse(outageSince)) / horizonMs);
+    const delay = breakerWaitSeconds(clock, elapsedMs / horizonMs);
     await deps.queue.send({ ...job, priorAttempts: attempt - 1, outageSince, heldBy: held.openedAt }, delay);
     // The event is counted once, at its first delivery; the run that syncs it counts no second receipt.
     if (received) await deps.stats?.record("received", job);
