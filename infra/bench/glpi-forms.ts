@@ -25,8 +25,12 @@ import { percentile, timed } from "./timing.ts";
 const REQUESTS = Number(process.env.BENCH_FORMS_REQUESTS ?? 200);
 const CUSTOMERS = (process.env.BENCH_FORMS_CUSTOMERS ?? "1500,20000").split(",").map(Number);
 const GLPI_MS = Number(process.env.BENCH_FORMS_GLPI_MS ?? 20);
-/** The bench's cap on concurrent GLPI calls: above concurrency 10, so that no request is queued for it. */
-const GLPI_CAP = 10;
+/**
+ * The bench's cap on concurrent GLPI calls: well above concurrency 10, so that no request is queued
+ * for it (at a cap of exactly 10, ten takers racing for the slots one of them just gave back can leave
+ * one without: it is queued, and its quick 202 would flatter the figures).
+ */
+const GLPI_CAP = 20;
 /** Targets of issue 19, with a warm directory over 1,500 customers at concurrency 1. */
 const CALLS_TARGET = 1.05;
 const P50_MARGIN_MS = 15;

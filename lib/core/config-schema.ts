@@ -368,6 +368,12 @@ export function configSchema(scope: ConfigScope) {
             ),
             /** While open, how long a waiting job sleeps on the queue before it looks again (SQS: ≤ 900). */
             waitSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(900)), 180),
+            /**
+             * How long a function takes a system it saw healthy (its breaker read closed with no failure,
+             * or a call of its own answered) to be still healthy, without reading the breaker again: a
+             * breaker other functions open is seen at most this late. 0: read before every job.
+             */
+            trustHealthySeconds: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(60)), 1),
           }),
           {},
         ),

@@ -12,6 +12,7 @@ export function breakerSettings(jobs: Pick<Config["jobs"], "breaker" | "timeScal
   return {
     failureThreshold: jobs.breaker.failureThreshold,
     probeIntervalMs: scaledMs(jobs.breaker.probeIntervalSeconds * 1000, jobs.timeScale),
+    trustHealthyMs: scaledMs(jobs.breaker.trustHealthySeconds * 1000, jobs.timeScale),
   };
 }
 
@@ -75,7 +76,7 @@ export async function checkBreakers(
   const breakers = caps?.breakers;
   const systems = breakers ? (caps?.capFor(job) ?? []).map((cap) => cap.system) : [];
   if (!breakers || systems.length === 0) return passAll;
-  const seen = await breakers.read(systems);
+  const seen = await breakers.current(systems);
   // Open and not yet due: wait, before taking any probe lease (a lease taken for nothing blocks probes).
   const now = Date.now();
   for (const state of seen.values()) {

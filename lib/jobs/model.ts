@@ -56,9 +56,11 @@ export interface JobContext {
   signal: AbortSignal;
   logger: Logger;
   /**
-   * Gives back the job's system slots (lib/jobs/system-caps.ts) once it has made its last call to its
-   * systems, so that the rest of its run (the bridge's own writes) overlaps the give-back. Optional to
-   * call: the runner gives them back when the job ends; calling it twice gives them back once.
+   * Says the job has made its last call to its systems, and they answered: its system slots
+   * (lib/jobs/system-caps.ts) go back, and an inline run also tells the systems' breakers and counts
+   * the event as succeeded, so that the rest of the run (the bridge's own last write) overlaps those
+   * writes. Should the job still fail, an inline run takes that count back. Optional to call: the
+   * runner does it all when the job ends; calling it twice does it once.
    */
   systemsDone?: () => Promise<void>;
 }

@@ -20,7 +20,6 @@ import {
   capWaitSeconds,
   holdSlots,
   LEASE_MARGIN_MS,
-  once,
   releaseSlots,
   type SystemCapsDeps,
 } from "./system-caps.ts";
@@ -76,6 +75,8 @@ export async function runInline<R extends Record<string, unknown>>(
   const signal = AbortSignal.timeout(deps.budgetMs);
   const log = deps.logger.createChild({ persistentKeys: { job_id: job.id, job_type: job.type } });
   let breakers: BreakersPassed | undefined;
+  /** Set once the job says its systems are done (`systemsDone`): counted succeeded, slots given back. */
+  let systemsAnswered: Promise<void> | undefined;
   try {
     const input = validate(handler.input, job.input);
     const { gate, held } = options.admitted ?? (await admitInline(job, deps));
@@ -106,7 +107,18 @@ export async function runInline<R extends Record<string, unknown>>(
       return { kind: "queued", jobId: job.id };
     }
     let result: R;
-    const release = once(() => releaseSlots(deps.systemCaps, hold, log));
+    const passed = gate;
+    // The systems answered: their slots go back, their breakers hear it and the event counts as
+    // succeeded, in one round trip. A job calls this (`systemsDone`) beside its last write of its own,
+    // so the answer waits for one round trip less; should that write fail, the count is taken back.
+    const systemsDone = () => {
+      systemsAnswered ??= Promise.all([
+        releaseSlots(deps.systemCaps, hold, log),
+        passed.report(undefined),
+        deps.stats?.record(["received", "succeeded"], job),
+      ]).then(() => undefined);
+      return systemsAnswered;
+    };
     try {
       result = await handler.run(input, {
         jobId: job.id,
@@ -114,23 +126,26 @@ export async function runInline<R extends Record<string, unknown>>(
         maybeRan: options.maybeRan ?? job.maybeRan,
         signal,
         logger: log,
-        systemsDone: release,
+        systemsDone,
       });
     } catch (error) {
-      await release();
+      if (!systemsAnswered) await releaseSlots(deps.systemCaps, hold, log);
       throw error;
     }
     // Independent writes (none throws): the answer waits for one round trip, not several.
-    await Promise.all([
-      release(),
-      breakers.report(undefined),
-      deps.stats?.record(["received", "succeeded"], job),
-    ]);
+    await systemsDone();
     return { kind: "done", result };
   } catch (thrown) {
     const error = asBridgeError(thrown);
-    // A run cut short by the route's own budget says nothing of the system's health.
-    if (!signal.aborted) await breakers?.report(error);
+    if (systemsAnswered) {
+      // The job failed after its systems answered (its own last write): the success counted with
+      // them is taken back once written, and the failure is counted below as any other.
+      await systemsAnswered;
+      await deps.stats?.retract(["received", "succeeded"], job);
+    }
+    // A run cut short by the route's own budget says nothing of the system's health; one whose
+    // systems answered has told their breakers so already.
+    if (!signal.aborted && !systemsAnswered) await breakers?.report(error);
     if (isPermanent(error) && !signal.aborted) {
       if (deps.onPermanent !== "dead-letter") {
         // Answered to the caller, neither retried nor dead-lettered: counted received, kept as the last failure.

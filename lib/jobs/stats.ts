@@ -134,6 +134,27 @@ export class JobStats {
   }
 
   /**
+   * Takes back one event counted under `counters` (ADD −1, the same slot as now): a success counted
+   * while the job's last write was still in flight (`runInline`), when that write then failed. The
+   * last success it named stays. Never throws.
+   */
+  async retract(counters: readonly Counter[], job: CountedJob): Promise<void> {
+    const integration = integrationOf(job.type);
+    if (integration === "unknown" || counters.length === 0) return;
+    for (const counter of counters)
+      emitMetric({ name: COUNTER_METRICS[counter], unit: "Count", value: -1, dimensions: { integration } });
+    const at = this.now();
+    const names: Record<string, string> = {};
+    const adds: string[] = [];
+    counters.forEach((counter, i) => {
+      names[`#c${i}`] = counter;
+      names[`#s${i}`] = slotAttribute(counter, at);
+      adds.push(`#c${i} :minus`, `#s${i} :minus`);
+    });
+    await this.update(integration, at, `ADD ${adds.join(", ")}`, names, { ":minus": -1 });
+  }
+
+  /**
    * The counts of the last hour (the 5-minute slots starting less than an hour before `now`'s slot
    * ends, from this hour's and the previous hour's items) and of the last 24 hours (the totals of the
    * current hour and the 23 before it), with the newest success and failure found in those items.

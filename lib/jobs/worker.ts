@@ -88,7 +88,7 @@ export function createWorker(
   const handlers = new Map(deps.handlers.map((handler) => [handler.type, handler]));
   const clock: OutageSettings & Pick<Config["jobs"], "breaker"> = {
     ...DEFAULT_OUTAGE_SETTINGS,
-    breaker: { failureThreshold: 10, probeIntervalSeconds: 60, waitSeconds: 180 },
+    breaker: { failureThreshold: 10, probeIntervalSeconds: 60, waitSeconds: 180, trustHealthySeconds: 1 },
     ...deps.jobs,
   };
   const processor = new BatchProcessor(EventType.SQS);

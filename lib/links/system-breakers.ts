@@ -7,6 +7,8 @@ export interface BreakerSettings {
   failureThreshold: number;
   /** While open, at most one probe per this many ms. */
   probeIntervalMs: number;
+  /** How long a system seen healthy is taken as healthy without a read (`current`); 0: never. */
+  trustHealthyMs?: number;
 }
 
 /** One system instance's breaker as stored (absent: closed, no failure seen). */
@@ -57,6 +59,8 @@ const breakerKey = (system: string) => `breaker#${system}`;
  */
 export class SystemBreakers {
   private readonly now: () => number;
+  /** Systems this function saw healthy, and until when (epoch ms) `current` trusts that without a read. */
+  private readonly healthyUntil = new Map<string, number>();
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -84,6 +88,25 @@ export class SystemBreakers {
         }
         keys = (out.UnprocessedKeys?.[this.table]?.Keys ?? []).map((key) => ({ pk: String(key.pk) }));
       }
+    }
+    return found;
+  }
+
+  /**
+   * The breakers a job checks before it runs: `read`, except for a system this function saw healthy
+   * within `trustHealthyMs` (its breaker read closed with no failure, or a call of its own answered),
+   * which is taken as healthy (absent) without a read. A breaker other functions open is so seen at
+   * most that late, and a failure seen here ends the trust at once.
+   */
+  async current(systems: readonly string[]): Promise<Map<string, BreakerState>> {
+    const now = this.now();
+    const stale = systems.filter((system) => (this.healthyUntil.get(system) ?? 0) <= now);
+    if (stale.length === 0) return new Map();
+    const found = await this.read(stale);
+    for (const system of stale) {
+      const state = found.get(system);
+      if (!state || (state.state === "closed" && state.failures === 0)) this.trust(system, now);
+      else this.healthyUntil.delete(system);
     }
     return found;
   }
@@ -139,6 +162,7 @@ export class SystemBreakers {
    * breaker as it now is.
    */
   async failed(system: string): Promise<BreakerState> {
+    this.healthyUntil.delete(system);
     const now = this.now();
     const { failureThreshold, probeIntervalMs } = this.settings();
     const out = await this.db.send(
@@ -191,6 +215,7 @@ export class SystemBreakers {
    * something to clear, so a healthy system costs no write.
    */
   async answered(system: string, seen: BreakerState | undefined): Promise<void> {
+    this.trust(system, this.now());
     if (!seen || (seen.state === "closed" && seen.failures === 0)) return;
     await this.db.send(
       new UpdateCommand({
@@ -223,6 +248,11 @@ export class SystemBreakers {
       .catch((error: unknown) => {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       });
+  }
+
+  private trust(system: string, now: number): void {
+    const trustMs = this.settings().trustHealthyMs ?? 0;
+    if (trustMs > 0) this.healthyUntil.set(system, now + trustMs);
   }
 }
 

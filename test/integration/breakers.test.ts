@@ -52,11 +52,16 @@ const down = (instance: string) =>
   new UpstreamRetryableError({ system: `desk:${instance}` }, "connection refused");
 const record = (job: JobMessage) => sqsRecord({ messageId: `m-${job.id}`, body: JSON.stringify(job) });
 
-function breakersFor(threshold = 2, probeIntervalMs = 60_000, now?: () => number) {
+function breakersFor(
+  threshold = 2,
+  probeIntervalMs = 60_000,
+  now?: () => number,
+  options: { trustHealthyMs?: number; db?: DynamoDBDocumentClient } = {},
+) {
   return new SystemBreakers(
-    doc,
+    options.db ?? doc,
     stack.resources.table,
-    () => ({ failureThreshold: threshold, probeIntervalMs }),
+    () => ({ failureThreshold: threshold, probeIntervalMs, trustHealthyMs: options.trustHealthyMs ?? 0 }),
     {
       ...(now ? { now } : {}),
     },
@@ -76,7 +81,7 @@ function worker(handler: ReturnType<typeof deskJob>["job"], breakers: SystemBrea
       backoffBaseSeconds: 1,
       backoffMaxSeconds: 1,
       outageBackoffMaxSeconds: 1,
-      breaker: { failureThreshold: 2, probeIntervalSeconds: 60, waitSeconds: 1 },
+      breaker: { failureThreshold: 2, probeIntervalSeconds: 60, waitSeconds: 1, trustHealthySeconds: 0 },
     },
     systemCaps: {
       slots: new SystemSlots(doc, stack.resources.table),
@@ -129,6 +134,49 @@ describe("the breaker of a system", () => {
       failures: 0,
       probes: 2,
     });
+  });
+});
+
+describe("a function's trust in a system it saw healthy", () => {
+  it("skips the read for trustHealthyMs after a clean read or an answer; a failure, or an open breaker, is not trusted", async () => {
+    let now = Date.parse("2026-01-01T00:00:00Z");
+    const reads: string[] = [];
+    const db = {
+      send: (command: { constructor: { name: string } }) => {
+        reads.push(command.constructor.name);
+        return doc.send(command as never);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const breakers = breakersFor(2, 60_000, () => now, { trustHealthyMs: 1000, db });
+    const other = breakersFor(2, 60_000, () => now);
+    const system = `desk:${randomUUID().slice(0, 8)}`;
+    const batchGets = () => reads.filter((name) => name === "BatchGetCommand").length;
+
+    expect((await breakers.current([system])).size).toBe(0);
+    expect(batchGets()).toBe(1);
+    // Within the second: no read, even though another function has meanwhile opened the breaker.
+    await other.failed(system);
+    await other.failed(system);
+    now += 999;
+    expect((await breakers.current([system])).size).toBe(0);
+    expect(batchGets()).toBe(1);
+    // Past it: read, found open, and from then on read every time.
+    now += 1;
+    expect((await breakers.current([system])).get(system)?.state).toBe("open");
+    expect((await breakers.current([system])).get(system)?.state).toBe("open");
+    expect(batchGets()).toBe(3);
+    // An answer of its own (a probe that closed it) is trusted again at once.
+    await breakers.answered(system, (await breakers.read([system])).get(system));
+    const before = batchGets();
+    expect((await breakers.current([system])).size).toBe(0);
+    expect(batchGets()).toBe(before);
+    // A failure seen here ends the trust: the next job reads the breaker.
+    await breakers.failed(system);
+    expect((await breakers.current([system])).get(system)).toMatchObject({ state: "closed", failures: 1 });
+    expect(batchGets()).toBe(before + 1);
+    // The status page's read is never cached.
+    await breakers.read([system]);
+    expect(batchGets()).toBe(before + 2);
   });
 });
 

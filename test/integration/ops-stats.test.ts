@@ -108,6 +108,48 @@ describe("counting in the job runtime", () => {
     expect(after?.lastSuccess?.type).toBe("glpi-forms.create-ticket");
   });
 
+  it("takes back a success counted with the systems' answer when the job's own last write then fails", async () => {
+    const { runInline } = await import("../../lib/jobs/runner.ts");
+    const { jobRuntime } = await import("../../lib/jobs/runtime.ts");
+    const { newJob } = await import("../../lib/jobs/queue.ts");
+    const { defineJob } = await import("../../lib/jobs/model.ts");
+    const { logger } = await import("../../lib/core/logger.ts");
+    const v = await import("valibot");
+    const runtime = jobRuntime();
+    const { client, sent } = counting();
+    const stats = new JobStats(client, stack.resources.table);
+    const job = (lastWrite: () => Promise<void>) =>
+      defineJob({
+        type: "retract-test.job",
+        input: v.object({}),
+        // The systems answered; the job's own write goes beside the count, as the GLPI form's link does.
+        run: async (_input, context) => {
+          await Promise.all([lastWrite(), context.systemsDone?.()]);
+          return { ok: true };
+        },
+      });
+    const deps = { queue: runtime.queue, records: runtime.records, logger, budgetMs: 1500, stats };
+    const ok = await runInline(
+      newJob("retract-test.job", {}),
+      job(async () => {}),
+      deps,
+    );
+    expect(ok.kind).toBe("done");
+    // The success is counted in the same round trip as the job's write: one UpdateItem, no more.
+    expect(sent).toEqual(["UpdateCommand"]);
+    const failed = await runInline(
+      newJob("retract-test.job", {}),
+      job(async () => {
+        throw new Error("the table is unavailable");
+      }),
+      deps,
+    );
+    expect(failed.kind).toBe("queued");
+    const windows = (await stats.windows(undefined, ["retract-test"])).get("retract-test");
+    // Two events, one success; the failed one counted once as retrying, its early success taken back.
+    expect(windows?.lastHour).toMatchObject({ received: 2, succeeded: 1, retrying: 1 });
+  });
+
   it("runs the job when counting fails", async () => {
     const { runInline } = await import("../../lib/jobs/runner.ts");
     const { jobRuntime } = await import("../../lib/jobs/runtime.ts");

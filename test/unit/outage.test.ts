@@ -49,10 +49,14 @@ describe("the outage clock", () => {
       "expired",
     );
     const jobs = {
-      breaker: { failureThreshold: 5, probeIntervalSeconds: 60, waitSeconds: 300 },
+      breaker: { failureThreshold: 5, probeIntervalSeconds: 60, waitSeconds: 300, trustHealthySeconds: 6 },
       timeScale: 60,
     };
-    expect(breakerSettings(jobs)).toEqual({ failureThreshold: 5, probeIntervalMs: 1000 });
+    expect(breakerSettings(jobs)).toEqual({
+      failureThreshold: 5,
+      probeIntervalMs: 1000,
+      trustHealthyMs: 100,
+    });
     expect(breakerWaitSeconds(jobs, 0, () => 0)).toBe(4);
     expect(breakerWaitSeconds(jobs, 0, () => 0.5)).toBe(5);
     // A job that has waited half the horizon sleeps three quarters as long.
