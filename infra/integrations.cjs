@@ -63,8 +63,8 @@ function listIntegrations(root = ROOT) {
     });
 }
 
-// The statements every worker role shares with the drain's WorkerRole (infra/iam.yml, whose anchors
-// `assume`, `logs`, `workerTable`, `workerSlots` and `secrets` they copy: anchors do not cross files).
+// The statements every worker role has (the roles of infra/iam.yml share theirs through the anchors
+// `assume`, `logs` and `secrets`, which do not cross files).
 const assumeRolePolicy = () => ({
   Version: "2012-10-17",
   Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
@@ -131,7 +131,7 @@ function queuePair(integration) {
 }
 
 /**
- * Its worker's role: links, job records, backoff and the systems' slots as the drain; reads its own
+ * Its worker's role: links, job records, backoff and the systems' slots; reads its own
  * queue, puts jobs back on it, dead-letters to its own.
  */
 function workerRole(integration) {
@@ -248,6 +248,8 @@ function integrationStack(root = ROOT) {
       jobs: queues,
       jobsAndShared: [...queues, getAtt(SHARED_QUEUE, "Arn")],
       deadLettersAndShared: [...deadLetterQueues, getAtt(SHARED_DEAD_LETTER_QUEUE, "Arn")],
+      /** Where the drain sends: each integration's jobs queue, and the shared dead-letter queue. */
+      drainTargets: [...queues, getAtt(SHARED_DEAD_LETTER_QUEUE, "Arn")],
       all: [
         ...queues,
         ...deadLetterQueues,

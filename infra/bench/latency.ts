@@ -63,7 +63,7 @@ function diff(after: Record<string, number>, before: Record<string, number>): Re
  * its event source would: the AWS calls the handler makes, and how long it takes.
  */
 async function runQueuedJobs(stack: Stack): Promise<{ aws: AwsCall[]; durationMs: number; jobs: number }> {
-  const { handler } = await import("../../functions/worker.ts");
+  const { handler } = await import("../sandbox/every-job-worker.ts");
   const aws: AwsCall[] = [];
   let durationMs = 0;
   let jobs = 0;

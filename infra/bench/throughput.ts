@@ -38,7 +38,7 @@ async function queueJobs(stack: Stack, count: number): Promise<void> {
 
 /** Drains the jobs queue with the worker in this process, `batchSize` messages an invocation. */
 async function drain(stack: Stack, batchSize: number, expected: number): Promise<number> {
-  const { handler } = await import("../../functions/worker.ts");
+  const { handler } = await import("../sandbox/every-job-worker.ts");
   const source = new SqsEventSource({
     sqs: stack.sqs,
     queueUrl: stack.resources.jobsQueueUrl,

@@ -103,8 +103,9 @@ export interface Stack {
   dynamo: DynamoDBClient;
   configPath: string;
   /**
-   * Runs the workers over the jobs queues (the shared one with functions/worker.ts, and with
-   * `integrationQueues` each integration's with its own worker) until they stay empty for `idleMs`
+   * Runs the workers over the jobs queues (without `integrationQueues` the shared one with a worker
+   * for every job; with them each integration's with its own worker, and the shared one with the
+   * drain, functions/worker.ts, which moves jobs to them) until they stay empty for `idleMs`
    * (or `timeoutMs` passes).
    */
   drainJobs(options?: { idleMs?: number; timeoutMs?: number }): Promise<void>;
@@ -293,7 +294,12 @@ export async function buildStack(
     {
       url: resources.jobsQueueUrl,
       name: `jobs-${suffix}`,
-      load: async () => (await import("../../functions/worker.ts")).handler as Worker,
+      // With queues of their own, the shared queue is an upgraded stack's: the drain moves its jobs to
+      // them. Without, every job is on it, and one worker runs them all.
+      load: async () =>
+        (options.integrationQueues
+          ? (await import("../../functions/worker.ts")).handler
+          : (await import("./every-job-worker.ts")).handler) as Worker,
     },
     ...Object.entries(resources.jobQueues).map(([id, pair]) => ({
       url: pair.jobs,

@@ -25,12 +25,14 @@ export function integrationWorker(
 }
 
 /**
- * The drain of the shared jobs queue (functions/worker.ts), kept for the release that gives each
- * integration its own queue: it runs every integration's jobs from JOBS_QUEUE_URL, where a stack
- * deployed before held them; what it puts back on a queue (a deferral, a wait for a system's slot)
- * goes to the job's own integration queue, so the old queue only empties.
+ * A worker for every integration's jobs on the shared jobs queue (JOBS_QUEUE_URL): the consumer of the
+ * test stacks without per-integration queues (infra/sandbox/every-job-worker.ts). What it puts back on
+ * a queue (a deferral, a wait for a system's slot) goes to the job's own integration queue, if any.
  */
-export function drainWorker(integrations: readonly IntegrationSettings[], handlers: readonly JobHandler[]) {
+export function sharedQueueWorker(
+  integrations: readonly IntegrationSettings[],
+  handlers: readonly JobHandler[],
+) {
   useEveryIntegration(integrations);
   const runtime = jobRuntime();
   return createWorker(workerDeps(runtime, handlers, requiredEnv("JOBS_QUEUE_URL")));

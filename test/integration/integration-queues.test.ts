@@ -1,5 +1,11 @@
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import {
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { sqsRecord } from "../../infra/local/events.ts";
 import { SqsEventSource } from "../../infra/local/sqs-event-source.ts";
 import { newJob } from "../../lib/jobs/queue.ts";
 import { readDeadLetters } from "../../lib/jobs/replay.ts";
@@ -14,7 +20,8 @@ import { type Stack, setupStack } from "../helpers/stack.ts";
 /**
  * Each integration's own queue pair (JOB_QUEUES), as a deployed stack has them: jobs go to their
  * integration's queue and its worker runs them, dead letters are read and replayed across all the
- * dead-letter queues, and the shared queue of an older stack is drained by functions/worker.ts.
+ * dead-letter queues, and the drain (functions/worker.ts) moves what an older stack left on the
+ * shared queue to them.
  */
 let stack: Stack;
 
@@ -99,6 +106,85 @@ describe("the shared queue of a stack deployed before (the drain)", () => {
     expect(cardOf(ticket.id)).toMatchObject({ title: `#${ticket.id} Left on the old queue` });
     expect((await jobRuntime().records.get(job.id))?.status).toBe("done");
     expect(await stack.queueDepth(stack.resources.jobsQueueUrl)).toBe(0);
+  });
+
+  it("moves each job to its integration's queue, its receives on the old queue counted as attempts", async () => {
+    const { handler: drain } = await import("../../functions/worker.ts");
+    const rt = newJob(RT_TICKET_JOB, { ticketId: 41 }, { origin: "poller" });
+    const form = newJob("glpi-forms.create-ticket", { submission: {} });
+    const out = await drain({
+      Records: [
+        sqsRecord({ messageId: "m-rt", body: JSON.stringify(rt), receiveCount: 3 }),
+        sqsRecord({ messageId: "m-form", body: JSON.stringify(form) }),
+      ],
+    });
+    expect(out.batchItemFailures).toEqual([]);
+    const take = async (id: string) => {
+      const got = await stack.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queues()[id]?.jobs,
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ["All"],
+        }),
+      );
+      for (const message of got.Messages ?? []) {
+        await stack.sqs.send(
+          new DeleteMessageCommand({ QueueUrl: queues()[id]?.jobs, ReceiptHandle: message.ReceiptHandle }),
+        );
+      }
+      return (got.Messages ?? []).map((message) => ({
+        body: JSON.parse(message.Body ?? "{}"),
+        type: message.MessageAttributes?.jobType?.StringValue,
+      }));
+    };
+    expect(await take("rt-kanban")).toEqual([{ body: { ...rt, priorAttempts: 2 }, type: RT_TICKET_JOB }]);
+    expect(await take("glpi-forms")).toEqual([{ body: form, type: "glpi-forms.create-ticket" }]);
+  });
+
+  it("keeps a job no integration takes as a dead letter with its reason, and leaves a message that is no job to the redrive policy", async () => {
+    const { handler: drain } = await import("../../functions/worker.ts");
+    const orphan = newJob("retired-integration.sync", { id: 1 });
+    const out = await drain({
+      Records: [
+        sqsRecord({ messageId: "m-orphan", body: JSON.stringify(orphan) }),
+        sqsRecord({ messageId: "m-junk", body: "not a job" }),
+      ],
+    });
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: "m-junk" }]);
+    const letters = await readDeadLetters(stack.sqs, stack.resources.deadLetterQueueUrl);
+    const mine = letters.filter((letter) => letter.kind === "letter" && letter.letter.job.id === orphan.id);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]?.kind === "letter" && mine[0].letter.lastError).toEqual({
+      code: "validation_failed",
+      message: "no integration has a queue for job type retired-integration.sync",
+    });
+    for (const letter of mine) {
+      await stack.sqs.send(
+        new DeleteMessageCommand({
+          QueueUrl: stack.resources.deadLetterQueueUrl,
+          ReceiptHandle: letter.receiptHandle,
+        }),
+      );
+    }
+  });
+
+  it("leaves the jobs it could not move on the old queue", async () => {
+    const { createDrain } = await import("../../lib/jobs/drain.ts");
+    const { logger } = await import("../../lib/core/logger.ts");
+    const failing = {
+      send: async () => {
+        throw new Error("SQS is unavailable");
+      },
+    } as unknown as SQSClient;
+    const drain = createDrain({
+      sqs: failing,
+      queues: queues(),
+      deadLetterQueueUrl: stack.resources.deadLetterQueueUrl,
+      logger,
+    });
+    const job = newJob(RT_TICKET_JOB, { ticketId: 7 });
+    const out = await drain({ Records: [sqsRecord({ messageId: "m-1", body: JSON.stringify(job) })] });
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: "m-1" }]);
   });
 });
 

@@ -111,7 +111,7 @@ describe("dead letters", () => {
   });
 
   it("reports only the failing record of a batch, so the good ones are not run again", async () => {
-    const { handler } = await import("../../functions/worker.ts");
+    const { handler } = await import("../../infra/sandbox/every-job-worker.ts");
     const good = {
       v: 1,
       id: "good-job",

@@ -43,7 +43,7 @@ beforeAll(async () => {
   });
   all = await scenarios(stack);
   type Worker = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-  const worker = (await import("../../functions/worker.ts")).handler as Worker;
+  const worker = (await import("../../infra/sandbox/every-job-worker.ts")).handler as Worker;
   source = new SqsEventSource({
     sqs: stack.sqs,
     queueUrl: stack.resources.jobsQueueUrl,

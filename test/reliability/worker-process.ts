@@ -8,7 +8,7 @@ import { lambdaContext } from "../../infra/local/events.ts";
 import { SqsEventSource } from "../../infra/local/sqs-event-source.ts";
 import { SQS_OPTIONS } from "../../lib/core/aws.ts";
 
-const { handler } = await import("../../functions/worker.ts");
+const { handler } = await import("../../infra/sandbox/every-job-worker.ts");
 const source = new SqsEventSource({
   sqs: new SQSClient(SQS_OPTIONS),
   queueUrl: process.env.JOBS_QUEUE_URL ?? "",

@@ -78,11 +78,14 @@ describe("IAM roles", () => {
     }
   });
 
-  it("let the drain of the shared queue read it, and put back or dead-letter a job on its integration's queues", () => {
-    expect(resourcesFor("WorkerRole", "sqs:ReceiveMessage")).toEqual([JOBS]);
-    expect(resourcesFor("WorkerRole", "sqs:SendMessage")).toEqual(
-      expect.arrayContaining([JOBS, DEAD_LETTERS, ...INTEGRATION_JOBS, ...INTEGRATION_DEAD_LETTERS]),
+  it("let the drain of the shared queue read it and move its jobs to the integrations' queues, and nothing else", () => {
+    expect(resourcesFor("DrainRole", "sqs:ReceiveMessage")).toEqual([JOBS]);
+    expect(resourcesFor("DrainRole", "sqs:SendMessage").sort()).toEqual(
+      [...INTEGRATION_JOBS, DEAD_LETTERS].sort(),
     );
+    for (const action of ["dynamodb:GetItem", "dynamodb:PutItem", "ssm:GetParameters"]) {
+      expect(resourcesFor("DrainRole", action), action).toEqual([]);
+    }
   });
 
   it("let the operators' view read every dead-letter queue and replay into every jobs queue", () => {
@@ -97,7 +100,7 @@ describe("IAM roles", () => {
   it("let the routes, the worker and the pollers take and give back the per-system caps' slots", () => {
     const table = JSON.stringify({ "Fn::GetAtt": ["LinksTable", "Arn"] });
     const workerRoles = INTEGRATION_IDS.map((id) => `${pascal(id)}WorkerRole`);
-    for (const role of ["SyncRouteRole", "WorkerRole", "PollerRole", ...workerRoles]) {
+    for (const role of ["SyncRouteRole", "PollerRole", ...workerRoles]) {
       for (const action of ["dynamodb:PutItem", "dynamodb:BatchGetItem", "dynamodb:DeleteItem"]) {
         expect(resourcesFor(role, action), `${role} ${action}`).toContain(table);
       }

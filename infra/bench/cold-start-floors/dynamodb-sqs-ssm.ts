@@ -4,7 +4,7 @@ import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
 /**
- * Cold-start floor of the SyncRouteRole, PollerRole and WorkerRole functions: DynamoDB and SQS, and
+ * Cold-start floor of the SyncRouteRole, PollerRole and integration worker roles' functions: DynamoDB and SQS, and
  * the SSM client their secrets come from in a deployed stage. Like the functions in the benchmark
  * (every secret in the environment), it loads the SSM client's module but builds no client.
  */
