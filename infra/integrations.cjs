@@ -11,8 +11,9 @@
  * `${self:…}`), and merges the `functions` and `resources` arrays' items into one map each. CommonJS,
  * because osls loads `.js`/`.cjs` files with require() (and this package is an ES module one).
  */
+const { execFileSync } = require("node:child_process");
 const { existsSync, readdirSync } = require("node:fs");
-const { join } = require("node:path");
+const { join, resolve } = require("node:path");
 
 const ROOT = join(__dirname, "..");
 
@@ -641,7 +642,34 @@ function resolveGenerated(value, root = ROOT) {
   return resolve(value);
 }
 
-// What serverless.yml and infra/*.yml name; osls calls each with its own arguments, ignored here.
+/**
+ * Validates the stage's configuration file at packaging and writes its checked form
+ * (infra/tools/check-config.ts) to `config/checked/<stage>.json`, which every function's package
+ * holds and reads instead of validating the file at each cold start (DESKBRIDGE_CONFIG_CHECKED).
+ * A mistake in the file fails the packaging here, naming the JSON path. The local stage (`npm start`,
+ * whose file a developer edits as it runs) gets none: its functions validate the file as they start.
+ */
+async function checkedConfig({ resolveVariable }) {
+  const stage = await resolveVariable("sls:stage");
+  if (stage === "local") return "";
+  const configFile = await resolveVariable("param:configFile");
+  // Relative to the service (osls's working directory), as the package's patterns and the functions read it.
+  const out = `config/checked/${stage}.json`;
+  const tool = join(ROOT, "infra/tools/check-config.ts");
+  try {
+    execFileSync(process.execPath, ["--import", "tsx", tool, resolve(configFile), resolve(out)], {
+      cwd: ROOT,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+  } catch (error) {
+    const said = error?.stderr ? String(error.stderr).trim() : String(error);
+    throw new Error(`the configuration file ${configFile} is not valid: ${said}`);
+  }
+  return out;
+}
+
+// What serverless.yml and infra/*.yml name; osls calls each with its own arguments, ignored here
+// (but by checkedConfig).
 module.exports = {
   OPERATION_DEFAULTS: DEFAULTS,
   FORM_ROUTES,
@@ -654,4 +682,5 @@ module.exports = {
   queueArns: () => integrationStack().queueArns,
   deadLetterAlarmMetrics: () => integrationStack().deadLetterAlarmMetrics,
   operations: () => integrationStack().operations,
+  checkedConfig,
 };

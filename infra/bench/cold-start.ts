@@ -10,7 +10,7 @@
  * Bundles go to .bench/functions/<name>.mjs and .bench/floors/<kind>.mjs, built with esbuild's JS API
  * and exactly the options of serverless.yml `custom.esbuild` (plus `metafile`). Each run is a fresh
  * `node` with the literal provider environment of serverless.yml (NODE_OPTIONS=--enable-source-maps
- * included), Lambda's own variables, config/prod.json, dummy credentials and every secret the config
+ * included), Lambda's own variables, config/prod.json and its checked form as packaging writes it, dummy credentials and every secret the config
  * names (so nothing goes to SSM). The cold request of an HTTP route is an API Gateway event without
  * credentials (401 after config, secrets and clients are built; ping answers 200), of the worker an SQS
  * event with no records; scheduled functions are only imported (their first call needs the network).
@@ -26,11 +26,14 @@ import { configSecretNames } from "../../lib/core/secrets.ts";
 import { INTEGRATION_IDS, integrationById } from "../../lib/sync/registry.ts";
 import { integrationStack } from "../integrations.cjs";
 import { serviceFunctions } from "../local/routes.ts";
+import { writeCheckedConfig } from "../tools/check-config.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const OUT_DIR = join(ROOT, ".bench");
 const FLOOR_SOURCES = join(ROOT, "infra/bench/cold-start-floors");
 const CONFIG_FILE = "config/prod.json";
+/** Its checked form, as packaging writes it (infra/tools/check-config.ts) and deployed functions read it. */
+const CHECKED_CONFIG_FILE = ".bench/checked-config/prod.json";
 
 export interface ColdStartRow {
   name: string;
@@ -291,6 +294,7 @@ function benchEnv(providerEnv: Record<string, string>, fn: FunctionSpec): NodeJS
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
     ...providerEnv,
     DESKBRIDGE_CONFIG: CONFIG_FILE,
+    DESKBRIDGE_CONFIG_CHECKED: CHECKED_CONFIG_FILE,
     LINKS_TABLE: "deskbridge-prod-links",
     JOBS_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/deskbridge-prod-jobs",
     DEAD_LETTER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/deskbridge-prod-jobs-dlq",
@@ -487,6 +491,7 @@ export async function measureColdStart(
     ...all,
     functions: selectedFunctions(all.functions, options.only ?? process.env.BENCH_COLD_ONLY),
   };
+  writeCheckedConfig(CONFIG_FILE, join(ROOT, CHECKED_CONFIG_FILE));
   const functionsDir = join(OUT_DIR, "functions");
   const floorsDir = join(OUT_DIR, "floors");
   await mkdir(functionsDir, { recursive: true });

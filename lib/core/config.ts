@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import * as v from "valibot";
 import {
   type Config,
@@ -55,24 +57,107 @@ export function loadConfigFile(
   only = false,
   declaredLater?: (key: string) => IntegrationSettings | undefined,
 ): Readonly<Config> {
-  // Relative to the working directory: the project root locally, /var/task (the bundle) on Lambda.
-  const absolute = isAbsolute(path) ? path : resolve(path);
-  let text: string;
+  return parseConfig(parseJson(readText(path), path), integrations, path, only, declaredLater);
+}
+
+/**
+ * A configuration file validated ahead, at packaging (`infra/tools/check-config.ts`): the output of the
+ * full validation (every integration, defaults filled in) as JSON, with the SHA-256 of the file's text
+ * it was made from. A deployed function reads it (DESKBRIDGE_CONFIG_CHECKED) instead of validating the
+ * file again at each cold start.
+ */
+export interface CheckedConfig {
+  checkedConfig: 1;
+  sha256: string;
+  config: Config;
+}
+
+/**
+ * Validates a configuration file's text with every integration, as `parseConfig` does, and returns it
+ * as a CheckedConfig; fails with the JSON path and the problem. A configuration whose validated form
+ * would not survive JSON unchanged (a value no JSON can hold) cannot be checked ahead, and says so.
+ */
+export function checkConfigText(
+  text: string,
+  integrations: readonly IntegrationSettings[],
+  source: string,
+): CheckedConfig {
+  const config = parseConfig(parseJson(text, source), integrations, source);
+  const copy = JSON.parse(JSON.stringify(config)) as Config;
+  if (!isDeepStrictEqual(copy, config)) {
+    throw new Error(`${source}: its validated form does not survive JSON, so it cannot be checked ahead`);
+  }
+  return { checkedConfig: 1, sha256: sha256(text), config: copy };
+}
+
+/**
+ * The CheckedConfig at `checkedPath` if it was made from this very text; undefined when there is none,
+ * or when it was made from another version of the file (then the file is validated as usual).
+ */
+function readChecked(checkedPath: string | undefined, text: string): Config | undefined {
+  if (!checkedPath) return undefined;
+  let checked: Partial<CheckedConfig>;
   try {
-    text = readFileSync(absolute, "utf8");
+    checked = JSON.parse(readFileSync(absolutePath(checkedPath), "utf8")) as Partial<CheckedConfig>;
+  } catch {
+    return undefined;
+  }
+  if (checked.checkedConfig !== 1 || checked.sha256 !== sha256(text) || !isRecord(checked.config))
+    return undefined;
+  return checked.config;
+}
+
+/**
+ * A checked configuration as a function sees it: the integrations it declared, and another's
+ * settings only once declared (as `deferUnchecked` makes a validated one), all frozen.
+ */
+function checkedView(
+  checked: Config,
+  scope: ConfigScope,
+  declaredLater: (key: string) => IntegrationSettings | undefined,
+): Readonly<Config> {
+  if (!scope.only) return deepFreeze(checked);
+  const declared = scope.integrations.map((integration) => integration.configKey);
+  const integrations: Record<string, unknown> = {};
+  for (const [key, settings] of Object.entries(checked.integrations)) {
+    if (declared.includes(key as IntegrationName)) {
+      integrations[key] = settings;
+      continue;
+    }
+    definePart(integrations, key, () => {
+      if (!declaredLater(key)) {
+        throw new Error(
+          `integrations.${key} is not read by this function, which declares ${declared.join(", ") || "no integration"} (useIntegrations)`,
+        );
+      }
+      return settings;
+    });
+  }
+  return deepFreeze({ ...checked, integrations: integrations as Config["integrations"] });
+}
+
+// Relative to the working directory: the project root locally, /var/task (the bundle) on Lambda.
+const absolutePath = (path: string) => (isAbsolute(path) ? path : resolve(path));
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+function readText(path: string): string {
+  try {
+    return readFileSync(absolutePath(path), "utf8");
   } catch (error) {
     throw new ConfigError([{ path: "(file)", message: `cannot be read: ${(error as Error).message}` }], path);
   }
-  let raw: unknown;
+}
+
+function parseJson(text: string, path: string): unknown {
   try {
-    raw = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     throw new ConfigError(
       [{ path: "(file)", message: `is not valid JSON: ${(error as Error).message}` }],
       path,
     );
   }
-  return parseConfig(raw, integrations, path, only, declaredLater);
 }
 
 let cached: Readonly<Config> | undefined;
@@ -99,13 +184,21 @@ export function useEveryIntegration(integrations: readonly IntegrationSettings[]
   every = true;
 }
 
-/** The deployment's configuration, read once per cold start from DESKBRIDGE_CONFIG. */
+/**
+ * The deployment's configuration, read once per cold start from DESKBRIDGE_CONFIG: from its checked
+ * form (DESKBRIDGE_CONFIG_CHECKED, made at packaging) when that was made from this very file, else
+ * validated now.
+ */
 export function getConfig(): Readonly<Config> {
   if (cached) return cached;
   const path = process.env.DESKBRIDGE_CONFIG ?? DEFAULT_CONFIG_PATH;
-  const config = loadConfigFile(path, [...declared.values()], !every, (key) =>
-    declared.get(key as IntegrationName),
-  );
+  const integrations = [...declared.values()];
+  const declaredLater = (key: string) => declared.get(key as IntegrationName);
+  const text = readText(path);
+  const checked = readChecked(process.env.DESKBRIDGE_CONFIG_CHECKED, text);
+  const config = checked
+    ? checkedView(checked, scopeOf(integrations, !every), declaredLater)
+    : parseConfig(parseJson(text, path), integrations, path, !every, declaredLater);
   const problems = deployedProblems(config, process.env);
   if (problems.length > 0) throw new ConfigError(problems, path);
   cached = config;

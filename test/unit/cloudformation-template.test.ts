@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   existsSync,
   mkdirSync,
@@ -94,6 +95,29 @@ describe("the packaged CloudFormation template", () => {
   it("is packaged for the deployed stages", () => {
     expect(STAGES).toEqual(expect.arrayContaining(["dev", "prod"]));
   });
+
+  it.each(STAGES)(
+    "gives every function the stage's configuration and its form checked at packaging (stage %s)",
+    (stage) => {
+      const template = v.parse(Template, structuredClone(templates.get(stage)));
+      const functions = Object.entries(template.Resources).filter(
+        ([, resource]) => resource.Type === "AWS::Lambda::Function",
+      );
+      expect(functions.length).toBeGreaterThan(20);
+      for (const [name, fn] of functions) {
+        expect(fn.Properties.Environment, name).toMatchObject({
+          Variables: {
+            DESKBRIDGE_CONFIG: `config/${stage}.json`,
+            DESKBRIDGE_CONFIG_CHECKED: `config/checked/${stage}.json`,
+          },
+        });
+      }
+      // Written by the packaging from this very file.
+      const checked = JSON.parse(readFileSync(`config/checked/${stage}.json`, "utf8"));
+      const text = readFileSync(`config/${stage}.json`, "utf8");
+      expect(checked.sha256).toBe(createHash("sha256").update(text).digest("hex"));
+    },
+  );
 
   it.each(STAGES)("has no unknown type or property and no dangling reference (stage %s)", (stage) => {
     expect(checkTemplate(templates.get(stage), spec)).toEqual([]);
