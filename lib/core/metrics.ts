@@ -43,17 +43,34 @@ const LOCAL_NAMESPACE = "deskbridge-local";
 export const SERVICE = "deskbridge";
 const observers = new Set<(point: MetricPoint) => void>();
 
+/**
+ * One single-metric writer per namespace and dimensions, kept for the container's life: a single
+ * metric is written as it is added and its writer keeps only its default dimensions, so each is
+ * reused, and a point costs a line, not a new writer (reading its settings from the environment).
+ */
+const writers = new Map<string, Metrics>();
+
+function writerFor(dimensions: MetricPoint["dimensions"]): Metrics {
+  const namespace = process.env.POWERTOOLS_METRICS_NAMESPACE || LOCAL_NAMESPACE;
+  const key = `${namespace}|${JSON.stringify(dimensions)}`;
+  let writer = writers.get(key);
+  if (!writer) {
+    writer = new Metrics({
+      namespace,
+      serviceName: SERVICE,
+      singleMetric: true,
+      defaultDimensions: dimensions,
+    });
+    writers.set(key, writer);
+  }
+  return writer;
+}
+
 /** Writes one metric point (never throws: a metric is an aside). */
 export function emitMetric(point: MetricPoint): void {
   for (const observe of observers) observe(point);
   try {
-    const metrics = new Metrics({
-      namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || LOCAL_NAMESPACE,
-      serviceName: SERVICE,
-      singleMetric: true,
-      defaultDimensions: point.dimensions,
-    });
-    metrics.addMetric(point.name, MetricUnit[point.unit], point.value);
+    writerFor(point.dimensions).addMetric(point.name, MetricUnit[point.unit], point.value);
   } catch {
     // A metric that cannot be written is dropped: the work it measures goes on.
   }
