@@ -15,6 +15,7 @@ import { capsFromHandlers } from "../../lib/jobs/system-caps.ts";
 import { createWorker } from "../../lib/jobs/worker.ts";
 import { SystemBreakers } from "../../lib/links/system-breakers.ts";
 import { SystemSlots } from "../../lib/links/system-slots.ts";
+import { countingClient } from "../helpers/counting-client.ts";
 import { lambdaContext, nextQueuedJob, type Stack, setupStack } from "../helpers/stack.ts";
 
 let stack: Stack;
@@ -140,13 +141,7 @@ describe("the breaker of a system", () => {
 describe("a function's trust in a system it saw healthy", () => {
   it("skips the read for trustHealthyMs after a clean read or an answer; a failure, or an open breaker, is not trusted", async () => {
     let now = Date.parse("2026-01-01T00:00:00Z");
-    const reads: string[] = [];
-    const db = {
-      send: (command: { constructor: { name: string } }) => {
-        reads.push(command.constructor.name);
-        return doc.send(command as never);
-      },
-    } as unknown as DynamoDBDocumentClient;
+    const { client: db, sent: reads } = countingClient(doc);
     const breakers = breakersFor(2, 60_000, () => now, { trustHealthyMs: 1000, db });
     const other = breakersFor(2, 60_000, () => now);
     const system = `desk:${randomUUID().slice(0, 8)}`;

@@ -2,6 +2,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LambdaHttpHandler } from "../../lib/core/http.ts";
 import { JobStats } from "../../lib/jobs/stats.ts";
+import { countingClient } from "../helpers/counting-client.ts";
 import { httpEvent, SECRETS, type Stack, setupStack, warmEntityDirectory } from "../helpers/stack.ts";
 
 const VALID = {
@@ -25,16 +26,7 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 /** A document client that counts what it sends. */
-function counting() {
-  const sent: string[] = [];
-  const client = {
-    send: (command: { constructor: { name: string } }) => {
-      sent.push(command.constructor.name);
-      return db.send(command as never);
-    },
-  } as unknown as DynamoDBDocumentClient;
-  return { client, sent };
-}
+const counting = () => countingClient(db);
 
 const at = (iso: string) => () => new Date(iso);
 
