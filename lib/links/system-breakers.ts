@@ -1,5 +1,10 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from "@aws-sdk/lib-dynamodb";
 
 /** A breaker's settings, in real milliseconds (the config's seconds, divided by `jobs.timeScale`). */
 export interface BreakerSettings {
@@ -39,6 +44,9 @@ export type BreakerGate =
   | { kind: "wait"; retryAt: number; seen: BreakerState };
 
 const breakerKey = (system: string) => `breaker#${system}`;
+
+/** An update of one system's breaker item (its table and key are the breaker's). */
+type BreakerUpdate = Omit<UpdateCommandInput, "TableName" | "Key">;
 
 /**
  * A circuit breaker per external system instance (`glpi:main`), shared by every function: one item in
@@ -127,33 +135,23 @@ export class SystemBreakers {
     const due = seen.nextProbeAt ?? 0;
     const leased = (seen.probeUntil ?? 0) > now;
     if (due > now || leased) return { kind: "wait", retryAt: Math.max(due, seen.probeUntil ?? 0, now), seen };
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: breakerKey(system) },
-          UpdateExpression:
-            "SET probeOwner = :owner, probeUntil = :until, nextProbeAt = :next ADD probes :one",
-          // Two workers racing for one due probe both send this update; DynamoDB applies them one after
-          // the other, and the second finds nextProbeAt moved on: exactly one probes.
-          ConditionExpression:
-            "#s = :open AND (attribute_not_exists(nextProbeAt) OR nextProbeAt <= :now) AND (attribute_not_exists(probeUntil) OR probeUntil <= :now)",
-          ExpressionAttributeNames: { "#s": "state" },
-          ExpressionAttributeValues: {
-            ":owner": holder,
-            ":until": now + leaseMs,
-            ":next": now + interval,
-            ":one": 1,
-            ":open": "open",
-            ":now": now,
-          },
-        }),
-      );
-      return { kind: "pass", probe: true, seen };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return { kind: "wait", retryAt: now + interval, seen };
-    }
+    const probing = await this.updateIf(system, {
+      UpdateExpression: "SET probeOwner = :owner, probeUntil = :until, nextProbeAt = :next ADD probes :one",
+      // Two workers racing for one due probe both send this update; DynamoDB applies them one after
+      // the other, and the second finds nextProbeAt moved on: exactly one probes.
+      ConditionExpression:
+        "#s = :open AND (attribute_not_exists(nextProbeAt) OR nextProbeAt <= :now) AND (attribute_not_exists(probeUntil) OR probeUntil <= :now)",
+      ExpressionAttributeNames: { "#s": "state" },
+      ExpressionAttributeValues: {
+        ":owner": holder,
+        ":until": now + leaseMs,
+        ":next": now + interval,
+        ":one": 1,
+        ":open": "open",
+        ":now": now,
+      },
+    });
+    return probing ? { kind: "pass", probe: true, seen } : { kind: "wait", retryAt: now + interval, seen };
   }
 
   /**
@@ -165,49 +163,38 @@ export class SystemBreakers {
     this.healthyUntil.delete(system);
     const now = this.now();
     const { failureThreshold, probeIntervalMs } = this.settings();
-    const out = await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: breakerKey(system) },
-        UpdateExpression:
-          "SET kind = :kind, #sys = :system, lastFailureAt = :now, #s = if_not_exists(#s, :closed) ADD failures :one REMOVE probeUntil, probeOwner",
-        ExpressionAttributeNames: { "#s": "state", "#sys": "system" },
-        ExpressionAttributeValues: {
-          ":kind": "breaker",
-          ":system": system,
-          ":now": now,
-          ":closed": "closed",
-          ":one": 1,
-        },
-        ReturnValues: "ALL_NEW",
-      }),
-    );
-    const state = toState(out.Attributes) ?? { system, state: "closed", failures: 1 };
+    const after = await this.update(system, {
+      UpdateExpression:
+        "SET kind = :kind, #sys = :system, lastFailureAt = :now, #s = if_not_exists(#s, :closed) ADD failures :one REMOVE probeUntil, probeOwner",
+      ExpressionAttributeNames: { "#s": "state", "#sys": "system" },
+      ExpressionAttributeValues: {
+        ":kind": "breaker",
+        ":system": system,
+        ":now": now,
+        ":closed": "closed",
+        ":one": 1,
+      },
+      ReturnValues: "ALL_NEW",
+    });
+    const state = toState(after) ?? { system, state: "closed", failures: 1 };
     if (state.state === "open" || state.failures < failureThreshold) return state;
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: breakerKey(system) },
-          UpdateExpression:
-            "SET #s = :open, openedAt = :now, nextProbeAt = :next, probes = :zero, waiting = :zero",
-          ConditionExpression: "#s = :closed",
-          ExpressionAttributeNames: { "#s": "state" },
-          ExpressionAttributeValues: {
-            ":open": "open",
-            ":closed": "closed",
-            ":now": now,
-            ":next": now + probeIntervalMs,
-            ":zero": 0,
-          },
-        }),
-      );
-      return { ...state, state: "open", openedAt: now, nextProbeAt: now + probeIntervalMs, probes: 0 };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // Another failure opened it first.
-      return { ...state, state: "open" };
-    }
+    const opened = await this.updateIf(system, {
+      UpdateExpression:
+        "SET #s = :open, openedAt = :now, nextProbeAt = :next, probes = :zero, waiting = :zero",
+      ConditionExpression: "#s = :closed",
+      ExpressionAttributeNames: { "#s": "state" },
+      ExpressionAttributeValues: {
+        ":open": "open",
+        ":closed": "closed",
+        ":now": now,
+        ":next": now + probeIntervalMs,
+        ":zero": 0,
+      },
+    });
+    // Not opened here: another failure opened it first.
+    return opened
+      ? { ...state, state: "open", openedAt: now, nextProbeAt: now + probeIntervalMs, probes: 0 }
+      : { ...state, state: "open" };
   }
 
   /**
@@ -217,16 +204,12 @@ export class SystemBreakers {
   async answered(system: string, seen: BreakerState | undefined): Promise<void> {
     this.trust(system, this.now());
     if (!seen || (seen.state === "closed" && seen.failures === 0)) return;
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: breakerKey(system) },
-        UpdateExpression:
-          "SET #s = :closed, failures = :zero, closedAt = :now REMOVE openedAt, nextProbeAt, probeUntil, probeOwner",
-        ExpressionAttributeNames: { "#s": "state" },
-        ExpressionAttributeValues: { ":closed": "closed", ":zero": 0, ":now": this.now() },
-      }),
-    );
+    await this.update(system, {
+      UpdateExpression:
+        "SET #s = :closed, failures = :zero, closedAt = :now REMOVE openedAt, nextProbeAt, probeUntil, probeOwner",
+      ExpressionAttributeNames: { "#s": "state" },
+      ExpressionAttributeValues: { ":closed": "closed", ":zero": 0, ":now": this.now() },
+    });
   }
 
   /**
@@ -234,20 +217,35 @@ export class SystemBreakers {
    * opening: the job remembers which opening it counted itself under): the status page's jobs waiting.
    */
   async held(system: string, openedAt: number): Promise<void> {
-    await this.db
-      .send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: breakerKey(system) },
-          UpdateExpression: "ADD waiting :one",
-          ConditionExpression: "#s = :open AND openedAt = :opened",
-          ExpressionAttributeNames: { "#s": "state" },
-          ExpressionAttributeValues: { ":one": 1, ":open": "open", ":opened": openedAt },
-        }),
-      )
-      .catch((error: unknown) => {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      });
+    // Not counted when the breaker has closed or opened again since.
+    await this.updateIf(system, {
+      UpdateExpression: "ADD waiting :one",
+      ConditionExpression: "#s = :open AND openedAt = :opened",
+      ExpressionAttributeNames: { "#s": "state" },
+      ExpressionAttributeValues: { ":one": 1, ":open": "open", ":opened": openedAt },
+    });
+  }
+
+  /** One update of `system`'s breaker item; the item's attributes after it, when asked for. */
+  private async update(system: string, input: BreakerUpdate): Promise<Record<string, unknown> | undefined> {
+    const out = await this.db.send(
+      new UpdateCommand({ TableName: this.table, Key: { pk: breakerKey(system) }, ...input }),
+    );
+    return out.Attributes;
+  }
+
+  /** A conditional update of `system`'s breaker item: false when its condition did not hold. */
+  private async updateIf(
+    system: string,
+    input: BreakerUpdate & { ConditionExpression: string },
+  ): Promise<boolean> {
+    try {
+      await this.update(system, input);
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return false;
+    }
   }
 
   private trust(system: string, now: number): void {
