@@ -125,11 +125,7 @@ function checkedView(
       continue;
     }
     definePart(integrations, key, () => {
-      if (!declaredLater(key)) {
-        throw new Error(
-          `integrations.${key} is not read by this function, which declares ${declared.join(", ") || "no integration"} (useIntegrations)`,
-        );
-      }
+      if (!declaredLater(key)) throw notDeclared(key, declared);
       return settings;
     });
   }
@@ -294,11 +290,7 @@ function deferUnchecked(
     if (Object.hasOwn(config.integrations, key)) continue;
     definePart(config.integrations, key, () => {
       const integration = declaredLater(key);
-      if (!integration) {
-        throw new Error(
-          `integrations.${key} is not read by this function, which declares ${declared.join(", ") || "no integration"} (useIntegrations)`,
-        );
-      }
+      if (!integration) throw notDeclared(key, declared);
       const schema = v.object({ integrations: v.object({ [key]: integration.settings() }) });
       const result = v.safeParse(schema, { integrations: { [key]: rawIntegrations[key] } });
       if (!result.success) throw new ConfigError(toFieldProblems(result.issues), source);
@@ -308,6 +300,13 @@ function deferUnchecked(
       return settings;
     });
   }
+}
+
+/** Reading another integration's settings without declaring it: a mistake in the function, said loudly. */
+function notDeclared(key: string, declared: readonly string[]): Error {
+  return new Error(
+    `integrations.${key} is not read by this function, which declares ${declared.join(", ") || "no integration"} (useIntegrations)`,
+  );
 }
 
 /** A property validated when first read (and then kept, frozen); a failed validation throws each time. */
