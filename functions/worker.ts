@@ -1,7 +1,7 @@
 import { logger } from "../lib/core/logger.ts";
 import { requiredEnv, sqs } from "../lib/core/sqs.ts";
 import { createDrain } from "../lib/jobs/drain.ts";
-import { parseIntegrationQueues } from "../lib/jobs/queue.ts";
+import { JobQueue, parseIntegrationQueues } from "../lib/jobs/queue.ts";
 
 /**
  * The drain of the shared jobs queue (deskbridge-<stage>-jobs) that stacks deployed before each
@@ -11,7 +11,11 @@ import { parseIntegrationQueues } from "../lib/jobs/queue.ts";
  */
 export const handler = createDrain({
   sqs: sqs(),
-  queues: parseIntegrationQueues(process.env.JOB_QUEUES),
-  deadLetterQueueUrl: requiredEnv("DEAD_LETTER_QUEUE_URL"),
+  queue: new JobQueue(
+    sqs(),
+    requiredEnv("JOBS_QUEUE_URL"),
+    requiredEnv("DEAD_LETTER_QUEUE_URL"),
+    parseIntegrationQueues(process.env.JOB_QUEUES),
+  ),
   logger,
 });

@@ -1,16 +1,17 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
-import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import * as v from "valibot";
 import { type DeadLetter, type JobMessage, JobMessageSchema } from "./model.ts";
-import { type IntegrationQueues, integrationIdOf } from "./queue.ts";
+import type { JobQueue } from "./queue.ts";
 
 export interface DrainDeps {
   sqs: SQSClient;
-  /** Each integration's queue pair (JOB_QUEUES): where each job now belongs. */
-  queues: IntegrationQueues;
-  /** The shared queue's dead-letter queue: a job no integration takes is kept there, with its reason. */
-  deadLetterQueueUrl: string;
+  /**
+   * The shared pair and each integration's (JOB_QUEUES): a job goes to its integration's own queue, and
+   * one whose integration has none is dead-lettered to the shared dead-letter queue, with its reason.
+   */
+  queue: JobQueue;
   logger: Logger;
 }
 
@@ -44,8 +45,8 @@ export function createDrain(deps: DrainDeps): (event: SQSEvent) => Promise<SQSBa
         failures.push({ itemIdentifier: record.messageId });
         continue;
       }
-      const pair = deps.queues[integrationIdOf(job.type)];
-      if (!pair) {
+      const target = deps.queue.ownQueueOf(job.type);
+      if (!target) {
         await keepAsDeadLetter(deps, job).catch((error: unknown) => {
           deps.logger.warn("could not dead-letter a job no integration takes; it stays on the old queue", {
             job_id: job.id,
@@ -55,9 +56,9 @@ export function createDrain(deps: DrainDeps): (event: SQSEvent) => Promise<SQSBa
         });
         continue;
       }
-      const batch = moves.get(pair.jobs) ?? [];
+      const batch = moves.get(target) ?? [];
       batch.push({ record, job });
-      moves.set(pair.jobs, batch);
+      moves.set(target, batch);
     }
     await Promise.all(
       [...moves].map(async ([queueUrl, entries]) => {
@@ -129,15 +130,7 @@ async function keepAsDeadLetter(deps: DrainDeps, job: JobMessage): Promise<void>
     lastError: { code: NO_INTEGRATION, message },
     failedAt: new Date().toISOString(),
   };
-  await deps.sqs.send(
-    new SendMessageCommand({
-      QueueUrl: deps.deadLetterQueueUrl,
-      MessageBody: JSON.stringify(letter),
-      MessageAttributes: {
-        jobType: { DataType: "String", StringValue: job.type },
-        errorCode: { DataType: "String", StringValue: NO_INTEGRATION },
-      },
-    }),
-  );
+  // Its integration has no queue, so the shared pair's dead-letter queue takes it.
+  await deps.queue.sendDeadLetter(letter);
   deps.logger.error("job dead-lettered: no integration takes it", { job_id: job.id, reason: message });
 }

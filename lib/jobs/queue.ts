@@ -64,6 +64,11 @@ export class JobQueue {
     return this.queues[integrationIdOf(jobType)] ?? { jobs: this.jobsUrl, deadLetters: this.deadLetterUrl };
   }
 
+  /** The jobs queue of the job type's integration, if it has one of its own (else: undefined). */
+  ownQueueOf(jobType: string): string | undefined {
+    return this.queues[integrationIdOf(jobType)]?.jobs;
+  }
+
   async send(job: JobMessage, delaySeconds = 0): Promise<void> {
     await this.client.send(
       new SendMessageCommand({

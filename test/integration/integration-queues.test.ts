@@ -7,7 +7,7 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { sqsRecord } from "../../infra/local/events.ts";
 import { SqsEventSource } from "../../infra/local/sqs-event-source.ts";
-import { newJob } from "../../lib/jobs/queue.ts";
+import { JobQueue, newJob } from "../../lib/jobs/queue.ts";
 import { readDeadLetters } from "../../lib/jobs/replay.ts";
 import { jobRuntime } from "../../lib/jobs/runtime.ts";
 import { allDeadLetterUrls, replayDeadLetter } from "../../lib/ops/dead-letters.ts";
@@ -176,12 +176,13 @@ describe("the shared queue of a stack deployed before (the drain)", () => {
         throw new Error("SQS is unavailable");
       },
     } as unknown as SQSClient;
-    const drain = createDrain({
-      sqs: failing,
-      queues: queues(),
-      deadLetterQueueUrl: stack.resources.deadLetterQueueUrl,
-      logger,
-    });
+    const queue = new JobQueue(
+      failing,
+      stack.resources.jobsQueueUrl,
+      stack.resources.deadLetterQueueUrl,
+      queues(),
+    );
+    const drain = createDrain({ sqs: failing, queue, logger });
     const job = newJob(RT_TICKET_JOB, { ticketId: 7 });
     const out = await drain({ Records: [sqsRecord({ messageId: "m-1", body: JSON.stringify(job) })] });
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: "m-1" }]);
