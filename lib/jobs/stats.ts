@@ -103,17 +103,9 @@ export class JobStats {
     if (integration === "unknown") return;
     const list: readonly Counter[] = typeof counters === "string" ? [counters] : counters;
     if (list.length === 0) return;
-    // The same events as CloudWatch metrics (embedded in the log, no API call): the alarms and the dashboard.
-    for (const counter of list)
-      emitMetric({ name: COUNTER_METRICS[counter], unit: "Count", value: 1, dimensions: { integration } });
     const at = this.now();
-    const names: Record<string, string> = { "#ttl": "ttl" };
-    const adds: string[] = [];
-    list.forEach((counter, i) => {
-      names[`#c${i}`] = counter;
-      names[`#s${i}`] = slotAttribute(counter, at);
-      adds.push(`#c${i} :one`, `#s${i} :one`);
-    });
+    const { adds, names } = counted(list, integration, at, ":one");
+    names["#ttl"] = "ttl";
     const values: Record<string, unknown> = {
       ":one": 1,
       ":kind": "stats",
@@ -130,7 +122,7 @@ export class JobStats {
       set += ", lastFailure = :last";
       values[":last"] = failureOf(job, failure, at);
     }
-    await this.update(integration, at, `ADD ${adds.join(", ")} SET ${set}`, names, values);
+    await this.update(integration, at, `ADD ${adds} SET ${set}`, names, values);
   }
 
   /**
@@ -141,17 +133,9 @@ export class JobStats {
   async retract(counters: readonly Counter[], job: CountedJob): Promise<void> {
     const integration = integrationOf(job.type);
     if (integration === "unknown" || counters.length === 0) return;
-    for (const counter of counters)
-      emitMetric({ name: COUNTER_METRICS[counter], unit: "Count", value: -1, dimensions: { integration } });
     const at = this.now();
-    const names: Record<string, string> = {};
-    const adds: string[] = [];
-    counters.forEach((counter, i) => {
-      names[`#c${i}`] = counter;
-      names[`#s${i}`] = slotAttribute(counter, at);
-      adds.push(`#c${i} :minus`, `#s${i} :minus`);
-    });
-    await this.update(integration, at, `ADD ${adds.join(", ")}`, names, { ":minus": -1 });
+    const { adds, names } = counted(counters, integration, at, ":minus");
+    await this.update(integration, at, `ADD ${adds}`, names, { ":minus": -1 });
   }
 
   /**
@@ -244,6 +228,33 @@ export class JobStats {
 }
 
 const pk = (integration: IntegrationId, hour: string) => `stats#${integration}#${hour}`;
+
+/**
+ * Counts `counters` by the value named `value` (`:one`, or `:minus` to take back): the same as
+ * CloudWatch metrics (embedded in the log, no API call: the alarms and the dashboard), and the ADD
+ * clause of the hour item's update, each counter's total and its 5-minute slot.
+ */
+function counted(
+  counters: readonly Counter[],
+  integration: IntegrationId,
+  at: Date,
+  value: ":one" | ":minus",
+): { adds: string; names: Record<string, string> } {
+  const names: Record<string, string> = {};
+  const adds: string[] = [];
+  counters.forEach((counter, i) => {
+    emitMetric({
+      name: COUNTER_METRICS[counter],
+      unit: "Count",
+      value: value === ":one" ? 1 : -1,
+      dimensions: { integration },
+    });
+    names[`#c${i}`] = counter;
+    names[`#s${i}`] = slotAttribute(counter, at);
+    adds.push(`#c${i} ${value}`, `#s${i} ${value}`);
+  });
+  return { adds: adds.join(", "), names };
+}
 
 /** `2026-01-02T13`: the UTC hour an instant falls in. */
 function hourOf(at: Date): string {
