@@ -129,21 +129,27 @@ describe("dead letters", () => {
       { kind: "status", status: 200, body: "<html>maintenance</html>" },
       { method: "POST", path: "/Ticket" },
     );
-    // Two records: the first POST /Ticket fails (unreadable), the second succeeds.
+    // Two records, run side by side: the first POST /Ticket to reach GLPI fails (unreadable), the
+    // other succeeds.
     const records = ["job-a", "job-b"].map((id, i) =>
       sqsRecord({ messageId: `m-${i}`, body: JSON.stringify({ ...good, id }) }),
     );
-    // The retry path changes the message's visibility: give it a real receipt handle.
-    await stack.sqs.send(
-      new SendMessageCommand({ QueueUrl: stack.resources.jobsQueueUrl, MessageBody: "{}" }),
-    );
+    // The retry path changes the failing message's visibility: give each a real receipt handle.
     const { ReceiveMessageCommand } = await import("@aws-sdk/client-sqs");
-    const received = await stack.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: stack.resources.jobsQueueUrl, MaxNumberOfMessages: 1 }),
-    );
-    records[0]!.receiptHandle = received.Messages?.[0]?.ReceiptHandle ?? "";
+    for (const record of records) {
+      await stack.sqs.send(
+        new SendMessageCommand({ QueueUrl: stack.resources.jobsQueueUrl, MessageBody: "{}" }),
+      );
+      const received = await stack.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: stack.resources.jobsQueueUrl, MaxNumberOfMessages: 1 }),
+      );
+      record.receiptHandle = received.Messages?.[0]?.ReceiptHandle ?? "";
+    }
     const response = await handler({ Records: records }, lambdaContext());
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: "m-0" }]);
     expect(stack.glpi.tickets).toHaveLength(1);
+    const created = String(stack.glpi.tickets[0]?.input.externalid);
+    const failed = records.filter((record) => !created.endsWith(`:${JSON.parse(record.body).id}`));
+    expect(failed).toHaveLength(1);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: failed[0]?.messageId }]);
   });
 });
