@@ -18,12 +18,10 @@ import { fileURLToPath } from "node:url";
  * (vitest). A frame outside a mapped bundle reads as V8 writes it.
  */
 export function mapStackTracesLazily(): void {
-  if (installed || process.sourceMapsEnabled || !ownsStackTraces(Error.prepareStackTrace)) return;
-  installed = true;
+  // Once installed, the hook is no longer Node's own, so a second call changes nothing.
+  if (process.sourceMapsEnabled || !ownsStackTraces(Error.prepareStackTrace)) return;
   Error.prepareStackTrace = formatStack;
 }
-
-let installed = false;
 
 /** Whether traces are formatted as V8 or Node (ErrorPrepareStackTrace, Node ≥ 21) write them, by no one else. */
 const ownsStackTraces = (hook: typeof Error.prepareStackTrace) =>
