@@ -541,8 +541,8 @@ export async function measureColdStart(
   // it with their mean: that cancels a machine that speeds up or slows down across the three runs,
   // which one neighbour does not. Two copies of one bundle timed so: the interquartile range of their
   // ratio is 0.12, against 0.25 with one neighbour, on a 2-vCPU VM. The floor run after one function
-  // is the run before the next when both have the same floor.
-  let lastFloor: { kind: string; sample: Sample } | undefined;
+  // is the run before the next when both have the same floor, run the same way (imported, or asked).
+  let lastFloor: { key: string; sample: Sample } | undefined;
   for (let run = 0; run < runs; run++) {
     for (const [i, fn] of service.functions.entries()) {
       const bundle = bundles[i] as Built;
@@ -552,7 +552,8 @@ export async function measureColdStart(
       const env = envs[i] ?? {};
       const floorEvent = cold.event === undefined ? undefined : {};
       const runFloor = () => runOnce(floor.file, "handler", floorEvent, env);
-      const before = lastFloor?.kind === kind ? lastFloor.sample : await runFloor();
+      const floorKey = `${kind} ${floorEvent === undefined ? "import" : "request"}`;
+      const before = lastFloor?.key === floorKey ? lastFloor.sample : await runFloor();
       const sample = await runOnce(bundle.file, fn.exportName, cold.event, env);
       if (cold.expect !== undefined && sample.outcome !== cold.expect) {
         throw new Error(
@@ -560,7 +561,7 @@ export async function measureColdStart(
         );
       }
       const after = await runFloor();
-      lastFloor = { kind, sample: after };
+      lastFloor = { key: floorKey, sample: after };
       samples[i]?.fn.push(sample);
       samples[i]?.floor.push(meanOf(before, after));
     }
